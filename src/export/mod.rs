@@ -1,0 +1,329 @@
+//! The export file (`.cwm`): one versioned, checksummed container of sections, written natively
+//! and read by both builds. The byte layout is specified in `model-export/FORMAT.md`.
+
+mod codec;
+pub mod sections;
+
+use crate::assoc::itemsets::Itemset;
+use crate::assoc::AssocTable;
+use crate::catalog::Catalog;
+use crate::rules::MerchantRules;
+use crate::seasonal::SeasonalIndex;
+use serde::{Deserialize, Serialize};
+
+/// First eight bytes of every export.
+pub const MAGIC: [u8; 8] = *b"CARTWISE";
+/// The format version this build writes and the newest it reads.
+pub const VERSION: u32 = 1;
+/// Bytes in the fixed header before the section table.
+pub const HEADER_LEN: usize = 32;
+/// Bytes per section table entry.
+pub const ENTRY_LEN: usize = 32;
+/// Section payloads start on multiples of this, padded with zeros.
+pub const ALIGN: usize = 8;
+/// Section flag: a reader that does not know this section must refuse the file.
+pub const FLAG_REQUIRED: u32 = 1;
+/// Upper bound on sections, so a corrupt count cannot make the reader allocate wildly.
+const MAX_SECTIONS: usize = 1024;
+
+/// A four-byte section tag such as `CATL`.
+pub type Tag = [u8; 4];
+
+/// Section tags of format v1.
+pub mod tags {
+    use super::Tag;
+    pub const META: Tag = *b"META";
+    pub const CATALOG: Tag = *b"CATL";
+    pub const ASSOC: Tag = *b"ASOC";
+    pub const ITEMSETS: Tag = *b"ISET";
+    pub const SEASONAL: Tag = *b"SEAS";
+    pub const RULES: Tag = *b"RULE";
+    /// Every tag this reader understands.
+    pub const KNOWN: [Tag; 6] = [META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES];
+}
+
+/// Why an export could not be read; never a panic, always one of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    #[error("not a cartwise export: the file does not start with \"CARTWISE\"")]
+    BadMagic,
+    #[error("export is truncated: {0}")]
+    Truncated(String),
+    #[error("export format version {found} is newer than this reader (version {supported}); upgrade cartwise")]
+    FutureVersion { found: u32, supported: u32 },
+    #[error("export header or section table is corrupted (checksum mismatch)")]
+    TableChecksum,
+    #[error("export section {tag} is corrupted (checksum mismatch)")]
+    SectionChecksum { tag: String },
+    #[error("export section {tag} is malformed: {reason}")]
+    Malformed { tag: String, reason: String },
+    #[error("export lacks required section {0}")]
+    Missing(String),
+    #[error("export section {0} is required but unknown to this reader; upgrade cartwise")]
+    UnknownRequired(String),
+}
+
+/// Printable form of a tag.
+pub fn tag_name(tag: &Tag) -> String {
+    tag.iter()
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
+        .collect()
+}
+
+/// One entry of the section table, as found in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SectionEntry {
+    #[serde(serialize_with = "serialize_tag")]
+    pub tag: Tag,
+    pub flags: u32,
+    pub offset: u64,
+    pub length: u64,
+    pub crc32: u32,
+}
+
+fn serialize_tag<S: serde::Serializer>(tag: &Tag, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&tag_name(tag))
+}
+
+fn read_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Checks the container (magic, version, length, checksums, layout) and lists its sections.
+pub fn read_sections(bytes: &[u8]) -> Result<Vec<SectionEntry>, ExportError> {
+    if bytes.len() < HEADER_LEN {
+        if bytes.len() >= 8 && bytes[..8] != MAGIC {
+            return Err(ExportError::BadMagic);
+        }
+        return Err(ExportError::Truncated(format!(
+            "{} bytes, shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        )));
+    }
+    if bytes[..8] != MAGIC {
+        return Err(ExportError::BadMagic);
+    }
+    let version = read_u32(bytes, 8);
+    if version > VERSION {
+        return Err(ExportError::FutureVersion {
+            found: version,
+            supported: VERSION,
+        });
+    }
+    let declared_len = read_u64(bytes, 16);
+    if declared_len != bytes.len() as u64 {
+        return Err(ExportError::Truncated(format!(
+            "{} bytes, header says {declared_len}",
+            bytes.len()
+        )));
+    }
+    let count = read_u32(bytes, 12) as usize;
+    let table_end = HEADER_LEN + count.min(MAX_SECTIONS + 1) * ENTRY_LEN;
+    if version == 0 || count > MAX_SECTIONS || table_end > bytes.len() {
+        return Err(ExportError::TableChecksum);
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&bytes[..24]);
+    crc.update(&bytes[HEADER_LEN..table_end]);
+    if crc.finalize() != read_u32(bytes, 24) || read_u32(bytes, 28) != 0 {
+        return Err(ExportError::TableChecksum);
+    }
+    let mut entries = Vec::with_capacity(count);
+    let mut cursor = table_end;
+    for k in 0..count {
+        let e = HEADER_LEN + k * ENTRY_LEN;
+        let entry = SectionEntry {
+            tag: bytes[e..e + 4].try_into().expect("4 bytes"),
+            flags: read_u32(bytes, e + 4),
+            offset: read_u64(bytes, e + 8),
+            length: read_u64(bytes, e + 16),
+            crc32: read_u32(bytes, e + 24),
+        };
+        let name = tag_name(&entry.tag);
+        let malformed = |reason: String| ExportError::Malformed {
+            tag: name.clone(),
+            reason,
+        };
+        let start =
+            usize::try_from(entry.offset).map_err(|_| malformed("offset too large".into()))?;
+        let len =
+            usize::try_from(entry.length).map_err(|_| malformed("length too large".into()))?;
+        let end = start
+            .checked_add(len)
+            .ok_or_else(|| malformed("length overflows".into()))?;
+        if start < cursor || start % ALIGN != 0 || end > bytes.len() {
+            return Err(malformed(format!(
+                "bytes {start}..{end} overlap, are unaligned or lie outside the file"
+            )));
+        }
+        if bytes[cursor..start].iter().any(|&b| b != 0) {
+            return Err(malformed("padding before the section is not zero".into()));
+        }
+        if crc32fast::hash(&bytes[start..end]) != entry.crc32 {
+            return Err(ExportError::SectionChecksum { tag: name });
+        }
+        if entry.flags & FLAG_REQUIRED != 0 && !tags::KNOWN.contains(&entry.tag) {
+            return Err(ExportError::UnknownRequired(name));
+        }
+        cursor = end;
+        entries.push(entry);
+    }
+    if cursor != bytes.len() {
+        return Err(ExportError::Malformed {
+            tag: "file".into(),
+            reason: format!("{} bytes after the last section", bytes.len() - cursor),
+        });
+    }
+    Ok(entries)
+}
+
+/// Lays out sections behind a header and section table; the inverse of [`read_sections`].
+pub fn write_sections(sections: &[(Tag, u32, Vec<u8>)]) -> Vec<u8> {
+    let table_end = HEADER_LEN + sections.len() * ENTRY_LEN;
+    let mut offsets = Vec::with_capacity(sections.len());
+    let mut cursor = table_end;
+    for (_, _, payload) in sections {
+        cursor = cursor.next_multiple_of(ALIGN);
+        offsets.push(cursor);
+        cursor += payload.len();
+    }
+    let mut out = vec![0u8; cursor];
+    out[..8].copy_from_slice(&MAGIC);
+    out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    out[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
+    out[16..24].copy_from_slice(&(cursor as u64).to_le_bytes());
+    for (k, ((tag, flags, payload), &offset)) in sections.iter().zip(&offsets).enumerate() {
+        let e = HEADER_LEN + k * ENTRY_LEN;
+        out[e..e + 4].copy_from_slice(tag);
+        out[e + 4..e + 8].copy_from_slice(&flags.to_le_bytes());
+        out[e + 8..e + 16].copy_from_slice(&(offset as u64).to_le_bytes());
+        out[e + 16..e + 24].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+        out[e + 24..e + 28].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        out[offset..offset + payload.len()].copy_from_slice(payload);
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&out[..24]);
+    crc.update(&out[HEADER_LEN..table_end]);
+    let table_crc = crc.finalize();
+    out[24..28].copy_from_slice(&table_crc.to_le_bytes());
+    out
+}
+
+/// Facts about how an export was made, shown by `inspect` and `engine.info()`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Meta {
+    /// Program and version that wrote the file.
+    pub generator: String,
+    /// Orders read, before the oversized-order cap.
+    pub orders_read: u64,
+    /// Order lines accepted.
+    pub order_lines: u64,
+    /// Rows rejected at ingest, orders and products together.
+    pub rejected_rows: u64,
+    /// Orders left out of counting for having too many distinct items.
+    pub oversized_orders: u64,
+    /// The cap behind `oversized_orders`.
+    pub max_order_items: u64,
+}
+
+/// Everything an export holds, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    pub meta: Meta,
+    pub catalog: Catalog,
+    pub assoc: AssocTable,
+    pub itemsets: Vec<Itemset>,
+    pub seasonal: SeasonalIndex,
+    pub rules: MerchantRules,
+}
+
+impl Export {
+    /// Reads and validates a whole export; unknown optional sections are skipped.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ExportError> {
+        let entries = read_sections(bytes)?;
+        let payload = |tag: Tag| -> Result<&[u8], ExportError> {
+            entries
+                .iter()
+                .find(|e| e.tag == tag)
+                .map(|e| &bytes[e.offset as usize..(e.offset + e.length) as usize])
+                .ok_or_else(|| ExportError::Missing(tag_name(&tag)))
+        };
+        let malformed = |tag: Tag| {
+            move |reason: String| ExportError::Malformed {
+                tag: tag_name(&tag),
+                reason,
+            }
+        };
+        let meta = sections::decode_json(payload(tags::META)?).map_err(malformed(tags::META))?;
+        let catalog =
+            sections::decode_catalog(payload(tags::CATALOG)?).map_err(malformed(tags::CATALOG))?;
+        let assoc =
+            sections::decode_assoc(payload(tags::ASSOC)?).map_err(malformed(tags::ASSOC))?;
+        let itemsets = sections::decode_itemsets(payload(tags::ITEMSETS)?)
+            .map_err(malformed(tags::ITEMSETS))?;
+        let seasonal = sections::decode_seasonal(payload(tags::SEASONAL)?)
+            .map_err(malformed(tags::SEASONAL))?;
+        let rules: MerchantRules =
+            sections::decode_json(payload(tags::RULES)?).map_err(malformed(tags::RULES))?;
+        rules
+            .validate()
+            .map_err(|e| malformed(tags::RULES)(e.to_string()))?;
+        let n = catalog.len();
+        let mismatch =
+            |what: &str, got: usize| format!("{what} covers {got} items, catalog has {n}");
+        if assoc.items() != n {
+            return Err(malformed(tags::ASSOC)(mismatch("table", assoc.items())));
+        }
+        if seasonal.factors.len() != n {
+            return Err(malformed(tags::SEASONAL)(mismatch(
+                "index",
+                seasonal.factors.len(),
+            )));
+        }
+        if let Some(set) = itemsets
+            .iter()
+            .find(|s| s.items.iter().any(|&i| i as usize >= n))
+        {
+            return Err(malformed(tags::ITEMSETS)(format!(
+                "itemset {:?} names an item out of range",
+                set.items
+            )));
+        }
+        Ok(Self {
+            meta,
+            catalog,
+            assoc,
+            itemsets,
+            seasonal,
+            rules,
+        })
+    }
+
+    /// Encodes the export in format v1.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        write_sections(&[
+            (tags::META, 0, sections::encode_json(&self.meta)),
+            (
+                tags::CATALOG,
+                FLAG_REQUIRED,
+                sections::encode_catalog(&self.catalog),
+            ),
+            (
+                tags::ASSOC,
+                FLAG_REQUIRED,
+                sections::encode_assoc(&self.assoc),
+            ),
+            (tags::ITEMSETS, 0, sections::encode_itemsets(&self.itemsets)),
+            (tags::SEASONAL, 0, sections::encode_seasonal(&self.seasonal)),
+            (
+                tags::RULES,
+                FLAG_REQUIRED,
+                sections::encode_json(&self.rules),
+            ),
+        ])
+    }
+}

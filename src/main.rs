@@ -1,0 +1,645 @@
+//! The `cartwise` command line: synthesize a shop, train an export, suggest, evaluate, inspect.
+
+use anyhow::{bail, Context, Result};
+use cartwise::assoc::PairStats;
+use cartwise::export::{read_sections, Export};
+use cartwise::ingest::{self, Reject};
+use cartwise::money::format_minor;
+use cartwise::rules::fraction_to_bp;
+use cartwise::seasonal::MONTH_NAMES;
+use cartwise::suggest::{Cart, Engine, SuggestOptions};
+use cartwise::train::TrainConfig;
+use cartwise::{eval, synth, train};
+use chrono::Datelike;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "cartwise",
+    version,
+    about = "Learn bundle suggestions from an order log; serve them in the browser"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the built-in synthetic shop (orders.csv, products.csv, planted.json) into a folder.
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 2_000)]
+        items: usize,
+        #[arg(long, default_value_t = 50_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 6_000)]
+        customers: usize,
+    },
+    /// Split an orders CSV by time into train.csv and test.csv (the latest orders are the test).
+    Split {
+        #[arg(long)]
+        orders: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Share of timed orders, latest first, that go to test.csv.
+        #[arg(long, default_value_t = 0.1)]
+        test_fraction: f64,
+    },
+    /// Ingest orders and products, mine association tables and write one export file.
+    Train {
+        #[arg(long)]
+        orders: PathBuf,
+        #[arg(long)]
+        products: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Where rejected rows go (CSV); defaults to OUT with extension .rejects.csv.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Fail if any row is rejected.
+        #[arg(long)]
+        strict: bool,
+        /// Orders with more distinct items are left out of all counts (bulk orders).
+        #[arg(long, default_value_t = 100)]
+        max_order_items: usize,
+        /// Pairs seen in fewer orders are ignored.
+        #[arg(long, default_value_t = 2)]
+        min_pair_count: u32,
+        /// Merchant rule: largest bundle discount, as a fraction of the bundle's price.
+        #[arg(long, default_value_t = 0.15)]
+        max_discount: f64,
+        /// Merchant rule: smallest margin over cost a bundle keeps, as a fraction of cost.
+        #[arg(long, default_value_t = 0.2)]
+        min_margin: f64,
+        /// Merchant rule: never suggest this item id (repeatable).
+        #[arg(long = "exclude")]
+        exclude: Vec<String>,
+        /// Merchant rule: never suggest items of this category (repeatable).
+        #[arg(long = "exclude-category")]
+        exclude_category: Vec<String>,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suggest for carts in a JSONL file, one output line per input line.
+    Suggest {
+        #[arg(long)]
+        model: PathBuf,
+        /// JSONL of {"items": ["id", ...]}; "-" reads standard input.
+        #[arg(long)]
+        carts: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        k: u32,
+        /// Month 1..=12 for seasonal factors; defaults to the current UTC month.
+        #[arg(long)]
+        month: Option<u8>,
+        #[arg(long)]
+        max_discount: Option<f64>,
+        #[arg(long)]
+        min_margin: Option<f64>,
+    },
+    /// HR@10, NDCG@10 and MRR on held-out orders, against popularity and co-occurrence.
+    Eval {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        orders: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe an export: sections, sizes, counts, top pairs and itemsets.
+    Inspect {
+        model: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Synth {
+            out,
+            seed,
+            items,
+            orders,
+            customers,
+        } => {
+            let config = synth::SynthConfig {
+                seed,
+                items,
+                customers,
+                orders,
+            };
+            config.validate().map_err(anyhow::Error::msg)?;
+            let spinner = spinner("generating synthetic shop");
+            let shop = synth::generate(&config);
+            synth::write(&shop, &out)?;
+            spinner.finish_and_clear();
+            eprintln!(
+                "wrote {} products and {} orders to {} (planted: {} groups, {} seasonal items)",
+                shop.products.len(),
+                shop.orders.len(),
+                out.display(),
+                shop.planted.groups.len(),
+                shop.planted.seasonal.len()
+            );
+            Ok(())
+        }
+        Command::Split {
+            orders,
+            out,
+            test_fraction,
+        } => split(&orders, &out, test_fraction),
+        Command::Train {
+            orders,
+            products,
+            out,
+            rejects,
+            strict,
+            max_order_items,
+            min_pair_count,
+            max_discount,
+            min_margin,
+            exclude,
+            exclude_category,
+            json,
+        } => {
+            let mut config = TrainConfig {
+                max_order_items,
+                ..TrainConfig::default()
+            };
+            config.assoc.min_pair_count = min_pair_count;
+            config.rules.max_discount_bp = fraction_to_bp("max-discount", max_discount, 1.0)?;
+            config.rules.min_margin_bp = fraction_to_bp("min-margin", min_margin, 10.0)?;
+            config.rules.excluded_items = exclude;
+            config.rules.excluded_categories = exclude_category;
+            config.rules.validate()?;
+            let rejects_path = rejects.unwrap_or_else(|| out.with_extension("rejects.csv"));
+            train_cmd(
+                &orders,
+                &products,
+                &out,
+                &rejects_path,
+                strict,
+                &config,
+                json,
+            )
+        }
+        Command::Suggest {
+            model,
+            carts,
+            k,
+            month,
+            max_discount,
+            min_margin,
+        } => {
+            let engine = load(&model)?;
+            let options = SuggestOptions {
+                k: Some(k),
+                month,
+                max_discount,
+                min_margin,
+            };
+            suggest_cmd(&engine, &carts, &options)
+        }
+        Command::Eval {
+            model,
+            orders,
+            seed,
+            json,
+        } => {
+            let bytes =
+                std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
+            let engine = Engine::new(
+                Export::from_bytes(&bytes).with_context(|| model.display().to_string())?,
+            );
+            let (log, rejects) = ingest::read_orders(&orders, &engine.export().catalog)?;
+            report_rejects(&rejects, None)?;
+            let carts = eval::test_carts(&log, seed);
+            if carts.is_empty() {
+                bail!(
+                    "{}: no order has 2 or more items known to the export; nothing to evaluate",
+                    orders.display()
+                );
+            }
+            let report = eval::evaluate(&engine, bytes.len() as u64, &carts, seed, clock_month());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{} held-out carts from {} (one hidden item each, seed {seed})",
+                    report.carts,
+                    orders.display()
+                );
+                println!(
+                    "{:<14} {:>8} {:>8} {:>8} {:>12}",
+                    "method", "HR@10", "NDCG@10", "MRR", "size"
+                );
+                for m in &report.methods {
+                    println!(
+                        "{:<14} {:>8.4} {:>8.4} {:>8.4} {:>12}",
+                        m.method,
+                        m.metrics.hr10,
+                        m.metrics.ndcg10,
+                        m.metrics.mrr,
+                        human_bytes(m.size_bytes)
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Inspect { model, top, json } => inspect(&model, top, json),
+    }
+}
+
+fn spinner(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("template"));
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn clock_month() -> u8 {
+    chrono::Utc::now().month() as u8
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.2} MiB", n as f64 / (1 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+fn load(path: &Path) -> Result<Engine> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let export = Export::from_bytes(&bytes).with_context(|| path.display().to_string())?;
+    Ok(Engine::new(export))
+}
+
+/// Prints each reject and a summary by reason to stderr, and writes them to `path` if given.
+fn report_rejects(rejects: &[Reject], path: Option<&Path>) -> Result<()> {
+    if rejects.is_empty() {
+        return Ok(());
+    }
+    for r in rejects.iter().take(20) {
+        eprintln!("rejected {r}");
+    }
+    if rejects.len() > 20 {
+        eprintln!("... and {} more", rejects.len() - 20);
+    }
+    eprintln!("rejected {} rows:", rejects.len());
+    for (reason, n) in ingest::summarize(rejects) {
+        eprintln!("  {n:>8}  {reason}");
+    }
+    if let Some(path) = path {
+        ingest::write_rejects(path, rejects)?;
+        eprintln!("all rejected rows written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn train_cmd(
+    orders: &Path,
+    products: &Path,
+    out: &Path,
+    rejects_path: &Path,
+    strict: bool,
+    config: &TrainConfig,
+    json: bool,
+) -> Result<()> {
+    let started = Instant::now();
+    let bar = spinner("reading products");
+    let (catalog, mut rejects) = ingest::read_products(products)?;
+    bar.set_message("reading orders");
+    let (log, order_rejects) = ingest::read_orders(orders, &catalog)?;
+    rejects.extend(order_rejects);
+    bar.finish_and_clear();
+    report_rejects(&rejects, Some(rejects_path))?;
+    if strict && !rejects.is_empty() {
+        bail!(
+            "--strict: {} rows rejected (see {})",
+            rejects.len(),
+            rejects_path.display()
+        );
+    }
+    if log.orders.is_empty() {
+        bail!("{}: no usable order lines", orders.display());
+    }
+    let bar = spinner("training");
+    let mut export = train::train(&catalog, &log, config, |stage| {
+        bar.set_message(stage.to_string())
+    });
+    bar.finish_and_clear();
+    export.meta.rejected_rows = rejects.len() as u64;
+    let bytes = export.to_bytes();
+    let tmp = out.with_extension("cwm.tmp");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    let summary = serde_json::json!({
+        "out": out.display().to_string(),
+        "bytes": bytes.len(),
+        "items": catalog.len(),
+        "orders": log.orders.len(),
+        "orderLines": log.lines,
+        "rejectedRows": rejects.len(),
+        "oversizedOrders": export.meta.oversized_orders,
+        "countedOrders": export.assoc.orders,
+        "neighbours": export.assoc.neighbors.len(),
+        "itemsets": export.itemsets.len(),
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        eprintln!(
+            "wrote {} ({}): {} items, {} orders ({} lines), {} neighbours, {} itemsets; {} bulk orders over {} items left out; {} rows rejected; {:.1}s",
+            out.display(),
+            human_bytes(bytes.len() as u64),
+            catalog.len(),
+            log.orders.len(),
+            log.lines,
+            export.assoc.neighbors.len(),
+            export.itemsets.len(),
+            export.meta.oversized_orders,
+            config.max_order_items,
+            rejects.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn suggest_cmd(engine: &Engine, carts: &Path, options: &SuggestOptions) -> Result<()> {
+    let input: Box<dyn BufRead> = if carts.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(carts).with_context(|| format!("opening {}", carts.display()))?,
+        ))
+    };
+    let month = clock_month();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut failed = 0usize;
+    for (n, line) in input.lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}: reading", carts.display(), n + 1))?;
+        let where_ = format!("{}:{}", carts.display(), n + 1);
+        let answer = if line.trim().is_empty() {
+            Ok(Cart::default())
+        } else {
+            serde_json::from_str::<Cart>(&line)
+                .map_err(|e| format!("not a cart {{\"items\": [\"id\", ...]}}: {e}"))
+        }
+        .and_then(|cart| {
+            engine
+                .suggest(&cart, options, month)
+                .map_err(|e| e.to_string())
+        });
+        match answer {
+            Ok(s) => {
+                if !s.unknown.is_empty() {
+                    eprintln!(
+                        "{where_}: unknown item ids ignored: {}",
+                        s.unknown.join(", ")
+                    );
+                }
+                serde_json::to_writer(
+                    &mut out,
+                    &serde_json::json!({ "items": s.items, "bundles": s.bundles }),
+                )?;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{where_}: {e}");
+                serde_json::to_writer(
+                    &mut out,
+                    &serde_json::json!({ "items": [], "bundles": [], "error": e }),
+                )?;
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        bail!("{failed} cart lines could not be answered (each got an \"error\" line)");
+    }
+    Ok(())
+}
+
+fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let sections = read_sections(&bytes).with_context(|| path.display().to_string())?;
+    let export = Export::from_bytes(&bytes).with_context(|| path.display().to_string())?;
+    let (catalog, assoc) = (&export.catalog, &export.assoc);
+    let mut pairs: Vec<(u32, u32, u32, PairStats)> = Vec::new();
+    for i in 0..assoc.items() as u32 {
+        for nb in assoc.row(i) {
+            if i < nb.item {
+                pairs.push((i, nb.item, nb.count, assoc.stats(i, nb)));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| {
+        b.3.shrunk_lift
+            .total_cmp(&a.3.shrunk_lift)
+            .then((a.0, a.1).cmp(&(b.0, b.1)))
+    });
+    let title = |i: u32| catalog.get(i).title.clone();
+    let top_pairs: Vec<_> = pairs
+        .iter()
+        .take(top)
+        .map(|&(a, b, c, s)| {
+            serde_json::json!({
+                "a": catalog.get(a).id, "b": catalog.get(b).id, "titles": [title(a), title(b)],
+                "count": c, "lift": s.lift, "shrunkLift": s.shrunk_lift, "npmi": s.npmi,
+                "confidenceAB": s.confidence,
+            })
+        })
+        .collect();
+    let top_sets: Vec<_> = export
+        .itemsets
+        .iter()
+        .take(top)
+        .map(|s| serde_json::json!({ "items": s.items.map(|i| catalog.get(i).id.clone()), "titles": s.items.map(title), "count": s.count }))
+        .collect();
+    let seasonal_items = (0..catalog.len() as u32)
+        .filter(|&i| (1..=12).any(|m| export.seasonal.factor(i, m) >= 2.0))
+        .count();
+    let info = serde_json::json!({
+        "file": path.display().to_string(),
+        "bytes": bytes.len(),
+        "version": cartwise::export::VERSION,
+        "sections": sections,
+        "meta": export.meta,
+        "items": catalog.len(),
+        "orders": assoc.orders,
+        "neighbours": assoc.neighbors.len(),
+        "itemsets": export.itemsets.len(),
+        "seasonalItems": seasonal_items,
+        "rules": export.rules,
+        "topPairs": top_pairs,
+        "topItemsets": top_sets,
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+        return Ok(());
+    }
+    println!(
+        "{}: cartwise export v{}, {}",
+        path.display(),
+        cartwise::export::VERSION,
+        human_bytes(bytes.len() as u64)
+    );
+    println!("sections:");
+    for s in &sections {
+        println!(
+            "  {}  offset {:>9}  {:>12}  crc32 {:08x}{}",
+            cartwise::export::tag_name(&s.tag),
+            s.offset,
+            human_bytes(s.length),
+            s.crc32,
+            if s.flags & cartwise::export::FLAG_REQUIRED != 0 {
+                "  required"
+            } else {
+                ""
+            }
+        );
+    }
+    println!(
+        "{} items, {} orders counted ({} bulk orders left out), {} neighbour entries, {} 3-itemsets, {} items with a seasonal peak ≥ 2x",
+        catalog.len(),
+        assoc.orders,
+        export.meta.oversized_orders,
+        assoc.neighbors.len(),
+        export.itemsets.len(),
+        seasonal_items
+    );
+    println!(
+        "rules: max discount {:.1}%, min margin {:.1}%, {} excluded items, {} excluded categories",
+        export.rules.max_discount_bp as f64 / 100.0,
+        export.rules.min_margin_bp as f64 / 100.0,
+        export.rules.excluded_items.len(),
+        export.rules.excluded_categories.len()
+    );
+    println!("top pairs by shrunk lift:");
+    for &(a, b, c, s) in pairs.iter().take(top) {
+        println!(
+            "  {:>6.1}x (shrunk {:>5.1}x, {c:>5} orders, NPMI {:.2})  {} + {}",
+            s.lift,
+            s.shrunk_lift,
+            s.npmi,
+            title(a),
+            title(b)
+        );
+    }
+    println!("top 3-itemsets:");
+    for s in export.itemsets.iter().take(top) {
+        println!(
+            "  {:>5} orders  {}",
+            s.count,
+            s.items.map(title).join(" + ")
+        );
+    }
+    if let Some(p) = catalog.products().first() {
+        let peak = (1..=12u8)
+            .max_by(|&a, &b| {
+                export
+                    .seasonal
+                    .factor(0, a)
+                    .total_cmp(&export.seasonal.factor(0, b))
+            })
+            .unwrap_or(1);
+        println!(
+            "example item {} \"{}\" at {}: peak month {}",
+            p.id,
+            p.title,
+            p.price
+                .map(format_minor)
+                .unwrap_or_else(|| "no price".into()),
+            MONTH_NAMES[peak as usize - 1]
+        );
+    }
+    Ok(())
+}
+
+/// Time-based split: the latest `fraction` of timed orders go to test.csv, the rest (and all
+/// untimed orders) to train.csv; rows are copied verbatim with the header.
+fn split(orders: &Path, out: &Path, fraction: f64) -> Result<()> {
+    if !(0.0..1.0).contains(&fraction) {
+        bail!("--test-fraction {fraction} is not in [0, 1)");
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(orders)
+        .with_context(|| format!("opening {}", orders.display()))?;
+    let header = reader.byte_headers()?.clone();
+    let col = |name: &str| header.iter().position(|h| h == name.as_bytes());
+    let (Some(order_col), Some(time_col)) = (col("order_id"), col("timestamp")) else {
+        bail!(
+            "{}:1: split needs order_id and timestamp columns",
+            orders.display()
+        );
+    };
+    let rows: Vec<csv::ByteRecord> = reader
+        .byte_records()
+        .collect::<Result<_, _>>()
+        .with_context(|| orders.display().to_string())?;
+    let mut first_time: std::collections::HashMap<Vec<u8>, i64> = std::collections::HashMap::new();
+    for row in &rows {
+        let id = row.get(order_col).unwrap_or_default().to_vec();
+        let t = std::str::from_utf8(row.get(time_col).unwrap_or_default())
+            .ok()
+            .and_then(ingest::parse_timestamp);
+        if let Some(t) = t {
+            let e = first_time.entry(id).or_insert(i64::MAX);
+            *e = (*e).min(t.timestamp());
+        }
+    }
+    let mut times: Vec<(i64, &Vec<u8>)> = first_time.iter().map(|(id, &t)| (t, id)).collect();
+    times.sort();
+    let cut = times.len() - (times.len() as f64 * fraction).round() as usize;
+    let test: std::collections::HashSet<&Vec<u8>> =
+        times[cut..].iter().map(|&(_, id)| id).collect();
+    std::fs::create_dir_all(out)?;
+    let mut train_w = csv::Writer::from_path(out.join("train.csv"))?;
+    let mut test_w = csv::Writer::from_path(out.join("test.csv"))?;
+    train_w.write_byte_record(&header)?;
+    test_w.write_byte_record(&header)?;
+    for row in &rows {
+        let id = row.get(order_col).unwrap_or_default().to_vec();
+        if test.contains(&id) {
+            test_w.write_byte_record(row)?
+        } else {
+            train_w.write_byte_record(row)?
+        }
+    }
+    train_w.flush()?;
+    test_w.flush()?;
+    eprintln!(
+        "{} orders to test.csv, {} to train.csv in {}",
+        test.len(),
+        first_time.len() - test.len(),
+        out.display()
+    );
+    Ok(())
+}

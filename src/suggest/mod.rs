@@ -1,0 +1,259 @@
+//! Suggestions for a cart: ranked add-ons, bundles of one or two, prices and reasons.
+//!
+//! One code path for the native CLI and the wasm `Engine`; nothing here reads a clock or the
+//! network, so the same export, cart and options give the same answer in both builds.
+
+pub mod bundles;
+pub mod discount;
+pub mod reasons;
+
+use crate::export::Export;
+use crate::rules::{fraction_to_bp, RuleError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Default number of ranked items and bundles.
+pub const DEFAULT_K: u32 = 5;
+/// Largest `k` a call may ask for.
+pub const MAX_K: u32 = 100;
+
+/// A cart entry: a bare id (CLI JSONL) or `{id, qty}` (JS).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum CartEntry {
+    Id(String),
+    Item {
+        id: String,
+        #[serde(default = "one")]
+        qty: u32,
+    },
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl CartEntry {
+    /// The item id of the entry.
+    pub fn id(&self) -> &str {
+        match self {
+            CartEntry::Id(id) | CartEntry::Item { id, .. } => id,
+        }
+    }
+}
+
+/// The shopper's cart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Cart {
+    pub items: Vec<CartEntry>,
+}
+
+/// Per-call options; every field is optional and falls back to the export's rules.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SuggestOptions {
+    /// Ranked items and bundles to return (1..=100, default 5).
+    pub k: Option<u32>,
+    /// Calendar month 1..=12 for seasonal factors; the caller's clock when absent.
+    pub month: Option<u8>,
+    /// Maximum discount as a fraction (0.15 = 15%), overriding the export's rule.
+    pub max_discount: Option<f64>,
+    /// Minimum margin over cost as a fraction (0.2 = 20%), overriding the export's rule.
+    pub min_margin: Option<f64>,
+}
+
+/// One item shown in a bundle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BundleItem {
+    pub id: String,
+    pub title: String,
+    /// Unit price in minor units.
+    pub price: i64,
+}
+
+/// A bundle of add-ons for the cart, priced and explained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bundle {
+    pub items: Vec<BundleItem>,
+    pub base_price: i64,
+    pub discount: i64,
+    pub bundle_price: i64,
+    pub score: f32,
+    pub reasons: Vec<String>,
+}
+
+/// The answer for one cart: single-item ranking (ids, best first) and bundles.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestions {
+    pub items: Vec<String>,
+    pub bundles: Vec<Bundle>,
+    /// Cart ids the export does not know; they were ignored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+}
+
+/// A call that cannot be answered, naming the offending field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SuggestError {
+    #[error("option k: {0} is not between 1 and {MAX_K}")]
+    K(u32),
+    #[error("option month: {0} is not between 1 and 12")]
+    Month(u8),
+    #[error("option {0}")]
+    Rule(#[from] RuleError),
+}
+
+/// Why an item is a candidate: its strongest association with a cart item, or popularity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Evidence {
+    /// `anchor` (in the cart) and the candidate share `count` orders.
+    Assoc {
+        anchor: u32,
+        count: u32,
+        contribution: f32,
+    },
+    /// No association evidence: ranked by how many orders contain it.
+    Popular,
+}
+
+/// A scored candidate add-on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    pub item: u32,
+    pub score: f32,
+    pub evidence: Evidence,
+}
+
+/// Loaded export plus the per-item exclusion mask derived from its rules.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    export: Export,
+    excluded: Vec<bool>,
+}
+
+impl Engine {
+    /// Prepares an engine over a decoded export.
+    pub fn new(export: Export) -> Self {
+        let rules = &export.rules;
+        let excluded = export
+            .catalog
+            .products()
+            .iter()
+            .map(|p| {
+                rules.excluded_items.contains(&p.id)
+                    || rules.excluded_categories.contains(&p.category)
+            })
+            .collect();
+        Self { export, excluded }
+    }
+
+    /// The export behind the engine.
+    pub fn export(&self) -> &Export {
+        &self.export
+    }
+
+    /// Ranks candidate add-ons for cart items (indices), best first, ties by item index.
+    ///
+    /// Score of j = Σ over cart items i of score(i → j), times j's seasonal factor for `month`.
+    /// With no association evidence at all, falls back to seasonal popularity.
+    pub fn candidates(&self, cart: &[u32], month: u8) -> Vec<Candidate> {
+        let assoc = &self.export.assoc;
+        let blocked = |j: u32| self.excluded[j as usize] || cart.contains(&j);
+        let mut slot: HashMap<u32, usize> = HashMap::new();
+        let mut out: Vec<Candidate> = Vec::new();
+        for &i in cart {
+            for nb in assoc.row(i) {
+                if nb.score <= 0.0 || blocked(nb.item) {
+                    continue;
+                }
+                let k = *slot.entry(nb.item).or_insert_with(|| {
+                    out.push(Candidate {
+                        item: nb.item,
+                        score: 0.0,
+                        evidence: Evidence::Popular,
+                    });
+                    out.len() - 1
+                });
+                let c = &mut out[k];
+                c.score += nb.score;
+                let stronger = match c.evidence {
+                    Evidence::Assoc { contribution, .. } => nb.score > contribution,
+                    Evidence::Popular => true,
+                };
+                if stronger {
+                    c.evidence = Evidence::Assoc {
+                        anchor: i,
+                        count: nb.count,
+                        contribution: nb.score,
+                    };
+                }
+            }
+        }
+        if out.is_empty() {
+            out = (0..assoc.items() as u32)
+                .filter(|&j| !blocked(j) && assoc.item_counts[j as usize] > 0)
+                .map(|j| Candidate {
+                    item: j,
+                    score: assoc.item_counts[j as usize] as f32 / assoc.orders.max(1) as f32,
+                    evidence: Evidence::Popular,
+                })
+                .collect();
+        }
+        for c in &mut out {
+            c.score *= self.export.seasonal.factor(c.item, month);
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        out
+    }
+
+    /// Answers one cart: ranking, bundles, prices and reasons. `clock_month` is used when the
+    /// options name no month.
+    pub fn suggest(
+        &self,
+        cart: &Cart,
+        options: &SuggestOptions,
+        clock_month: u8,
+    ) -> Result<Suggestions, SuggestError> {
+        let k = options.k.unwrap_or(DEFAULT_K);
+        if !(1..=MAX_K).contains(&k) {
+            return Err(SuggestError::K(k));
+        }
+        let month = options.month.unwrap_or(clock_month);
+        if !(1..=12).contains(&month) {
+            return Err(SuggestError::Month(month));
+        }
+        let mut rules = self.export.rules.clone();
+        if let Some(v) = options.max_discount {
+            rules.max_discount_bp = fraction_to_bp("maxDiscount", v, 1.0)?;
+        }
+        if let Some(v) = options.min_margin {
+            rules.min_margin_bp = fraction_to_bp("minMargin", v, 10.0)?;
+        }
+        let catalog = &self.export.catalog;
+        let mut in_cart: Vec<u32> = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
+        for entry in &cart.items {
+            match catalog.lookup(entry.id()) {
+                Some(i) if !in_cart.contains(&i) => in_cart.push(i),
+                Some(_) => {}
+                None if !unknown.iter().any(|u| u == entry.id()) => {
+                    unknown.push(entry.id().to_string())
+                }
+                None => {}
+            }
+        }
+        let candidates = self.candidates(&in_cart, month);
+        let items = candidates
+            .iter()
+            .take(k as usize)
+            .map(|c| catalog.get(c.item).id.clone())
+            .collect();
+        let bundles = bundles::build(self, &in_cart, &candidates, &rules, month, k as usize);
+        Ok(Suggestions {
+            items,
+            bundles,
+            unknown,
+        })
+    }
+}

@@ -1,0 +1,71 @@
+//! Reason strings with their numbers, drawn from the evidence behind each add-on.
+
+use super::bundles::{mutual, BundleOption};
+use super::{Candidate, Engine, Evidence};
+use crate::assoc::PairStats;
+use crate::seasonal::MONTH_NAMES;
+
+/// Seasonal factors at or above this are worth telling the shopper about.
+pub const SEASONAL_REASON_FACTOR: f32 = 1.25;
+
+/// Explains a bundle: association with the cart, itemsets, seasonality and popularity.
+pub fn explain(
+    engine: &Engine,
+    option: &BundleOption,
+    candidates: &[Candidate],
+    month: u8,
+) -> Vec<String> {
+    let export = engine.export();
+    let (catalog, assoc) = (&export.catalog, &export.assoc);
+    let mut reasons = Vec::new();
+    if let Some(count) = option.itemset_count {
+        reasons.push(format!("Completes a set bought together in {count} orders"));
+    }
+    for &item in &option.items {
+        let title = &catalog.get(item).title;
+        match candidates
+            .iter()
+            .find(|c| c.item == item)
+            .map(|c| c.evidence)
+        {
+            Some(Evidence::Assoc { anchor, count, .. }) => {
+                let stats = PairStats::from_counts(
+                    assoc.orders,
+                    assoc.item_counts[anchor as usize],
+                    assoc.item_counts[item as usize],
+                    count,
+                );
+                reasons.push(format!(
+                    "{title} is bought with {} {:.1}x more often than chance ({count} orders, {:.0}% of its buyers)",
+                    catalog.get(anchor).title,
+                    stats.lift,
+                    stats.confidence * 100.0
+                ));
+            }
+            _ => reasons.push(format!(
+                "{title} is one of the shop's most popular items ({} orders)",
+                assoc.item_counts[item as usize]
+            )),
+        }
+        let factor = export.seasonal.factor(item, month);
+        if factor >= SEASONAL_REASON_FACTOR {
+            reasons.push(format!(
+                "{title} is popular in {} ({factor:.1}x its usual sales)",
+                MONTH_NAMES[month as usize - 1]
+            ));
+        }
+    }
+    if let [a, b] = option.items[..] {
+        if option.itemset_count.is_none() && mutual(engine, a, b) > 0.0 {
+            if let Some(nb) = assoc.find(a, b) {
+                reasons.push(format!(
+                    "{} and {} are bought together {:.1}x more often than chance",
+                    catalog.get(a).title,
+                    catalog.get(b).title,
+                    assoc.stats(a, nb).lift
+                ));
+            }
+        }
+    }
+    reasons
+}

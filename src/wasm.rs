@@ -1,0 +1,169 @@
+//! The JS API of the wasm32 build: `Engine.fromBytes`, `suggest`, `info`, `products`.
+//!
+//! Every export returns `Result<_, JsError>`, so a bad export, cart or option reaches JS as an
+//! `Error` with a message, never as a panic.
+
+use crate::export::{Export, VERSION};
+use crate::suggest::{self, Cart, SuggestOptions};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** A cart entry: an item id, or an id with a quantity. */
+export type CartEntry = string | { id: string; qty?: number };
+/** The shopper's cart. */
+export interface Cart { items: CartEntry[] }
+/** Per-call options; each falls back to the export's merchant rules. */
+export interface SuggestOptions {
+  /** Ranked items and bundles to return, 1..100 (default 5). */
+  k?: number;
+  /** Calendar month 1..12 for seasonal factors (default: the current UTC month). */
+  month?: number;
+  /** Largest bundle discount as a fraction of its price (0.15 = 15%). */
+  maxDiscount?: number;
+  /** Smallest margin over cost a discounted bundle keeps (0.2 = 20%). */
+  minMargin?: number;
+}
+/** An item in a bundle; price in minor units. */
+export interface BundleItem { id: string; title: string; price: number }
+/** A priced, explained bundle of add-ons; money in minor units. */
+export interface Bundle {
+  items: BundleItem[]; basePrice: number; discount: number; bundlePrice: number;
+  score: number; reasons: string[];
+}
+/** Suggestions for a cart: item ranking (ids, best first) and bundles. */
+export interface Suggestions { items: string[]; bundles: Bundle[]; unknown?: string[] }
+/** What the engine loaded and how it computes. */
+export interface EngineInfo {
+  catalogSize: number; orders: number; neighbours: number; itemsets: number;
+  modelDims: number; backend: "webgpu" | "cpu"; exportVersion: number; exportBytes: number;
+}
+/** A catalog entry for listing products. */
+export interface ProductInfo { id: string; title: string; category: string; price: number | null; orders: number }
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "Cart")]
+    pub type JsCart;
+    #[wasm_bindgen(typescript_type = "SuggestOptions | undefined")]
+    pub type JsOptions;
+    #[wasm_bindgen(typescript_type = "Suggestions")]
+    pub type JsSuggestions;
+    #[wasm_bindgen(typescript_type = "EngineInfo")]
+    pub type JsInfo;
+    #[wasm_bindgen(typescript_type = "ProductInfo[]")]
+    pub type JsProducts;
+}
+
+/// The in-browser engine over one loaded export.
+#[wasm_bindgen]
+pub struct Engine {
+    inner: suggest::Engine,
+    export_bytes: usize,
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("cartwise: could not build the result: {e}")))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info {
+    catalog_size: usize,
+    orders: u32,
+    neighbours: usize,
+    itemsets: usize,
+    model_dims: u32,
+    backend: &'static str,
+    export_version: u32,
+    export_bytes: usize,
+}
+
+#[derive(Serialize)]
+struct ProductInfo<'a> {
+    id: &'a str,
+    title: &'a str,
+    category: &'a str,
+    price: Option<i64>,
+    orders: u32,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads an export file's bytes; a truncated, corrupted or newer file is an `Error`.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &[u8]) -> Result<Engine, JsError> {
+        let export =
+            Export::from_bytes(bytes).map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
+        Ok(Engine {
+            inner: suggest::Engine::new(export),
+            export_bytes: bytes.len(),
+        })
+    }
+
+    /// Suggests add-ons and priced bundles for a cart.
+    pub fn suggest(&self, cart: JsCart, options: JsOptions) -> Result<JsSuggestions, JsError> {
+        let cart: Cart = serde_wasm_bindgen::from_value(cart.into()).map_err(|e| {
+            JsError::new(&format!(
+                "cartwise: cart must be {{items: [{{id, qty}}]}}: {e}"
+            ))
+        })?;
+        let options: JsValue = options.into();
+        let options: SuggestOptions = if options.is_undefined() || options.is_null() {
+            SuggestOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsError::new(&format!("cartwise: options: {e}")))?
+        };
+        let month = js_sys::Date::new_0().get_utc_month() as u8 + 1;
+        let out = self
+            .inner
+            .suggest(&cart, &options, month)
+            .map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
+        Ok(to_js(&out)?.unchecked_into())
+    }
+
+    /// Catalog size, counts, model dimensions, compute backend and export version.
+    pub fn info(&self) -> Result<JsInfo, JsError> {
+        let export = self.inner.export();
+        let info = Info {
+            catalog_size: export.catalog.len(),
+            orders: export.assoc.orders,
+            neighbours: export.assoc.neighbors.len(),
+            itemsets: export.itemsets.len(),
+            model_dims: 0,
+            backend: "cpu",
+            export_version: VERSION,
+            export_bytes: self.export_bytes,
+        };
+        Ok(to_js(&info)?.unchecked_into())
+    }
+
+    /// Products by popularity (most ordered first), `limit` of them from `offset`: for listings.
+    pub fn products(&self, offset: u32, limit: u32) -> Result<JsProducts, JsError> {
+        let export = self.inner.export();
+        let counts = &export.assoc.item_counts;
+        let mut order: Vec<u32> = (0..export.catalog.len() as u32).collect();
+        order.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
+        let list: Vec<ProductInfo> = order
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|i| {
+                let p = export.catalog.get(i);
+                ProductInfo {
+                    id: &p.id,
+                    title: &p.title,
+                    category: &p.category,
+                    price: p.price,
+                    orders: counts[i as usize],
+                }
+            })
+            .collect();
+        Ok(to_js(&list)?.unchecked_into())
+    }
+}

@@ -1,0 +1,164 @@
+//! Export format: round trip, and every kind of damage is a clear error, never a panic.
+
+mod common;
+
+use cartwise::export::{
+    read_sections, tags, write_sections, Export, ExportError, FLAG_REQUIRED, HEADER_LEN,
+};
+use proptest::prelude::*;
+
+#[test]
+fn round_trip_is_exact() {
+    let export = common::small_export();
+    assert!(!export.itemsets.is_empty(), "fixture should have itemsets");
+    assert!(!export.assoc.neighbors.is_empty());
+    let bytes = export.to_bytes();
+    let back = Export::from_bytes(&bytes).unwrap();
+    assert_eq!(back, export);
+    assert_eq!(back.to_bytes(), bytes, "encoding is deterministic");
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let bytes = common::small_export().to_bytes();
+    let sections = read_sections(&bytes).unwrap();
+    // Each section boundary, one byte either side, and every length in the header/table.
+    let mut cuts: Vec<usize> = (0..HEADER_LEN + sections.len() * 32 + 1).collect();
+    for s in &sections {
+        for edge in [s.offset as usize, (s.offset + s.length) as usize] {
+            cuts.extend([edge.saturating_sub(1), edge, edge + 1]);
+        }
+    }
+    for cut in cuts.into_iter().filter(|&c| c < bytes.len()) {
+        let err = Export::from_bytes(&bytes[..cut]).expect_err("truncated file accepted");
+        assert!(
+            matches!(err, ExportError::Truncated(_) | ExportError::BadMagic),
+            "cut at {cut}: {err}"
+        );
+    }
+}
+
+#[test]
+fn every_flipped_byte_is_an_error() {
+    let bytes = common::small_export().to_bytes();
+    let sections = read_sections(&bytes).unwrap();
+    let mut positions: Vec<usize> = (0..HEADER_LEN + sections.len() * 32).collect();
+    for s in &sections {
+        // First, middle and last byte of every section.
+        let (a, n) = (s.offset as usize, s.length as usize);
+        positions.extend([a, a + n / 2, a + n - 1]);
+    }
+    for pos in positions {
+        for mask in [0x01u8, 0x80] {
+            let mut bad = bytes.clone();
+            bad[pos] ^= mask;
+            assert!(
+                Export::from_bytes(&bad).is_err(),
+                "flip {mask:#x} at {pos} accepted"
+            );
+        }
+    }
+    // Exhaustively for one section: any single-bit damage in ASOC is caught by its checksum.
+    let asoc = sections.iter().find(|s| s.tag == tags::ASSOC).unwrap();
+    for pos in asoc.offset as usize..(asoc.offset + asoc.length) as usize {
+        let mut bad = bytes.clone();
+        bad[pos] ^= 0x10;
+        assert_eq!(
+            Export::from_bytes(&bad).unwrap_err(),
+            ExportError::SectionChecksum { tag: "ASOC".into() }
+        );
+    }
+}
+
+#[test]
+fn future_versions_and_unknown_sections() {
+    let export = common::small_export();
+    let mut bytes = export.to_bytes();
+    bytes[8] = 2;
+    let err = Export::from_bytes(&bytes).unwrap_err();
+    assert_eq!(
+        err,
+        ExportError::FutureVersion {
+            found: 2,
+            supported: 1
+        }
+    );
+    assert!(err.to_string().contains("newer"), "{err}");
+
+    let good = export.to_bytes();
+    let entries = read_sections(&good).unwrap();
+    let mut parts: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.tag,
+                e.flags,
+                good[e.offset as usize..(e.offset + e.length) as usize].to_vec(),
+            )
+        })
+        .collect();
+    parts.push((*b"ZZZZ", 0, b"from the future".to_vec()));
+    assert_eq!(
+        Export::from_bytes(&write_sections(&parts)).unwrap(),
+        export,
+        "optional unknown section skipped"
+    );
+    parts.last_mut().unwrap().1 = FLAG_REQUIRED;
+    assert_eq!(
+        Export::from_bytes(&write_sections(&parts)).unwrap_err(),
+        ExportError::UnknownRequired("ZZZZ".into())
+    );
+    parts.pop();
+    parts.retain(|p| p.0 != tags::ASSOC);
+    assert_eq!(
+        Export::from_bytes(&write_sections(&parts)).unwrap_err(),
+        ExportError::Missing("ASOC".into())
+    );
+}
+
+#[test]
+fn well_checksummed_but_inconsistent_payloads_are_errors() {
+    let good = common::small_export().to_bytes();
+    let entries = read_sections(&good).unwrap();
+    let parts: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.tag,
+                e.flags,
+                good[e.offset as usize..(e.offset + e.length) as usize].to_vec(),
+            )
+        })
+        .collect();
+    // Point the first neighbour at an item that does not exist, with a valid checksum.
+    let mut bad = parts.clone();
+    let asoc = bad.iter_mut().find(|p| p.0 == tags::ASSOC).unwrap();
+    let n = u32::from_le_bytes(asoc.2[4..8].try_into().unwrap()) as usize;
+    let first_item = 8 + 4 * n + 4 * (n + 1) + 4;
+    asoc.2[first_item..first_item + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let err = Export::from_bytes(&write_sections(&bad)).unwrap_err();
+    assert!(
+        matches!(err, ExportError::Malformed { ref tag, .. } if tag == "ASOC"),
+        "{err}"
+    );
+    // Cut a section short, with a valid checksum.
+    let mut bad = parts.clone();
+    let catl = bad.iter_mut().find(|p| p.0 == tags::CATALOG).unwrap();
+    catl.2.truncate(catl.2.len() - 3);
+    let err = Export::from_bytes(&write_sections(&bad)).unwrap_err();
+    assert!(
+        matches!(err, ExportError::Malformed { ref tag, .. } if tag == "CATL"),
+        "{err}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = Export::from_bytes(&bytes);
+        let mut with_magic = b"CARTWISE".to_vec();
+        with_magic.extend(bytes);
+        prop_assert!(Export::from_bytes(&with_magic).is_err());
+    }
+}

@@ -1,0 +1,43 @@
+// Runs the cartwise Engine off the main thread. Messages in: {id, type, ...}; out: {id, ok, result|error}.
+//   {type: "load", bytes: ArrayBuffer}          -> engine info
+//   {type: "suggest", cart, options}            -> suggestions
+//   {type: "info"}                              -> engine info
+//   {type: "products", offset, limit}           -> products by popularity
+// The worker makes no request of its own: the page fetches the export and transfers its bytes.
+import init, { Engine } from "../pkg/cartwise.js";
+
+let ready = null;
+let engine = null;
+
+function handle(msg) {
+  switch (msg.type) {
+    case "load":
+      engine?.free();
+      engine = Engine.fromBytes(new Uint8Array(msg.bytes));
+      return engine.info();
+    case "suggest":
+      return requireEngine().suggest(msg.cart, msg.options);
+    case "info":
+      return requireEngine().info();
+    case "products":
+      return requireEngine().products(msg.offset ?? 0, msg.limit ?? 24);
+    default:
+      throw new Error(`cartwise worker: unknown message type ${JSON.stringify(msg.type)}`);
+  }
+}
+
+function requireEngine() {
+  if (!engine) throw new Error("cartwise worker: no export loaded yet");
+  return engine;
+}
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  try {
+    ready ??= init();
+    await ready;
+    self.postMessage({ id: msg.id, ok: true, result: handle(msg) });
+  } catch (err) {
+    self.postMessage({ id: msg.id, ok: false, error: String(err?.message ?? err) });
+  }
+};
