@@ -4,9 +4,7 @@ use anyhow::{bail, Context, Result};
 use cartwise::assoc::PairStats;
 use cartwise::export::{read_sections, Export};
 use cartwise::ingest::{self, Reject};
-use cartwise::money::format_minor;
 use cartwise::rules::fraction_to_bp;
-use cartwise::seasonal::MONTH_NAMES;
 use cartwise::suggest::{Cart, Engine, SuggestOptions};
 use cartwise::train::TrainConfig;
 use cartwise::{eval, synth, train};
@@ -558,25 +556,6 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
             "  {:>5} orders  {}",
             s.count,
             s.items.map(title).join(" + ")
-        );
-    }
-    if let Some(p) = catalog.products().first() {
-        let peak = (1..=12u8)
-            .max_by(|&a, &b| {
-                export
-                    .seasonal
-                    .factor(0, a)
-                    .total_cmp(&export.seasonal.factor(0, b))
-            })
-            .unwrap_or(1);
-        println!(
-            "example item {} \"{}\" at {}: peak month {}",
-            p.id,
-            p.title,
-            p.price
-                .map(format_minor)
-                .unwrap_or_else(|| "no price".into()),
-            MONTH_NAMES[peak as usize - 1]
         );
     }
     Ok(())

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Cartwise build driver. Usage: ./build.sh <setup|native|wasm|model|demo|test|bench|lint>
+#   setup  install what is missing (wasm target, wasm-bindgen-cli, Debian chromium, npm packages)
+#   native build the cartwise CLI (release)
+#   wasm   build the npm package in pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
+#   model  generate the synthetic shop and train model-export/synth.cwm
+#   demo   all of the above, then serve the demo storefront on 127.0.0.1
+#   test   every test: lint, native (cargo test), wasm in Chromium, e2e on the demo page
+#   bench  association build (criterion) and suggest() in Chromium; prints figures
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cartwise/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+SHOP_DIR="$ROOT/.shop"
+MODEL="$ROOT/model-export/synth.cwm"
+CLI="$CARGO_TARGET_DIR/release/cartwise"
+PORT="${PORT:-8080}"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# The wasm-bindgen CLI must equal the crate version pinned in Cargo.toml / Cargo.lock.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+setup() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "installing the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local want; want=$(wasm_bindgen_version)
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    log "installing wasm-bindgen-cli $want (a few minutes)"
+    cargo install wasm-bindgen-cli --version "$want" --force
+  fi
+  if ! command -v chromium >/dev/null 2>&1; then
+    log "installing Debian chromium"
+    as_root apt-get update -q
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium
+  fi
+  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm packages"
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  fi
+}
+
+native() {
+  log "building the cartwise CLI"
+  cargo build --release --bin cartwise
+}
+
+wasm() {
+  log "building the wasm package into pkg/"
+  cargo build --profile wasm --lib --target wasm32-unknown-unknown --no-default-features
+  local raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/cartwise.wasm"
+  wasm-bindgen --target web --out-dir pkg "$raw"
+  node_modules/.bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    pkg/cartwise_bg.wasm -o pkg/cartwise_bg.wasm
+  printf 'wasm: raw %s bytes, after wasm-bindgen + wasm-opt %s bytes, gzip %s bytes\n' \
+    "$(stat -c %s "$raw")" "$(stat -c %s pkg/cartwise_bg.wasm)" "$(gzip -9c pkg/cartwise_bg.wasm | wc -c)" >&2
+}
+
+model() {
+  if [ ! -f "$SHOP_DIR/orders.csv" ]; then
+    log "generating the synthetic shop into .shop/"
+    "$CLI" synth --out "$SHOP_DIR" --seed 42
+  fi
+  log "training $MODEL"
+  "$CLI" train --orders "$SHOP_DIR/orders.csv" --products "$SHOP_DIR/products.csv" --out "$MODEL"
+}
+
+serve() {
+  log "serving the demo storefront"
+  exec node www/serve.mjs --port "$PORT"
+}
+
+lint() {
+  log "cargo fmt --check and clippy -D warnings (native and wasm)"
+  cargo fmt --check
+  cargo clippy --release --all-targets -- -D warnings
+  cargo clippy --profile wasm --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+}
+
+run_tests() {
+  lint
+  log "native tests"
+  cargo test --release
+  native
+  model
+  wasm
+  log "browser tests (Chromium: wasm parity, errors, e2e demo)"
+  CARTWISE_CLI="$CLI" CARTWISE_MODEL="$MODEL" node --test --test-concurrency=1 tests/browser/
+}
+
+bench() {
+  native
+  model
+  wasm
+  log "association build (criterion)"
+  cargo bench --bench assoc
+  log "suggest() in Chromium"
+  CARTWISE_MODEL="$MODEL" node tests/browser/bench.mjs
+  printf 'export %s: %s bytes\n' "$MODEL" "$(stat -c %s "$MODEL")"
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  native) native ;;
+  wasm) setup; wasm ;;
+  model) native; model ;;
+  demo) setup; native; model; wasm; serve ;;
+  test) setup; run_tests ;;
+  bench) setup; bench ;;
+  lint) setup; lint ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

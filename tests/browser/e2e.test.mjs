@@ -1,0 +1,55 @@
+// End to end on the demo storefront: add an item, see a discounted bundle, add the bundle;
+// no network request after the export has loaded.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { launch } from "./harness.mjs";
+
+let env;
+before(async () => { env = await launch(); });
+after(async () => env?.close());
+
+test("demo: item -> discounted bundle -> add bundle puts its items in the cart, offline after load", async () => {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const requests = [];
+  let loaded = false;
+  context.on("request", (r) => requests.push({ url: r.url(), afterLoad: loaded }));
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${env.base}/www/`);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+  loaded = true;
+  assert.ok(requests.some((r) => r.url.endsWith("/model-export/synth.cwm")), "the export was fetched");
+  await assert.doesNotReject(page.locator("#status").filter({ hasText: "2000 products" }).waitFor());
+
+  const first = page.locator(".product").first();
+  const firstId = await first.getAttribute("data-id");
+  await first.getByRole("button", { name: "Add to cart" }).click();
+  const discounted = page.locator("cartwise-bundles .bundle").filter({ has: page.locator(".discount") }).first();
+  await discounted.waitFor({ timeout: 10_000 });
+  assert.match(await discounted.locator(".discount").innerText(), /^Save \$\d+\.\d\d$/);
+  assert.ok((await discounted.locator(".reasons li").count()) > 0, "the bundle says why");
+  const bundleIds = (await discounted.getAttribute("data-items")).split(",");
+  assert.ok(!bundleIds.includes(firstId), "a bundle never offers what is already in the cart");
+
+  mkdirSync("test-results", { recursive: true });
+  await page.screenshot({ path: "test-results/demo.png", fullPage: false });
+
+  await discounted.getByRole("button").click();
+  for (const id of [firstId, ...bundleIds]) {
+    await page.locator(`#cart li[data-id="${id}"]`).waitFor({ timeout: 5_000 });
+  }
+  assert.equal(await page.locator("#cart li.discount").count(), 1, "the bundle discount is in the cart");
+  // The element re-suggests for the new cart without offering what is now in it.
+  await page.waitForFunction(
+    (ids) => {
+      const el = document.getElementById("bundles");
+      return el.bundles.every((b) => b.items.every((i) => !ids.includes(i.id)));
+    },
+    [firstId, ...bundleIds],
+  );
+  assert.deepEqual(requests.filter((r) => r.afterLoad), [], "no network request after the export loaded");
+  assert.deepEqual(errors, []);
+  await context.close();
+});

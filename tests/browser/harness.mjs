@@ -1,0 +1,49 @@
+// Shared browser-test harness: the demo server on a free loopback port and Debian's Chromium
+// driven by playwright-core.
+import { chromium } from "playwright-core";
+import { startServer } from "../../www/serve.mjs";
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+/** Starts the static server and a browser; returns {base, browser, close}. */
+export async function launch({ webgpu = false } = {}) {
+  const server = await startServer(0);
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: webgpu ? [...CHROMIUM_ARGS, "--enable-unsafe-webgpu"] : CHROMIUM_ARGS,
+  });
+  return {
+    base,
+    browser,
+    async close() {
+      await browser.close();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
+}
+
+/** Opens a blank page on the server's origin with the wasm package initialised as `window.cw`. */
+export async function enginePage(browser, base) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.goto(`${base}/www/blank.html`);
+  await page.evaluate(async () => {
+    const mod = await import("/pkg/cartwise.js");
+    await mod.default();
+    window.cw = mod;
+    const bytes = new Uint8Array(await (await fetch("/model-export/synth.cwm")).arrayBuffer());
+    window.exportBytes = bytes;
+    window.engine = mod.Engine.fromBytes(bytes);
+  });
+  return { page, errors };
+}
