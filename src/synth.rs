@@ -438,7 +438,10 @@ const VARIANTS: &[&str] = &[
 ];
 
 /// Themed complement groups: (name, [(title, category, price in cents)]).
-const THEMED_GROUPS: &[(&str, [(&str, &str, u32); 6])] = &[
+/// Six planted items: (title, category, price in cents).
+type SixItems = [(&'static str, &'static str, u32); 6];
+
+const THEMED_GROUPS: &[(&str, SixItems)] = &[
     (
         "espresso",
         [
@@ -576,7 +579,7 @@ const THEMED_GROUPS: &[(&str, [(&str, &str, u32); 6])] = &[
 const GENERATED_GROUPS: usize = 28;
 
 /// Seasonal items: (season, peak months, [(title, category, price in cents)]).
-const SEASONS: &[(&str, &[u8], [(&str, &str, u32); 6])] = &[
+const SEASONS: &[(&str, &[u8], SixItems)] = &[
     (
         "christmas",
         &[11, 12],

@@ -69,8 +69,7 @@ pub fn build(
                 .filter(|i| !cart.contains(i))
                 .collect();
             let (a, b) = (rest[0], rest[1]);
-            if !(score_of.contains_key(&a) && score_of.contains_key(&b)) || !priced(a) || !priced(b)
-            {
+            if !(score_of.contains_key(&a) && score_of.contains_key(&b) && priced(a) && priced(b)) {
                 continue;
             }
             if seen.insert((a, b)) {

@@ -1,0 +1,50 @@
+// Browser benchmark: Engine.fromBytes and engine.suggest() latency in Chromium (CPU path).
+// Prints medians and p99 over per-call timings; performance.now() is coarsened by Chromium
+// (about 0.1 ms), so a batched mean is printed beside them.
+import { launch, enginePage } from "./harness.mjs";
+
+const env = await launch();
+try {
+  const { page } = await enginePage(env.browser, env.base);
+  const r = await page.evaluate(() => {
+    const pct = (xs, p) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+    };
+    const loads = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      window.cw.Engine.fromBytes(window.exportBytes).free();
+      loads.push(performance.now() - t);
+    }
+    const ids = window.engine.products(0, 2000).map((p) => p.id);
+    const carts = [];
+    for (let i = 0; i < 1000; i++) {
+      const n = 1 + (i % 4);
+      carts.push({ items: Array.from({ length: n }, (_, j) => ({ id: ids[(i * 7 + j * 131) % ids.length], qty: 1 })) });
+    }
+    for (const c of carts.slice(0, 100)) window.engine.suggest(c, { k: 5 }); // warm up
+    const calls = [];
+    for (let round = 0; round < 3; round++) {
+      for (const c of carts) {
+        const t = performance.now();
+        window.engine.suggest(c, { k: 5 });
+        calls.push(performance.now() - t);
+      }
+    }
+    const t = performance.now();
+    for (const c of carts) window.engine.suggest(c, { k: 5 });
+    const batched = (performance.now() - t) / carts.length;
+    return {
+      loadMedian: pct(loads, 50),
+      suggestMedian: pct(calls, 50),
+      suggestP99: pct(calls, 99),
+      suggestMean: batched,
+      calls: calls.length,
+    };
+  });
+  console.log(`Engine.fromBytes (${(await page.evaluate(() => window.exportBytes.length))} bytes): median ${r.loadMedian.toFixed(2)} ms`);
+  console.log(`suggest() over ${r.calls} calls (1-4 item carts, k=5): median ${r.suggestMedian.toFixed(3)} ms, p99 ${r.suggestP99.toFixed(3)} ms, batched mean ${r.suggestMean.toFixed(3)} ms`);
+} finally {
+  await env.close();
+}

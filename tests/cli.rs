@@ -1,0 +1,274 @@
+//! The CLI contract of DESIGN.md, run as a user would: synth, split, train, suggest, eval, inspect.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn cartwise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cartwise"))
+        .args(args)
+        .output()
+        .expect("cartwise runs")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = cartwise(args);
+    assert!(
+        out.status.success(),
+        "cartwise {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A small synthetic shop split by time and trained once for all tests.
+fn trained() -> &'static (tempfile::TempDir, PathBuf) {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        ok(&[
+            "synth",
+            "--out",
+            &s(d),
+            "--seed",
+            "5",
+            "--items",
+            "400",
+            "--orders",
+            "8000",
+            "--customers",
+            "800",
+        ]);
+        for f in ["orders.csv", "products.csv", "planted.json"] {
+            assert!(d.join(f).exists(), "synth wrote {f}");
+        }
+        ok(&[
+            "split",
+            "--orders",
+            &s(&d.join("orders.csv")),
+            "--out",
+            &s(d),
+            "--test-fraction",
+            "0.1",
+        ]);
+        let model = d.join("m.cwm");
+        ok(&[
+            "train",
+            "--orders",
+            &s(&d.join("train.csv")),
+            "--products",
+            &s(&d.join("products.csv")),
+            "--out",
+            &s(&model),
+        ]);
+        (dir, model)
+    })
+}
+
+#[test]
+fn suggest_writes_one_line_per_cart_in_order() {
+    let (dir, model) = trained();
+    let carts = dir.path().join("carts.jsonl");
+    std::fs::write(
+        &carts,
+        "{\"items\": [\"SKU00001\"]}\n{\"items\": [\"SKU00001\", \"GHOST\"]}\n{\"items\": []}\n\n{\"items\": [\"SKU00007\", \"SKU00008\"]}\n",
+    )
+    .unwrap();
+    let out = ok(&[
+        "suggest",
+        "--model",
+        model.to_str().unwrap(),
+        "--carts",
+        carts.to_str().unwrap(),
+        "--k",
+        "10",
+    ]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("GHOST"),
+        "unknown ids are named on stderr"
+    );
+    for (line, cart) in lines.iter().zip([
+        vec!["SKU00001"],
+        vec!["SKU00001"],
+        vec![],
+        vec![],
+        vec!["SKU00007", "SKU00008"],
+    ]) {
+        let items = line["items"].as_array().unwrap();
+        assert!(!items.is_empty() && items.len() <= 10);
+        assert!(items.iter().all(|i| !cart.contains(&i.as_str().unwrap())));
+        for b in line["bundles"].as_array().unwrap() {
+            for key in [
+                "items",
+                "basePrice",
+                "discount",
+                "bundlePrice",
+                "score",
+                "reasons",
+            ] {
+                assert!(b.get(key).is_some(), "bundle lacks {key}: {b}");
+            }
+            assert_eq!(
+                b["bundlePrice"].as_i64().unwrap(),
+                b["basePrice"].as_i64().unwrap() - b["discount"].as_i64().unwrap()
+            );
+            for i in b["items"].as_array().unwrap() {
+                assert!(
+                    i["id"].is_string() && i["title"].is_string() && i["price"].is_i64(),
+                    "{i}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        lines[0]["items"], lines[1]["items"],
+        "unknown ids are ignored"
+    );
+    // The espresso machine's planted partners are SKU00002..SKU00006.
+    let first: Vec<&str> = lines[0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(5)
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        first
+            .iter()
+            .filter(|id| ["SKU00002", "SKU00003", "SKU00004", "SKU00005", "SKU00006"].contains(id))
+            .count()
+            >= 4,
+        "{first:?}"
+    );
+}
+
+#[test]
+fn eval_beats_popularity_on_held_out_orders() {
+    let (dir, model) = trained();
+    let test = dir.path().join("test.csv");
+    let out = ok(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--orders",
+        test.to_str().unwrap(),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["carts"].as_u64().unwrap() > 200);
+    let hr = |name: &str| {
+        report["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["method"] == name)
+            .unwrap()["hr@10"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(hr("cartwise") > hr("popularity") * 1.5, "{report}");
+    assert!(hr("cartwise") >= hr("co-occurrence") * 0.9, "{report}");
+    let text = ok(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--orders",
+        test.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("HR@10") && text.contains("popularity") && text.contains("co-occurrence"),
+        "{text}"
+    );
+}
+
+#[test]
+fn inspect_describes_sections_and_top_pairs() {
+    let (_, model) = trained();
+    let out = ok(&["inspect", model.to_str().unwrap(), "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tags: Vec<&str> = info["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE"]);
+    assert_eq!(info["items"], 400);
+    assert!(info["topPairs"].as_array().unwrap().len() == 10);
+    let text = String::from_utf8(ok(&["inspect", model.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        text.contains("top pairs") && text.contains("ASOC"),
+        "{text}"
+    );
+}
+
+#[test]
+fn train_reports_rejects_to_a_file_and_strict_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("p.csv"),
+        "item_id,title,price,cost\nA,Alpha,1.00,0.50\nB,Beta,2.00,1.00\nC,Gamma,x,1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("o.csv"),
+        "order_id,item_id,quantity\n1,A,1\n1,B,1\n2,A,1\n2,B,1\n3,A,-2\n3,C,1\n",
+    )
+    .unwrap();
+    let s = |p: PathBuf| p.to_str().unwrap().to_string();
+    let args = |strict: bool| {
+        let mut a = vec![
+            "train".to_string(),
+            "--orders".into(),
+            s(d.join("o.csv")),
+            "--products".into(),
+            s(d.join("p.csv")),
+            "--out".into(),
+            s(d.join("m.cwm")),
+        ];
+        if strict {
+            a.push("--strict".into());
+        }
+        a
+    };
+    let out = cartwise(&args(false).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("p.csv:4: bad price"), "{err}");
+    assert!(err.contains("o.csv:6: non-positive quantity"), "{err}");
+    assert!(err.contains("o.csv:7: unknown item"), "{err}");
+    let rejects = std::fs::read_to_string(d.join("m.rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 4, "header + 3 rejects:\n{rejects}");
+    std::fs::remove_file(d.join("m.cwm")).unwrap();
+    let out = cartwise(&args(true).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--strict: 3 rows rejected"));
+    assert!(
+        !d.join("m.cwm").exists(),
+        "no export written under --strict"
+    );
+}
+
+#[test]
+fn bad_model_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.cwm");
+    std::fs::write(&path, b"CARTWISE but not really").unwrap();
+    let out = cartwise(&["inspect", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.cwm") && err.contains("truncated"),
+        "{err}"
+    );
+}
