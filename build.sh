@@ -102,6 +102,14 @@ bench() {
   wasm
   log "association build (criterion)"
   cargo bench --bench assoc
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const dir = path.join(process.env.CARGO_TARGET_DIR, "criterion", "association build");
+    for (const name of fs.readdirSync(dir).filter((n) => n !== "report").sort()) {
+      const e = JSON.parse(fs.readFileSync(path.join(dir, name, "new", "estimates.json")));
+      const title = JSON.parse(fs.readFileSync(path.join(dir, name, "new", "benchmark.json"))).function_id;
+      console.log(`association build, ${title}: median ${(e.median.point_estimate / 1e6).toFixed(1)} ms`);
+    }'
   log "suggest() in Chromium"
   CARTWISE_MODEL="$MODEL" node tests/browser/bench.mjs
   printf 'export %s: %s bytes\n' "$MODEL" "$(stat -c %s "$MODEL")"
