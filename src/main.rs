@@ -231,7 +231,7 @@ fn run(cli: Cli) -> Result<()> {
                 Export::from_bytes(&bytes).with_context(|| model.display().to_string())?,
             );
             let (log, rejects) = ingest::read_orders(&orders, &engine.export().catalog)?;
-            report_rejects(&rejects, None)?;
+            report_rejects(&rejects);
             let carts = eval::test_carts(&log, seed);
             if carts.is_empty() {
                 bail!(
@@ -295,10 +295,10 @@ fn load(path: &Path) -> Result<Engine> {
     Ok(Engine::new(export))
 }
 
-/// Prints each reject and a summary by reason to stderr, and writes them to `path` if given.
-fn report_rejects(rejects: &[Reject], path: Option<&Path>) -> Result<()> {
+/// Prints the first rejects and a summary by reason to stderr.
+fn report_rejects(rejects: &[Reject]) {
     if rejects.is_empty() {
-        return Ok(());
+        return;
     }
     for r in rejects.iter().take(20) {
         eprintln!("rejected {r}");
@@ -310,11 +310,6 @@ fn report_rejects(rejects: &[Reject], path: Option<&Path>) -> Result<()> {
     for (reason, n) in ingest::summarize(rejects) {
         eprintln!("  {n:>8}  {reason}");
     }
-    if let Some(path) = path {
-        ingest::write_rejects(path, rejects)?;
-        eprintln!("all rejected rows written to {}", path.display());
-    }
-    Ok(())
 }
 
 fn train_cmd(
@@ -333,7 +328,12 @@ fn train_cmd(
     let (log, order_rejects) = ingest::read_orders(orders, &catalog)?;
     rejects.extend(order_rejects);
     bar.finish_and_clear();
-    report_rejects(&rejects, Some(rejects_path))?;
+    report_rejects(&rejects);
+    // Always written, header only when clean, so a stale file never outlives a fixed input.
+    ingest::write_rejects(rejects_path, &rejects)?;
+    if !rejects.is_empty() {
+        eprintln!("all rejected rows written to {}", rejects_path.display());
+    }
     if strict && !rejects.is_empty() {
         bail!(
             "--strict: {} rows rejected (see {})",

@@ -3,9 +3,24 @@
 mod common;
 
 use cartwise::export::{
-    read_sections, tags, write_sections, Export, ExportError, FLAG_REQUIRED, HEADER_LEN,
+    read_sections, tags, write_sections, Export, ExportError, Tag, FLAG_REQUIRED, HEADER_LEN,
 };
 use proptest::prelude::*;
+
+/// The (tag, flags, payload) of every section, to rebuild variants with `write_sections`.
+fn parts_of(bytes: &[u8]) -> Vec<(Tag, u32, Vec<u8>)> {
+    read_sections(bytes)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e.tag,
+                e.flags,
+                bytes[e.offset as usize..(e.offset + e.length) as usize].to_vec(),
+            )
+        })
+        .collect()
+}
 
 #[test]
 fn round_trip_is_exact() {
@@ -86,17 +101,7 @@ fn future_versions_and_unknown_sections() {
     assert!(err.to_string().contains("newer"), "{err}");
 
     let good = export.to_bytes();
-    let entries = read_sections(&good).unwrap();
-    let mut parts: Vec<_> = entries
-        .iter()
-        .map(|e| {
-            (
-                e.tag,
-                e.flags,
-                good[e.offset as usize..(e.offset + e.length) as usize].to_vec(),
-            )
-        })
-        .collect();
+    let mut parts = parts_of(&good);
     parts.push((*b"ZZZZ", 0, b"from the future".to_vec()));
     assert_eq!(
         Export::from_bytes(&write_sections(&parts)).unwrap(),
@@ -119,17 +124,7 @@ fn future_versions_and_unknown_sections() {
 #[test]
 fn well_checksummed_but_inconsistent_payloads_are_errors() {
     let good = common::small_export().to_bytes();
-    let entries = read_sections(&good).unwrap();
-    let parts: Vec<_> = entries
-        .iter()
-        .map(|e| {
-            (
-                e.tag,
-                e.flags,
-                good[e.offset as usize..(e.offset + e.length) as usize].to_vec(),
-            )
-        })
-        .collect();
+    let parts = parts_of(&good);
     // Point the first neighbour at an item that does not exist, with a valid checksum.
     let mut bad = parts.clone();
     let asoc = bad.iter_mut().find(|p| p.0 == tags::ASSOC).unwrap();

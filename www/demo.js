@@ -7,7 +7,7 @@ const cartList = document.getElementById("cart");
 const status = document.getElementById("status");
 const money = (minor) => new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(minor / 100);
 
-/** Cart lines by id, plus bundle discounts taken. */
+/** Cart lines by id, plus bundle discounts taken ({amount, ids}); a discount lasts while all its items stay. */
 const cart = { lines: new Map(), discounts: [] };
 
 function addItem(product) {
@@ -30,7 +30,11 @@ function render() {
     const remove = document.createElement("button");
     remove.textContent = "×";
     remove.title = "Remove";
-    remove.addEventListener("click", () => { cart.lines.delete(line.id); render(); });
+    remove.addEventListener("click", () => {
+      cart.lines.delete(line.id);
+      cart.discounts = cart.discounts.filter((d) => d.ids.every((id) => cart.lines.has(id)));
+      render();
+    });
     li.append(name, price, remove);
     cartList.append(li);
     total += (line.price ?? 0) * line.qty;
@@ -38,9 +42,9 @@ function render() {
   for (const d of cart.discounts) {
     const li = document.createElement("li");
     li.className = "discount";
-    li.textContent = `Bundle discount −${money(d)}`;
+    li.textContent = `Bundle discount −${money(d.amount)}`;
     cartList.append(li);
-    total -= d;
+    total -= d.amount;
   }
   document.getElementById("total").textContent = money(total);
   el.cart = { items: [...cart.lines.values()].map((l) => ({ id: l.id, qty: l.qty })) };
@@ -48,7 +52,8 @@ function render() {
 
 el.addEventListener("cartwise-add-bundle", (event) => {
   for (const item of event.detail.items) addItem(item);
-  if (event.detail.discount > 0) cart.discounts.push(event.detail.discount);
+  const ids = event.detail.items.map((i) => i.id);
+  if (event.detail.discount > 0) cart.discounts.push({ amount: event.detail.discount, ids });
   render();
 });
 el.addEventListener("cartwise-error", (event) => { status.textContent = `Error: ${event.detail.message}`; });

@@ -83,26 +83,27 @@ impl<'a> ByteReader<'a> {
         Ok(n)
     }
 
-    pub fn u32s(&mut self, n: usize, what: &str) -> Result<Vec<u32>, DecodeError> {
-        let raw = self.take(n.checked_mul(4).ok_or(format!("{what}: too long"))?, what)?;
+    /// `n` fixed-size little-endian values decoded by `from`.
+    fn column<const N: usize, T>(
+        &mut self,
+        n: usize,
+        what: &str,
+        from: fn([u8; N]) -> T,
+    ) -> Result<Vec<T>, DecodeError> {
+        let raw = self.take(n.checked_mul(N).ok_or(format!("{what}: too long"))?, what)?;
         Ok(raw
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .chunks_exact(N)
+            .map(|c| from(c.try_into().expect("chunk of N")))
             .collect())
+    }
+    pub fn u32s(&mut self, n: usize, what: &str) -> Result<Vec<u32>, DecodeError> {
+        self.column(n, what, u32::from_le_bytes)
     }
     pub fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>, DecodeError> {
-        let raw = self.take(n.checked_mul(4).ok_or(format!("{what}: too long"))?, what)?;
-        Ok(raw
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
+        self.column(n, what, f32::from_le_bytes)
     }
     pub fn i64s(&mut self, n: usize, what: &str) -> Result<Vec<i64>, DecodeError> {
-        let raw = self.take(n.checked_mul(8).ok_or(format!("{what}: too long"))?, what)?;
-        Ok(raw
-            .chunks_exact(8)
-            .map(|c| i64::from_le_bytes(c.try_into().expect("chunk of 8")))
-            .collect())
+        self.column(n, what, i64::from_le_bytes)
     }
 
     /// A string table written by [`ByteWriter::strings`], validated (monotonic, UTF-8).

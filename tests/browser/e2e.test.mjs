@@ -49,6 +49,9 @@ test("demo: item -> discounted bundle -> add bundle puts its items in the cart, 
     },
     [firstId, ...bundleIds],
   );
+  // Removing a bundle item withdraws the bundle discount.
+  await page.locator(`#cart li[data-id="${bundleIds[0]}"] button`).click();
+  assert.equal(await page.locator("#cart li.discount").count(), 0, "discount withdrawn with its item");
   assert.deepEqual(requests.filter((r) => r.afterLoad), [], "no network request after the export loaded");
   assert.deepEqual(errors, []);
   await context.close();
