@@ -1,9 +1,13 @@
 //! Offline evaluation: hide one item of each held-out order and see who ranks it highest.
+//!
+//! Every method ranks the same seeded carts; baselines that need the training orders
+//! (item-kNN, EASE) live in [`crate::baselines`].
 
 use crate::ingest::OrderLog;
 use crate::suggest::Engine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -83,14 +87,41 @@ fn score_rank(rank: Option<usize>, m: &mut Metrics) {
     }
 }
 
-/// Evaluates cartwise against popularity and co-occurrence on the same carts.
-pub fn evaluate(
-    engine: &Engine,
+/// A method's ranking function for one test cart.
+pub type RankFn<'a> = Box<dyn Fn(&TestCart) -> Vec<u32> + Sync + 'a>;
+
+/// A ranking method under evaluation: returns up to [`RANK_DEPTH`] items, never cart items.
+pub struct Method<'a> {
+    pub name: String,
+    /// Bytes the method needs at serving time.
+    pub size_bytes: u64,
+    pub rank: RankFn<'a>,
+}
+
+/// Ranks a dense score vector: best first (ties by item index), cart items left out.
+pub fn top_of_scores(scores: &[f32], cart: &[u32]) -> Vec<u32> {
+    let mut items: Vec<u32> = (0..scores.len() as u32)
+        .filter(|i| !cart.contains(i) && scores[*i as usize] > 0.0)
+        .collect();
+    let by = |a: &u32, b: &u32| {
+        scores[*b as usize]
+            .total_cmp(&scores[*a as usize])
+            .then(a.cmp(b))
+    };
+    if items.len() > RANK_DEPTH {
+        items.select_nth_unstable_by(RANK_DEPTH, by);
+        items.truncate(RANK_DEPTH);
+    }
+    items.sort_by(by);
+    items
+}
+
+/// Cartwise itself plus the baselines that need only the export: popularity and co-occurrence.
+pub fn export_methods<'a>(
+    engine: &'a Engine,
     export_bytes: u64,
-    carts: &[TestCart],
-    seed: u64,
     default_month: u8,
-) -> EvalReport {
+) -> Vec<Method<'a>> {
     let assoc = &engine.export().assoc;
     let mut popular: Vec<u32> = (0..assoc.items() as u32).collect();
     popular.sort_by(|&a, &b| {
@@ -98,62 +129,87 @@ pub fn evaluate(
             .cmp(&assoc.item_counts[a as usize])
             .then(a.cmp(&b))
     });
-    let mut sums = [Metrics::default(); 3];
-    for t in carts {
-        let ours: Vec<u32> = engine
-            .candidates(&t.cart, t.month.unwrap_or(default_month))
-            .iter()
-            .take(RANK_DEPTH)
-            .map(|c| c.item)
-            .collect();
-        score_rank(ours.iter().position(|&i| i == t.hidden), &mut sums[0]);
-        let mut pop = popular
-            .iter()
-            .filter(|i| !t.cart.contains(i))
-            .take(RANK_DEPTH);
-        score_rank(pop.position(|&i| i == t.hidden), &mut sums[1]);
-        let mut co: HashMap<u32, u64> = HashMap::new();
-        for &i in &t.cart {
-            for nb in assoc.row(i) {
-                if !t.cart.contains(&nb.item) {
-                    *co.entry(nb.item).or_default() += nb.count as u64;
-                }
-            }
-        }
-        let mut co: Vec<(u32, u64)> = co.into_iter().collect();
-        co.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        score_rank(
-            co.iter().take(RANK_DEPTH).position(|&(i, _)| i == t.hidden),
-            &mut sums[2],
-        );
-    }
-    let n = carts.len().max(1) as f64;
-    let avg = |m: Metrics| Metrics {
-        hr10: m.hr10 / n,
-        ndcg10: m.ndcg10 / n,
-        mrr: m.mrr / n,
-    };
     let items = assoc.items() as u64;
     let pairs = assoc.neighbors.len() as u64;
+    vec![
+        Method {
+            name: "cartwise".into(),
+            size_bytes: export_bytes,
+            rank: Box::new(move |t| {
+                engine
+                    .candidates(&t.cart, t.month.unwrap_or(default_month))
+                    .iter()
+                    .take(RANK_DEPTH)
+                    .map(|c| c.item)
+                    .collect()
+            }),
+        },
+        Method {
+            name: "popularity".into(),
+            size_bytes: items * 4,
+            rank: Box::new(move |t| {
+                popular
+                    .iter()
+                    .copied()
+                    .filter(|i| !t.cart.contains(i))
+                    .take(RANK_DEPTH)
+                    .collect()
+            }),
+        },
+        Method {
+            name: "co-occurrence".into(),
+            size_bytes: items * 4 + pairs * 8,
+            rank: Box::new(move |t| {
+                let mut co: HashMap<u32, u64> = HashMap::new();
+                for &i in &t.cart {
+                    for nb in assoc.row(i) {
+                        if !t.cart.contains(&nb.item) {
+                            *co.entry(nb.item).or_default() += nb.count as u64;
+                        }
+                    }
+                }
+                let mut co: Vec<(u32, u64)> = co.into_iter().collect();
+                co.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                co.into_iter().take(RANK_DEPTH).map(|(i, _)| i).collect()
+            }),
+        },
+    ]
+}
+
+/// Mean metrics of one method over the carts (computed in parallel).
+pub fn measure(method: &Method, carts: &[TestCart]) -> Metrics {
+    let sum = carts
+        .par_iter()
+        .map(|t| {
+            let mut m = Metrics::default();
+            score_rank((method.rank)(t).iter().position(|&i| i == t.hidden), &mut m);
+            m
+        })
+        .reduce(Metrics::default, |a, b| Metrics {
+            hr10: a.hr10 + b.hr10,
+            ndcg10: a.ndcg10 + b.ndcg10,
+            mrr: a.mrr + b.mrr,
+        });
+    let n = carts.len().max(1) as f64;
+    Metrics {
+        hr10: sum.hr10 / n,
+        ndcg10: sum.ndcg10 / n,
+        mrr: sum.mrr / n,
+    }
+}
+
+/// Evaluates every method on the same carts.
+pub fn evaluate(methods: &[Method], carts: &[TestCart], seed: u64) -> EvalReport {
     EvalReport {
         carts: carts.len(),
         seed,
-        methods: vec![
-            MethodReport {
-                method: "cartwise".into(),
-                metrics: avg(sums[0]),
-                size_bytes: export_bytes,
-            },
-            MethodReport {
-                method: "popularity".into(),
-                metrics: avg(sums[1]),
-                size_bytes: items * 4,
-            },
-            MethodReport {
-                method: "co-occurrence".into(),
-                metrics: avg(sums[2]),
-                size_bytes: items * 4 + pairs * 8,
-            },
-        ],
+        methods: methods
+            .iter()
+            .map(|m| MethodReport {
+                method: m.name.clone(),
+                metrics: measure(m, carts),
+                size_bytes: m.size_bytes,
+            })
+            .collect(),
     }
 }

@@ -14,6 +14,8 @@ pub mod seasonal;
 pub mod suggest;
 
 #[cfg(feature = "cli")]
+pub mod baselines;
+#[cfg(feature = "cli")]
 pub mod eval;
 #[cfg(feature = "cli")]
 pub mod ingest;

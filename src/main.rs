@@ -7,7 +7,7 @@ use cartwise::ingest::{self, Reject};
 use cartwise::rules::fraction_to_bp;
 use cartwise::suggest::{Cart, Engine, SuggestOptions};
 use cartwise::train::TrainConfig;
-use cartwise::{eval, synth, train};
+use cartwise::{baselines, eval, synth, train};
 use chrono::Datelike;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -104,12 +104,17 @@ enum Command {
         #[arg(long)]
         min_margin: Option<f64>,
     },
-    /// HR@10, NDCG@10 and MRR on held-out orders, against popularity and co-occurrence.
+    /// HR@10, NDCG@10 and MRR on held-out orders, against popularity and co-occurrence (and
+    /// item-kNN and EASE when the training orders are given).
     Eval {
         #[arg(long)]
         model: PathBuf,
         #[arg(long)]
         orders: PathBuf,
+        /// The orders the model was trained on: fits item-kNN and EASE (λ tuned on their
+        /// latest 10% by time) for comparison.
+        #[arg(long)]
+        train_orders: Option<PathBuf>,
         #[arg(long, default_value_t = 7)]
         seed: u64,
         #[arg(long)]
@@ -222,6 +227,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval {
             model,
             orders,
+            train_orders,
             seed,
             json,
         } => {
@@ -239,7 +245,28 @@ fn run(cli: Cli) -> Result<()> {
                     orders.display()
                 );
             }
-            let report = eval::evaluate(&engine, bytes.len() as u64, &carts, seed, clock_month());
+            let fitted = match &train_orders {
+                Some(path) => Some(fit_baselines(&engine, path, seed)?),
+                None => None,
+            };
+            let mut methods = eval::export_methods(&engine, bytes.len() as u64, clock_month());
+            if let Some((knn, ease)) = &fitted {
+                methods.push(eval::Method {
+                    name: "item-kNN".into(),
+                    size_bytes: knn.size_bytes(),
+                    rank: Box::new(|t| knn.rank(&t.cart)),
+                });
+                if let Some(ease) = ease {
+                    methods.push(eval::Method {
+                        name: "EASE".into(),
+                        size_bytes: ease.size_bytes(),
+                        rank: Box::new(|t| ease.rank(&t.cart)),
+                    });
+                }
+            }
+            let bar = spinner("evaluating");
+            let report = eval::evaluate(&methods, &carts, seed);
+            bar.finish_and_clear();
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -267,6 +294,60 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Inspect { model, top, json } => inspect(&model, top, json),
     }
+}
+
+/// Fits item-kNN and EASE on the training orders; EASE's λ is tuned on their latest 10%.
+fn fit_baselines(
+    engine: &Engine,
+    path: &Path,
+    seed: u64,
+) -> Result<(baselines::ItemKnn, Option<baselines::Ease>)> {
+    let export = engine.export();
+    let (mut log, rejects) = ingest::read_orders(path, &export.catalog)?;
+    report_rejects(&rejects);
+    log.orders.sort_by_key(|o| o.time);
+    let n = export.catalog.len();
+    let cap = export.meta.max_order_items.max(1) as usize;
+    let all = baselines::baskets_of(&log.orders, cap);
+    let bar = spinner("fitting item-kNN");
+    let knn = baselines::ItemKnn::fit(&all, n);
+    if n > baselines::EASE_MAX_ITEMS {
+        bar.finish_and_clear();
+        eprintln!(
+            "EASE skipped: {n} items is over its dense-solve limit of {}",
+            baselines::EASE_MAX_ITEMS
+        );
+        return Ok((knn, None));
+    }
+    let cut = log.orders.len() - log.orders.len() / 10;
+    let validation = eval::test_carts(
+        &ingest::OrderLog {
+            orders: log.orders[cut..].to_vec(),
+            lines: 0,
+        },
+        seed,
+    );
+    bar.set_message(format!(
+        "tuning EASE λ on {} validation carts",
+        validation.len()
+    ));
+    let (lambda, tried) = baselines::tune_ease(
+        &baselines::baskets_of(&log.orders[..cut], cap),
+        n,
+        &validation,
+    );
+    bar.set_message(format!("fitting EASE (λ = {lambda})"));
+    let ease = baselines::Ease::fit(&all, n, lambda);
+    bar.finish_and_clear();
+    let tried: Vec<String> = tried
+        .iter()
+        .map(|(l, hr)| format!("λ={l}: {hr:.4}"))
+        .collect();
+    eprintln!(
+        "EASE validation HR@10 ({}); chose λ = {lambda}",
+        tried.join(", ")
+    );
+    Ok((knn, Some(ease)))
 }
 
 fn spinner(message: &str) -> ProgressBar {
