@@ -8,6 +8,7 @@
 pub mod assoc;
 pub mod catalog;
 pub mod export;
+pub mod model;
 pub mod money;
 pub mod rules;
 pub mod seasonal;

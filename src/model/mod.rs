@@ -1,0 +1,192 @@
+//! The basket transformer: an encoder over the cart as a set, scoring every catalog item
+//! against its output through the tied item table (id vector + mean of title-token vectors).
+//!
+//! One definition for both builds; training ([`fit`]) is native only.
+
+#[cfg(feature = "cli")]
+pub mod fit;
+pub mod titles;
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{
+    embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder,
+};
+use serde::{Deserialize, Serialize};
+
+/// Shape of the model; stored with its weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelConfig {
+    /// Catalog items; ids `items` and `items + 1` are the padding and query tokens.
+    pub items: usize,
+    /// Title-token vocabulary size.
+    pub tokens: usize,
+    pub dim: usize,
+    pub heads: usize,
+    pub layers: usize,
+    /// Hidden width of each block's feed-forward layer.
+    pub ff: usize,
+    /// Most cart items the encoder sees.
+    pub max_cart: usize,
+}
+
+impl ModelConfig {
+    /// The padding token id.
+    pub fn pad(&self) -> u32 {
+        self.items as u32
+    }
+    /// The query token id: the position whose output scores the catalog.
+    pub fn query(&self) -> u32 {
+        self.items as u32 + 1
+    }
+}
+
+/// One pre-norm transformer block: self-attention over the cart, then a feed-forward layer.
+struct Block {
+    ln1: LayerNorm,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    ln2: LayerNorm,
+    ff1: Linear,
+    ff2: Linear,
+    heads: usize,
+}
+
+impl Block {
+    fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.dim;
+        let ln = LayerNormConfig::default();
+        Ok(Self {
+            ln1: layer_norm(d, ln, vb.pp("ln1"))?,
+            q: linear(d, d, vb.pp("q"))?,
+            k: linear(d, d, vb.pp("k"))?,
+            v: linear(d, d, vb.pp("v"))?,
+            o: linear(d, d, vb.pp("o"))?,
+            ln2: layer_norm(d, ln, vb.pp("ln2"))?,
+            ff1: linear(d, cfg.ff, vb.pp("ff1"))?,
+            ff2: linear(cfg.ff, d, vb.pp("ff2"))?,
+            heads: cfg.heads,
+        })
+    }
+
+    /// `x`: [B, T, d]; `mask`: [B, 1, 1, T] additive (−1e9 on padding).
+    fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let dh = d / self.heads;
+        let h = self.ln1.forward(x)?;
+        let split = |y: Tensor| {
+            y.reshape((b, t, self.heads, dh))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = split(self.q.forward(&h)?)?;
+        let k = split(self.k.forward(&h)?)?;
+        let v = split(self.v.forward(&h)?)?;
+        let scores = (q.matmul(&k.t()?)? / (dh as f64).sqrt())?.broadcast_add(mask)?;
+        let attn = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = attn.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        let x = (x + self.o.forward(&out)?)?;
+        let f = self
+            .ff2
+            .forward(&self.ff1.forward(&self.ln2.forward(&x)?)?.gelu()?)?;
+        x + f
+    }
+}
+
+/// The model with its title-token index (which tokens belong to which item).
+pub struct BasketModel {
+    pub config: ModelConfig,
+    item_id: Embedding,
+    token: Embedding,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    title_ids: Tensor,
+    title_owner: Tensor,
+    title_counts: Tensor,
+    has_titles: bool,
+}
+
+impl BasketModel {
+    /// Builds the model from weights under `vb` and the flat title tokens of every item.
+    pub fn new(
+        config: ModelConfig,
+        vb: VarBuilder,
+        title_ids: &[u32],
+        title_owner: &[u32],
+    ) -> Result<Self> {
+        let device = vb.device().clone();
+        let rows = config.items + 2;
+        let mut counts = vec![0f32; rows];
+        for &o in title_owner {
+            counts[o as usize] += 1.0;
+        }
+        counts.iter_mut().for_each(|c| *c = c.max(1.0));
+        Ok(Self {
+            item_id: embedding(rows, config.dim, vb.pp("item_id"))?,
+            token: embedding(config.tokens, config.dim, vb.pp("token"))?,
+            blocks: (0..config.layers)
+                .map(|l| Block::new(&config, vb.pp(format!("block{l}"))))
+                .collect::<Result<_>>()?,
+            ln_f: layer_norm(config.dim, LayerNormConfig::default(), vb.pp("ln_f"))?,
+            title_ids: Tensor::new(title_ids, &device)?,
+            title_owner: Tensor::new(title_owner, &device)?,
+            title_counts: Tensor::from_vec(counts, (rows, 1), &device)?,
+            has_titles: !title_ids.is_empty(),
+            config,
+        })
+    }
+
+    /// Item vectors [items + 2, d]: learned id vector + mean of the item's title-token vectors.
+    pub fn item_table(&self) -> Result<Tensor> {
+        let ids = self.item_id.embeddings();
+        if !self.has_titles {
+            return Ok(ids.clone());
+        }
+        let tokens = self.token.forward(&self.title_ids)?;
+        let sums = Tensor::zeros(ids.dims(), DType::F32, ids.device())?.index_add(
+            &self.title_owner,
+            &tokens,
+            0,
+        )?;
+        ids + sums.broadcast_div(&self.title_counts)?
+    }
+
+    /// Catalog logits [B, items] for carts [B, L] of item ids padded with [`ModelConfig::pad`].
+    pub fn forward(&self, carts: &Tensor) -> Result<Tensor> {
+        let table = self.item_table()?;
+        let (b, l) = carts.dims2()?;
+        let device = carts.device();
+        let query = Tensor::full(self.config.query(), (b, 1), device)?;
+        let ids = Tensor::cat(&[&query, carts], 1)?;
+        let mut x =
+            table
+                .index_select(&ids.flatten_all()?, 0)?
+                .reshape((b, l + 1, self.config.dim))?;
+        let mask =
+            (ids.eq(self.config.pad())?.to_dtype(DType::F32)? * -1e9)?.reshape((b, 1, 1, l + 1))?;
+        for block in &self.blocks {
+            x = block.forward(&x, &mask)?;
+        }
+        let h = self.ln_f.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)?;
+        h.matmul(&table.narrow(0, 0, self.config.items)?.t()?)
+    }
+
+    /// Pads carts (item indices, at most `max_cart` kept) into a [B, L] tensor.
+    pub fn batch(&self, carts: &[&[u32]], device: &Device) -> Result<Tensor> {
+        let l = carts
+            .iter()
+            .map(|c| c.len().min(self.config.max_cart))
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut flat = Vec::with_capacity(carts.len() * l);
+        for c in carts {
+            let kept = &c[..c.len().min(l)];
+            flat.extend_from_slice(kept);
+            flat.extend(std::iter::repeat_n(self.config.pad(), l - kept.len()));
+        }
+        Tensor::from_vec(flat, (carts.len(), l), device)
+    }
+}
