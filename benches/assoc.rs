@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
         let (catalog, log) = generate(&config).to_log();
         eprintln!("{name}: {} order lines", log.lines);
         group.bench_function(name, |b| {
-            b.iter(|| train(&catalog, &log, &TrainConfig::default(), |_| {}))
+            b.iter(|| train(&catalog, &log, &TrainConfig::default(), |_| {}).unwrap())
         });
     }
     group.finish();

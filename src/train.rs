@@ -4,13 +4,16 @@ use crate::assoc::build::{build_table, AssocConfig};
 use crate::assoc::count::{count_pairs, prepare_baskets, PairSet, DEFAULT_CHUNK_PAIRS};
 use crate::assoc::itemsets::mine_triples;
 use crate::catalog::Catalog;
+use crate::eval::test_carts;
 use crate::export::{Export, Meta};
-use crate::ingest::OrderLog;
+use crate::ingest::{Order, OrderLog};
+use crate::model::fit::{fit, FitConfig};
+use crate::model::ModelExport;
 use crate::rules::MerchantRules;
 use crate::seasonal;
 
 /// Everything that shapes training besides the data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainConfig {
     /// Orders with more distinct items are left out of all counts (see `prepare_baskets`).
     pub max_order_items: usize,
@@ -22,6 +25,8 @@ pub struct TrainConfig {
     /// Most itemsets kept.
     pub itemset_limit: usize,
     pub rules: MerchantRules,
+    /// Also train the basket transformer, validating on the latest 10% of orders by time.
+    pub transformer: Option<FitConfig>,
 }
 
 impl Default for TrainConfig {
@@ -33,17 +38,22 @@ impl Default for TrainConfig {
             min_itemset_count: 10,
             itemset_limit: 5_000,
             rules: MerchantRules::default(),
+            transformer: None,
         }
     }
 }
 
-/// Counts, mines and assembles the export. `stage` is told the name of each step as it starts.
+/// Why training failed (only the transformer can: tokenizer or tensor errors).
+pub type TrainError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Counts, mines and assembles the export. `stage` is told each step as it starts, and each
+/// transformer epoch as it ends.
 pub fn train(
     catalog: &Catalog,
     log: &OrderLog,
     config: &TrainConfig,
     mut stage: impl FnMut(&str),
-) -> Export {
+) -> Result<Export, TrainError> {
     stage("preparing baskets");
     let baskets = prepare_baskets(
         log.orders.iter().map(|o| o.items.as_slice()),
@@ -68,7 +78,17 @@ pub fn train(
         .map(|&o| log.orders[o].month())
         .collect();
     let seasonal = seasonal::build(&baskets.baskets, &months, catalog.len());
-    Export {
+    let model = match &config.transformer {
+        Some(fit_config) => Some(train_transformer(
+            catalog,
+            log,
+            config.max_order_items,
+            fit_config,
+            &mut stage,
+        )?),
+        None => None,
+    };
+    Ok(Export {
         meta: Meta {
             generator: format!("cartwise {}", env!("CARGO_PKG_VERSION")),
             orders_read: log.orders.len() as u64,
@@ -82,5 +102,41 @@ pub fn train(
         itemsets,
         seasonal,
         rules: config.rules.clone(),
-    }
+        model,
+    })
+}
+
+/// Fits the transformer on all but the latest 10% of timed orders, validating on those.
+fn train_transformer(
+    catalog: &Catalog,
+    log: &OrderLog,
+    max_order_items: usize,
+    config: &FitConfig,
+    stage: &mut impl FnMut(&str),
+) -> Result<ModelExport, TrainError> {
+    let mut orders: Vec<&Order> = log.orders.iter().collect();
+    orders.sort_by_key(|o| o.time);
+    let cut = orders.len() - orders.len() / 10;
+    let fit_baskets = prepare_baskets(
+        orders[..cut].iter().map(|o| o.items.as_slice()),
+        max_order_items,
+    )
+    .baskets;
+    let held_out = OrderLog {
+        orders: orders[cut..].iter().map(|&o| o.clone()).collect(),
+        lines: 0,
+    };
+    let validation = test_carts(&held_out, config.seed);
+    stage(&format!(
+        "transformer: {} training baskets, {} validation carts",
+        fit_baskets.len(),
+        validation.len()
+    ));
+    let fitted = fit(catalog, &fit_baskets, &validation, config, |e| {
+        stage(&format!(
+            "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
+            e.epoch, e.loss, e.val_hr10
+        ))
+    })?;
+    fitted.to_export()
 }

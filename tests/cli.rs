@@ -272,3 +272,65 @@ fn bad_model_files_are_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn train_with_transformer_adds_it_to_eval() {
+    let (dir, _) = trained();
+    let d = dir.path();
+    let s = |p: PathBuf| p.to_str().unwrap().to_string();
+    let model = d.join("with-model.cwm");
+    let out = ok(&[
+        "train",
+        "--orders",
+        &s(d.join("train.csv")),
+        "--products",
+        &s(d.join("products.csv")),
+        "--out",
+        &s(model.clone()),
+        "--transformer",
+        "--epochs",
+        "2",
+        "--dim",
+        "16",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("transformer epoch 1"),
+        "per-epoch progress"
+    );
+    let out = ok(&[
+        "eval",
+        "--model",
+        &s(model.clone()),
+        "--orders",
+        &s(d.join("test.csv")),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = report["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cartwise",
+            "popularity",
+            "co-occurrence",
+            "transformer (f32)"
+        ]
+    );
+    let info = ok(&["inspect", &s(model), "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let tags: Vec<&str> = info["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tags,
+        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN"]
+    );
+}

@@ -10,7 +10,7 @@ fn trained() -> &'static (cartwise::synth::Shop, Engine) {
     SHOP.get_or_init(|| {
         let shop = generate(&SynthConfig::default());
         let (catalog, log) = shop.to_log();
-        let export = train(&catalog, &log, &TrainConfig::default(), |_| {});
+        let export = train(&catalog, &log, &TrainConfig::default(), |_| {}).unwrap();
         (shop, Engine::new(export))
     })
 }

@@ -7,6 +7,7 @@ pub mod sections;
 use crate::assoc::itemsets::Itemset;
 use crate::assoc::AssocTable;
 use crate::catalog::Catalog;
+use crate::model::ModelExport;
 use crate::rules::MerchantRules;
 use crate::seasonal::SeasonalIndex;
 use serde::{Deserialize, Serialize};
@@ -38,8 +39,12 @@ pub mod tags {
     pub const ITEMSETS: Tag = *b"ISET";
     pub const SEASONAL: Tag = *b"SEAS";
     pub const RULES: Tag = *b"RULE";
+    pub const MODEL: Tag = *b"MODL";
+    pub const TOKENIZER: Tag = *b"TOKN";
     /// Every tag this reader understands.
-    pub const KNOWN: [Tag; 6] = [META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES];
+    pub const KNOWN: [Tag; 8] = [
+        META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER,
+    ];
 }
 
 /// Why an export could not be read; never a panic, always one of these.
@@ -239,6 +244,8 @@ pub struct Export {
     pub itemsets: Vec<Itemset>,
     pub seasonal: SeasonalIndex,
     pub rules: MerchantRules,
+    /// The basket transformer, when the export was trained with one.
+    pub model: Option<ModelExport>,
 }
 
 impl Export {
@@ -293,6 +300,28 @@ impl Export {
                 set.items
             )));
         }
+        let model = match (
+            entries.iter().any(|e| e.tag == tags::MODEL),
+            entries.iter().any(|e| e.tag == tags::TOKENIZER),
+        ) {
+            (false, false) => None,
+            (true, true) => {
+                let (config, tensors) = sections::decode_model(payload(tags::MODEL)?)
+                    .map_err(malformed(tags::MODEL))?;
+                let tokenizer_json = String::from_utf8(payload(tags::TOKENIZER)?.to_vec())
+                    .map_err(|e| malformed(tags::TOKENIZER)(format!("invalid UTF-8: {e}")))?;
+                if config.items != n {
+                    return Err(malformed(tags::MODEL)(mismatch("model", config.items)));
+                }
+                Some(ModelExport {
+                    config,
+                    tensors,
+                    tokenizer_json,
+                })
+            }
+            (true, false) => return Err(ExportError::Missing(tag_name(&tags::TOKENIZER))),
+            (false, true) => return Err(ExportError::Missing(tag_name(&tags::MODEL))),
+        };
         Ok(Self {
             meta,
             catalog,
@@ -300,12 +329,13 @@ impl Export {
             itemsets,
             seasonal,
             rules,
+            model,
         })
     }
 
     /// Encodes the export in format v1.
     pub fn to_bytes(&self) -> Vec<u8> {
-        write_sections(&[
+        let mut parts = vec![
             (tags::META, 0, sections::encode_json(&self.meta)),
             (
                 tags::CATALOG,
@@ -324,6 +354,15 @@ impl Export {
                 FLAG_REQUIRED,
                 sections::encode_json(&self.rules),
             ),
-        ])
+        ];
+        if let Some(m) = &self.model {
+            parts.push((
+                tags::MODEL,
+                0,
+                sections::encode_model(&m.config, &m.tensors),
+            ));
+            parts.push((tags::TOKENIZER, 0, m.tokenizer_json.as_bytes().to_vec()));
+        }
+        write_sections(&parts)
     }
 }

@@ -4,6 +4,7 @@ use super::codec::{ByteReader, ByteWriter, DecodeError};
 use crate::assoc::itemsets::Itemset;
 use crate::assoc::{AssocTable, Neighbor};
 use crate::catalog::{Catalog, Product};
+use crate::model::{ModelConfig, NamedTensor};
 use crate::seasonal::SeasonalIndex;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -175,4 +176,53 @@ pub fn decode_seasonal(payload: &[u8]) -> Result<SeasonalIndex, DecodeError> {
             .map(|c| c.try_into().expect("12 bytes"))
             .collect(),
     })
+}
+
+/// MODL: JSON model config (length-prefixed), tensor count, then per tensor (sorted by name):
+/// name (string table of one), rank, dims, f32 values.
+pub fn encode_model(config: &ModelConfig, tensors: &[NamedTensor]) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    let json = encode_json(config);
+    w.u32(json.len() as u32);
+    w.bytes(&json);
+    w.u32(tensors.len() as u32);
+    for t in tensors {
+        w.strings(std::iter::once(t.name.as_str()));
+        w.u32(t.dims.len() as u32);
+        t.dims.iter().for_each(|&d| w.u32(d as u32));
+        t.data.iter().for_each(|&v| w.f32(v));
+    }
+    w.0
+}
+
+/// Decodes MODL, checking each tensor's size against its shape.
+pub fn decode_model(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let n = r.count(1, "config length")?;
+    let config: ModelConfig = decode_json(r.take(n, "config")?)?;
+    let count = r.count(12, "tensor count")?;
+    let mut tensors = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name = r
+            .strings("tensor name")?
+            .pop()
+            .ok_or("tensor without a name")?;
+        let rank = r.count(4, "tensor rank")?;
+        let dims: Vec<usize> = r
+            .u32s(rank, "tensor dims")?
+            .into_iter()
+            .map(|d| d as usize)
+            .collect();
+        let len = dims
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or(format!("tensor {name}: shape overflows"))?;
+        let data = r.f32s(len, &format!("tensor {name}"))?;
+        if data.iter().any(|v| !v.is_finite()) {
+            return Err(format!("tensor {name}: non-finite weight"));
+        }
+        tensors.push(NamedTensor { name, dims, data });
+    }
+    r.finish("model")?;
+    Ok((config, tensors))
 }

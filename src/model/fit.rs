@@ -2,9 +2,9 @@
 //! the catalog, AdamW, seeded, early stopping on a time-ordered validation slice.
 
 use super::titles::{title_tokens, train_tokenizer};
-use super::{BasketModel, ModelConfig};
+use super::{rank_catalog, BasketModel, ModelConfig, ModelExport, NamedTensor};
 use crate::catalog::Catalog;
-use crate::eval::{top_of_scores, TestCart};
+use crate::eval::TestCart;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
@@ -100,33 +100,9 @@ fn initialise(weights: &VarMap, seed: u64) -> candle_core::Result<()> {
     Ok(())
 }
 
-/// Ranks the catalog for carts with the model, cart items left out.
-pub fn rank(
-    model: &BasketModel,
-    carts: &[&[u32]],
-    device: &Device,
-) -> candle_core::Result<Vec<Vec<u32>>> {
-    let mut out = Vec::with_capacity(carts.len());
-    for chunk in carts.chunks(512) {
-        let logits = model
-            .forward(&model.batch(chunk, device)?)?
-            .to_vec2::<f32>()?;
-        for (row, cart) in logits.iter().zip(chunk) {
-            out.push(top_of_scores(&softplus_shift(row), cart));
-        }
-    }
-    Ok(out)
-}
-
-/// Shifts logits to be positive (ranking is unchanged) so every item can be ranked.
-fn softplus_shift(row: &[f32]) -> Vec<f32> {
-    let min = row.iter().copied().fold(f32::INFINITY, f32::min);
-    row.iter().map(|&x| x - min + 1e-6).collect()
-}
-
-fn hr10(model: &BasketModel, carts: &[TestCart], device: &Device) -> candle_core::Result<f64> {
+fn hr10(model: &BasketModel, carts: &[TestCart]) -> candle_core::Result<f64> {
     let views: Vec<&[u32]> = carts.iter().map(|t| t.cart.as_slice()).collect();
-    let ranked = rank(model, &views, device)?;
+    let ranked = rank_catalog(model, &views)?;
     let hits = ranked
         .iter()
         .zip(carts)
@@ -204,7 +180,7 @@ pub fn fit(
         let record = Epoch {
             epoch,
             loss: loss_sum / batches.max(1) as f64,
-            val_hr10: hr10(&model, validation, &device)?,
+            val_hr10: hr10(&model, validation)?,
         };
         progress(&record);
         history.push(record);
@@ -236,4 +212,27 @@ pub fn fit(
         tokenizer,
         history,
     })
+}
+
+impl Fitted {
+    /// The weights and tokenizer as the export stores them.
+    pub fn to_export(&self) -> Result<ModelExport, Error> {
+        let data = self.weights.data().lock().expect("weights lock");
+        let mut tensors = data
+            .iter()
+            .map(|(name, var)| {
+                Ok(NamedTensor {
+                    name: name.clone(),
+                    dims: var.dims().to_vec(),
+                    data: var.as_tensor().flatten_all()?.to_vec1::<f32>()?,
+                })
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        tensors.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(ModelExport {
+            config: self.model.config,
+            tensors,
+            tokenizer_json: self.tokenizer.to_string(false)?,
+        })
+    }
 }

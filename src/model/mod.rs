@@ -12,6 +12,7 @@ use candle_nn::{
     embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// Shape of the model; stored with its weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,4 +190,62 @@ impl BasketModel {
         }
         Tensor::from_vec(flat, (carts.len(), l), device)
     }
+}
+
+/// One weight tensor as stored in the export: name, shape, row-major f32 values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub dims: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// Everything the export holds about the model: shape, weights, title tokenizer (JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelExport {
+    pub config: ModelConfig,
+    /// Sorted by name.
+    pub tensors: Vec<NamedTensor>,
+    pub tokenizer_json: String,
+}
+
+impl ModelExport {
+    /// Rebuilds the model over a catalog's titles (the catalog the export was trained on).
+    pub fn load(&self, titles: &[&str]) -> std::result::Result<BasketModel, String> {
+        let device = Device::Cpu;
+        let tokenizer = titles::tokenizer_from_json(&self.tokenizer_json)?;
+        let (ids, owner) = titles::title_tokens(&tokenizer, titles)?;
+        let tensors = self
+            .tensors
+            .iter()
+            .map(|t| {
+                Ok((
+                    t.name.clone(),
+                    Tensor::from_vec(t.data.clone(), t.dims.as_slice(), &device)?,
+                ))
+            })
+            .collect::<Result<HashMap<String, Tensor>>>()
+            .map_err(|e| e.to_string())?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
+        BasketModel::new(self.config, vb, &ids, &owner).map_err(|e| format!("model weights: {e}"))
+    }
+}
+
+/// Ranks the whole catalog for each cart (best first), cart items left out.
+pub fn rank_catalog(model: &BasketModel, carts: &[&[u32]]) -> Result<Vec<Vec<u32>>> {
+    let device = Device::Cpu;
+    let mut out = Vec::with_capacity(carts.len());
+    for chunk in carts.chunks(512) {
+        let logits = model
+            .forward(&model.batch(chunk, &device)?)?
+            .to_vec2::<f32>()?;
+        for (row, cart) in logits.iter().zip(chunk) {
+            let mut items: Vec<u32> = (0..row.len() as u32)
+                .filter(|i| !cart.contains(i))
+                .collect();
+            items.sort_by(|&a, &b| row[b as usize].total_cmp(&row[a as usize]).then(a.cmp(&b)));
+            out.push(items);
+        }
+    }
+    Ok(out)
 }

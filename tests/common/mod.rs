@@ -19,5 +19,5 @@ pub fn small_shop() -> Shop {
 /// The small shop trained with default settings.
 pub fn small_export() -> Export {
     let (catalog, log) = small_shop().to_log();
-    train(&catalog, &log, &TrainConfig::default(), |_| {})
+    train(&catalog, &log, &TrainConfig::default(), |_| {}).unwrap()
 }
