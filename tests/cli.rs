@@ -11,6 +11,14 @@ fn cartwise(args: &[&str]) -> Output {
         .expect("cartwise runs")
 }
 
+/// HR@10 of a method in an `eval --json` report.
+fn method_hr10(report: &serde_json::Value, name: &str) -> f64 {
+    let methods = report["methods"].as_array().unwrap();
+    methods.iter().find(|m| m["method"] == name).unwrap()["hr@10"]
+        .as_f64()
+        .unwrap()
+}
+
 fn ok(args: &[&str]) -> Output {
     let out = cartwise(args);
     assert!(
@@ -164,18 +172,49 @@ fn eval_beats_popularity_on_held_out_orders() {
     ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["carts"].as_u64().unwrap() > 200);
-    let hr = |name: &str| {
-        report["methods"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["method"] == name)
-            .unwrap()["hr@10"]
-            .as_f64()
-            .unwrap()
-    };
+    let hr = |name: &str| method_hr10(&report, name);
     assert!(hr("cartwise") > hr("popularity") * 1.5, "{report}");
     assert!(hr("cartwise") >= hr("co-occurrence") * 0.9, "{report}");
+    // With the training orders, item-kNN and EASE join on the same carts.
+    let train = dir.path().join("train.csv");
+    let out = ok(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--orders",
+        test.to_str().unwrap(),
+        "--train-orders",
+        train.to_str().unwrap(),
+        "--json",
+    ]);
+    let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = full["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cartwise",
+            "popularity",
+            "co-occurrence",
+            "item-kNN",
+            "EASE"
+        ]
+    );
+    assert_eq!(
+        full["carts"], report["carts"],
+        "same carts for every method"
+    );
+    assert_eq!(method_hr10(&full, "cartwise"), hr("cartwise"));
+    assert!(
+        method_hr10(&full, "EASE") > hr("popularity") * 1.5,
+        "{full}"
+    );
+    assert!(method_hr10(&full, "item-kNN") > hr("popularity"), "{full}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chose λ"));
     let text = ok(&[
         "eval",
         "--model",
