@@ -92,6 +92,9 @@ enum Command {
         /// Transformer: embedding width.
         #[arg(long, default_value_t = 64)]
         dim: usize,
+        /// Transformer: store weights as f32 instead of Q8_0.
+        #[arg(long)]
+        f32: bool,
         /// Transformer: seed for initialisation and sampling.
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -199,6 +202,7 @@ fn run(cli: Cli) -> Result<()> {
             transformer,
             epochs,
             dim,
+            f32,
             seed,
             json,
         } => {
@@ -216,6 +220,7 @@ fn run(cli: Cli) -> Result<()> {
                     epochs,
                     dim,
                     ff: 2 * dim,
+                    quantize: !f32,
                     seed,
                     ..Default::default()
                 });
@@ -283,15 +288,19 @@ fn run(cli: Cli) -> Result<()> {
                         .iter()
                         .map(|p| p.title.as_str())
                         .collect();
-                    let size: u64 = m.tensors.iter().map(|t| t.data.len() as u64 * 4).sum();
-                    Some((m.load(&titles).map_err(anyhow::Error::msg)?, size))
+                    let size = m.weight_bytes();
+                    Some((
+                        m.load(&titles).map_err(anyhow::Error::msg)?,
+                        size,
+                        m.precision(),
+                    ))
                 }
                 None => None,
             };
             let mut methods = eval::export_methods(&engine, bytes.len() as u64, clock_month());
-            if let Some((model, size)) = &transformer {
+            if let Some((model, size, precision)) = &transformer {
                 methods.push(eval::Method {
-                    name: "transformer (f32)".into(),
+                    name: format!("transformer ({precision})"),
                     size_bytes: *size,
                     rank: Box::new(|t| {
                         let mut ranked = cartwise::model::rank_catalog(model, &[t.cart.as_slice()])

@@ -138,5 +138,5 @@ fn train_transformer(
             e.epoch, e.loss, e.val_hr10
         ))
     })?;
-    fitted.to_export()
+    fitted.to_export(config.quantize)
 }

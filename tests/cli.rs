@@ -330,7 +330,7 @@ fn train_with_transformer_adds_it_to_eval() {
         "--epochs",
         "2",
         "--dim",
-        "16",
+        "32",
     ]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("transformer epoch 1"),
@@ -357,7 +357,7 @@ fn train_with_transformer_adds_it_to_eval() {
             "cartwise",
             "popularity",
             "co-occurrence",
-            "transformer (f32)"
+            "transformer (q8_0)"
         ]
     );
     let info = ok(&["inspect", &s(model), "--json"]);

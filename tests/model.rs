@@ -5,8 +5,16 @@ use cartwise::assoc::count::prepare_baskets;
 use cartwise::eval::test_carts;
 use cartwise::ingest::OrderLog;
 use cartwise::model::fit::{fit, FitConfig};
+use cartwise::model::rank_catalog;
 
-fn small_fit(seed: u64) -> (cartwise::model::fit::Fitted, f64) {
+fn small_fit(
+    seed: u64,
+) -> (
+    cartwise::model::fit::Fitted,
+    f64,
+    Vec<cartwise::eval::TestCart>,
+    Vec<String>,
+) {
     let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
         seed: 4,
         items: 300,
@@ -54,12 +62,18 @@ fn small_fit(seed: u64) -> (cartwise::model::fit::Fitted, f64) {
                 .any(|&i| i == t.hidden)
         })
         .count();
-    (fitted, hits as f64 / validation.len() as f64)
+    let titles = catalog.products().iter().map(|p| p.title.clone()).collect();
+    (
+        fitted,
+        hits as f64 / validation.len() as f64,
+        validation,
+        titles,
+    )
 }
 
 #[test]
 fn transformer_learns_and_is_deterministic() {
-    let (a, popularity) = small_fit(9);
+    let (a, popularity, validation, titles) = small_fit(9);
     let first = a.history.first().unwrap();
     let last = a.history.last().unwrap();
     eprintln!("history {:?}, popularity HR@10 {popularity:.3}", a.history);
@@ -69,8 +83,29 @@ fn transformer_learns_and_is_deterministic() {
         best > popularity * 1.5,
         "validation HR@10 {best:.3} vs popularity {popularity:.3}"
     );
-    let (b, _) = small_fit(9);
+    let (b, ..) = small_fit(9);
     assert_eq!(a.history, b.history, "same seed, same training");
+
+    // Q8_0 weights keep the f32 model's quality: HR@10 within 2% on the same carts.
+    let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+    let views: Vec<&[u32]> = validation.iter().map(|t| t.cart.as_slice()).collect();
+    let hr = |quantize: bool| {
+        let export = a.to_export(quantize).unwrap();
+        let ranked = rank_catalog(&export.load(&titles).unwrap(), &views).unwrap();
+        let hits = ranked
+            .iter()
+            .zip(&validation)
+            .filter(|(r, t)| r[..10].contains(&t.hidden))
+            .count();
+        (hits as f64 / validation.len() as f64, export.weight_bytes())
+    };
+    let ((f32_hr, f32_bytes), (q8_hr, q8_bytes)) = (hr(false), hr(true));
+    eprintln!("HR@10 f32 {f32_hr:.4} ({f32_bytes} B), q8_0 {q8_hr:.4} ({q8_bytes} B)");
+    assert!(
+        (q8_hr - f32_hr).abs() <= 0.02 * f32_hr,
+        "q8_0 {q8_hr} vs f32 {f32_hr}"
+    );
+    assert!(q8_bytes * 3 < f32_bytes, "Q8_0 is about a quarter of f32");
 }
 
 #[test]
@@ -109,7 +144,6 @@ fn title_tokenizer_is_deterministic_and_covers_new_titles() {
 #[test]
 fn model_sections_round_trip_and_reload_to_the_same_rankings() {
     use cartwise::export::{read_sections, Export, ExportError};
-    use cartwise::model::rank_catalog;
     use cartwise::train::{train, TrainConfig};
     let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
         seed: 4,

@@ -4,7 +4,7 @@ use super::codec::{ByteReader, ByteWriter, DecodeError};
 use crate::assoc::itemsets::Itemset;
 use crate::assoc::{AssocTable, Neighbor};
 use crate::catalog::{Catalog, Product};
-use crate::model::{ModelConfig, NamedTensor};
+use crate::model::{ModelConfig, NamedTensor, WeightType};
 use crate::seasonal::SeasonalIndex;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -179,7 +179,7 @@ pub fn decode_seasonal(payload: &[u8]) -> Result<SeasonalIndex, DecodeError> {
 }
 
 /// MODL: JSON model config (length-prefixed), tensor count, then per tensor (sorted by name):
-/// name (string table of one), rank, dims, f32 values.
+/// name (string table of one), storage type code, rank, dims, byte length, bytes.
 pub fn encode_model(config: &ModelConfig, tensors: &[NamedTensor]) -> Vec<u8> {
     let mut w = ByteWriter::default();
     let json = encode_json(config);
@@ -188,9 +188,11 @@ pub fn encode_model(config: &ModelConfig, tensors: &[NamedTensor]) -> Vec<u8> {
     w.u32(tensors.len() as u32);
     for t in tensors {
         w.strings(std::iter::once(t.name.as_str()));
+        w.u32(t.dtype.code());
         w.u32(t.dims.len() as u32);
         t.dims.iter().for_each(|&d| w.u32(d as u32));
-        t.data.iter().for_each(|&v| w.f32(v));
+        w.u32(t.bytes.len() as u32);
+        w.bytes(&t.bytes);
     }
     w.0
 }
@@ -207,21 +209,35 @@ pub fn decode_model(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), D
             .strings("tensor name")?
             .pop()
             .ok_or("tensor without a name")?;
+        let code = r.u32("tensor type")?;
+        let dtype = WeightType::from_code(code)
+            .ok_or(format!("tensor {name}: unknown storage type {code}"))?;
         let rank = r.count(4, "tensor rank")?;
         let dims: Vec<usize> = r
             .u32s(rank, "tensor dims")?
             .into_iter()
             .map(|d| d as usize)
             .collect();
-        let len = dims
+        let elements = dims
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .ok_or(format!("tensor {name}: shape overflows"))?;
-        let data = r.f32s(len, &format!("tensor {name}"))?;
-        if data.iter().any(|v| !v.is_finite()) {
-            return Err(format!("tensor {name}: non-finite weight"));
+        let expected = dtype.bytes_for(elements).ok_or(format!(
+            "tensor {name}: {elements} values do not fill {dtype:?} blocks"
+        ))?;
+        let len = r.count(1, "tensor byte length")?;
+        if len != expected {
+            return Err(format!(
+                "tensor {name}: {len} bytes for {elements} {dtype:?} values, expected {expected}"
+            ));
         }
-        tensors.push(NamedTensor { name, dims, data });
+        let bytes = r.take(len, &format!("tensor {name}"))?.to_vec();
+        tensors.push(NamedTensor {
+            name,
+            dims,
+            dtype,
+            bytes,
+        });
     }
     r.finish("model")?;
     Ok((config, tensors))

@@ -30,6 +30,8 @@ pub struct FitConfig {
     /// Epochs without a validation HR@10 gain before stopping.
     pub patience: usize,
     pub seed: u64,
+    /// Store 2-D weights as Q8_0 in the export (f32 otherwise).
+    pub quantize: bool,
 }
 
 impl Default for FitConfig {
@@ -47,6 +49,7 @@ impl Default for FitConfig {
             weight_decay: 0.01,
             patience: 2,
             seed: 42,
+            quantize: true,
         }
     }
 }
@@ -215,18 +218,12 @@ pub fn fit(
 }
 
 impl Fitted {
-    /// The weights and tokenizer as the export stores them.
-    pub fn to_export(&self) -> Result<ModelExport, Error> {
+    /// The weights and tokenizer as the export stores them; 2-D weights as Q8_0 when `quantize`.
+    pub fn to_export(&self, quantize: bool) -> Result<ModelExport, Error> {
         let data = self.weights.data().lock().expect("weights lock");
         let mut tensors = data
             .iter()
-            .map(|(name, var)| {
-                Ok(NamedTensor {
-                    name: name.clone(),
-                    dims: var.dims().to_vec(),
-                    data: var.as_tensor().flatten_all()?.to_vec1::<f32>()?,
-                })
-            })
+            .map(|(name, var)| NamedTensor::store(name, var.as_tensor(), quantize))
             .collect::<candle_core::Result<Vec<_>>>()?;
         tensors.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(ModelExport {

@@ -7,6 +7,8 @@
 pub mod fit;
 pub mod titles;
 
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{
     embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder,
@@ -192,12 +194,102 @@ impl BasketModel {
     }
 }
 
-/// One weight tensor as stored in the export: name, shape, row-major f32 values.
+/// How a weight tensor's values are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightType {
+    /// Little-endian f32, row-major.
+    F32,
+    /// candle's (GGML's) Q8_0: blocks of 32 values, one f16 scale and 32 int8 each.
+    Q8_0,
+}
+
+impl WeightType {
+    /// Code stored in the export (GGML's numbering).
+    pub fn code(self) -> u32 {
+        match self {
+            WeightType::F32 => 0,
+            WeightType::Q8_0 => 8,
+        }
+    }
+
+    /// The type of a stored code.
+    pub fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(WeightType::F32),
+            8 => Some(WeightType::Q8_0),
+            _ => None,
+        }
+    }
+
+    fn ggml(self) -> GgmlDType {
+        match self {
+            WeightType::F32 => GgmlDType::F32,
+            WeightType::Q8_0 => GgmlDType::Q8_0,
+        }
+    }
+
+    /// Bytes needed for `elements` values, or `None` if they do not fill whole blocks.
+    pub fn bytes_for(self, elements: usize) -> Option<usize> {
+        let t = self.ggml();
+        elements
+            .is_multiple_of(t.block_size())
+            .then(|| elements / t.block_size() * t.type_size())
+    }
+}
+
+/// One weight tensor as stored in the export: name, shape, storage type and raw bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedTensor {
     pub name: String,
     pub dims: Vec<usize>,
-    pub data: Vec<f32>,
+    pub dtype: WeightType,
+    pub bytes: Vec<u8>,
+}
+
+impl NamedTensor {
+    /// Stores a tensor, as Q8_0 when `quantize` and its rows fill whole blocks, else as f32.
+    pub fn store(name: &str, tensor: &Tensor, quantize: bool) -> Result<Self> {
+        let dims = tensor.dims().to_vec();
+        let rows_fit = dims.len() == 2 && dims[1].is_multiple_of(GgmlDType::Q8_0.block_size());
+        let (dtype, bytes) = if quantize && rows_fit {
+            (
+                WeightType::Q8_0,
+                QTensor::quantize(tensor, GgmlDType::Q8_0)?
+                    .data()?
+                    .into_owned(),
+            )
+        } else {
+            let values = tensor.flatten_all()?.to_vec1::<f32>()?;
+            (
+                WeightType::F32,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        };
+        Ok(Self {
+            name: name.to_string(),
+            dims,
+            dtype,
+            bytes,
+        })
+    }
+
+    /// The tensor's values as f32 (dequantized where stored quantized).
+    pub fn to_tensor(&self, device: &Device) -> Result<Tensor> {
+        match self.dtype {
+            WeightType::F32 => {
+                let values: Vec<f32> = self
+                    .bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                Tensor::from_vec(values, self.dims.as_slice(), device)
+            }
+            WeightType::Q8_0 => {
+                qtensor_from_ggml(GgmlDType::Q8_0, &self.bytes, self.dims.clone(), device)?
+                    .dequantize(device)
+            }
+        }
+    }
 }
 
 /// Everything the export holds about the model: shape, weights, title tokenizer (JSON).
@@ -210,6 +302,20 @@ pub struct ModelExport {
 }
 
 impl ModelExport {
+    /// Bytes of all weights as stored.
+    pub fn weight_bytes(&self) -> u64 {
+        self.tensors.iter().map(|t| t.bytes.len() as u64).sum()
+    }
+
+    /// "q8_0" when any weight is quantized, else "f32": for reports.
+    pub fn precision(&self) -> &'static str {
+        if self.tensors.iter().any(|t| t.dtype == WeightType::Q8_0) {
+            "q8_0"
+        } else {
+            "f32"
+        }
+    }
+
     /// Rebuilds the model over a catalog's titles (the catalog the export was trained on).
     pub fn load(&self, titles: &[&str]) -> std::result::Result<BasketModel, String> {
         let device = Device::Cpu;
@@ -218,12 +324,7 @@ impl ModelExport {
         let tensors = self
             .tensors
             .iter()
-            .map(|t| {
-                Ok((
-                    t.name.clone(),
-                    Tensor::from_vec(t.data.clone(), t.dims.as_slice(), &device)?,
-                ))
-            })
+            .map(|t| Ok((t.name.clone(), t.to_tensor(&device)?)))
             .collect::<Result<HashMap<String, Tensor>>>()
             .map_err(|e| e.to_string())?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
