@@ -3,7 +3,8 @@
 //! Every method ranks the same seeded carts; baselines that need the training orders
 //! (item-kNN, EASE) live in [`crate::baselines`].
 
-use crate::ingest::OrderLog;
+use crate::assoc::count::prepare_baskets;
+use crate::ingest::{Order, OrderLog};
 use crate::suggest::Engine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -75,6 +76,29 @@ pub fn test_carts(log: &OrderLog, seed: u64) -> Vec<TestCart> {
             })
         })
         .collect()
+}
+
+/// The validation protocol shared by early stopping and λ tuning: baskets of all but the
+/// latest tenth of orders by time (untimed orders count as earliest), and seeded test carts
+/// from the latest tenth.
+pub fn validation_split(
+    log: &OrderLog,
+    max_order_items: usize,
+    seed: u64,
+) -> (Vec<Vec<u32>>, Vec<TestCart>) {
+    let mut orders: Vec<&Order> = log.orders.iter().collect();
+    orders.sort_by_key(|o| o.time);
+    let cut = orders.len() - orders.len() / 10;
+    let fit = prepare_baskets(
+        orders[..cut].iter().map(|o| o.items.as_slice()),
+        max_order_items,
+    )
+    .baskets;
+    let held_out = OrderLog {
+        orders: orders[cut..].iter().map(|&o| o.clone()).collect(),
+        lines: 0,
+    };
+    (fit, test_carts(&held_out, seed))
 }
 
 fn score_rank(rank: Option<usize>, m: &mut Metrics) {

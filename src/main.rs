@@ -367,9 +367,8 @@ fn fit_baselines(
     seed: u64,
 ) -> Result<(baselines::ItemKnn, Option<baselines::Ease>)> {
     let export = engine.export();
-    let (mut log, rejects) = ingest::read_orders(path, &export.catalog)?;
+    let (log, rejects) = ingest::read_orders(path, &export.catalog)?;
     report_rejects(&rejects);
-    log.orders.sort_by_key(|o| o.time);
     let n = export.catalog.len();
     let cap = export.meta.max_order_items.max(1) as usize;
     let all = baselines::baskets_of(&log.orders, cap);
@@ -383,23 +382,12 @@ fn fit_baselines(
         );
         return Ok((knn, None));
     }
-    let cut = log.orders.len() - log.orders.len() / 10;
-    let validation = eval::test_carts(
-        &ingest::OrderLog {
-            orders: log.orders[cut..].to_vec(),
-            lines: 0,
-        },
-        seed,
-    );
+    let (fit_baskets, validation) = eval::validation_split(&log, cap, seed);
     bar.set_message(format!(
         "tuning EASE λ on {} validation carts",
         validation.len()
     ));
-    let (lambda, tried) = baselines::tune_ease(
-        &baselines::baskets_of(&log.orders[..cut], cap),
-        n,
-        &validation,
-    );
+    let (lambda, tried) = baselines::tune_ease(&fit_baskets, n, &validation);
     bar.set_message(format!("fitting EASE (λ = {lambda})"));
     let ease = baselines::Ease::fit(&all, n, lambda);
     bar.finish_and_clear();

@@ -4,9 +4,9 @@ use crate::assoc::build::{build_table, AssocConfig};
 use crate::assoc::count::{count_pairs, prepare_baskets, PairSet, DEFAULT_CHUNK_PAIRS};
 use crate::assoc::itemsets::mine_triples;
 use crate::catalog::Catalog;
-use crate::eval::test_carts;
+use crate::eval::validation_split;
 use crate::export::{Export, Meta};
-use crate::ingest::{Order, OrderLog};
+use crate::ingest::OrderLog;
 use crate::model::fit::{fit, FitConfig};
 use crate::model::ModelExport;
 use crate::rules::MerchantRules;
@@ -106,7 +106,7 @@ pub fn train(
     })
 }
 
-/// Fits the transformer on all but the latest 10% of timed orders, validating on those.
+/// Fits the transformer, validating on the latest tenth of orders (see `validation_split`).
 fn train_transformer(
     catalog: &Catalog,
     log: &OrderLog,
@@ -114,19 +114,7 @@ fn train_transformer(
     config: &FitConfig,
     stage: &mut impl FnMut(&str),
 ) -> Result<ModelExport, TrainError> {
-    let mut orders: Vec<&Order> = log.orders.iter().collect();
-    orders.sort_by_key(|o| o.time);
-    let cut = orders.len() - orders.len() / 10;
-    let fit_baskets = prepare_baskets(
-        orders[..cut].iter().map(|o| o.items.as_slice()),
-        max_order_items,
-    )
-    .baskets;
-    let held_out = OrderLog {
-        orders: orders[cut..].iter().map(|&o| o.clone()).collect(),
-        lines: 0,
-    };
-    let validation = test_carts(&held_out, config.seed);
+    let (fit_baskets, validation) = validation_split(log, max_order_items, config.seed);
     stage(&format!(
         "transformer: {} training baskets, {} validation carts",
         fit_baskets.len(),

@@ -19,6 +19,15 @@ fn method_hr10(report: &serde_json::Value, name: &str) -> f64 {
         .unwrap()
 }
 
+/// Method names of an `eval --json` report, in report order.
+fn method_names(report: &serde_json::Value) -> Vec<&str> {
+    let methods = report["methods"].as_array().unwrap();
+    methods
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect()
+}
+
 fn ok(args: &[&str]) -> Output {
     let out = cartwise(args);
     assert!(
@@ -188,12 +197,7 @@ fn eval_beats_popularity_on_held_out_orders() {
         "--json",
     ]);
     let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = full["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["method"].as_str().unwrap())
-        .collect();
+    let names = method_names(&full);
     assert_eq!(
         names,
         [
@@ -345,12 +349,7 @@ fn train_with_transformer_adds_it_to_eval() {
         "--json",
     ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = report["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["method"].as_str().unwrap())
-        .collect();
+    let names = method_names(&report);
     assert_eq!(
         names,
         [
