@@ -147,12 +147,7 @@ pub fn export_methods<'a>(
     default_month: u8,
 ) -> Vec<Method<'a>> {
     let assoc = &engine.export().assoc;
-    let mut popular: Vec<u32> = (0..assoc.items() as u32).collect();
-    popular.sort_by(|&a, &b| {
-        assoc.item_counts[b as usize]
-            .cmp(&assoc.item_counts[a as usize])
-            .then(a.cmp(&b))
-    });
+    let popular = assoc.by_popularity();
     let items = assoc.items() as u64;
     let pairs = assoc.neighbors.len() as u64;
     vec![

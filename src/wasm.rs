@@ -147,9 +147,9 @@ impl Engine {
     pub fn products(&self, offset: u32, limit: u32) -> Result<JsProducts, JsError> {
         let export = self.inner.export();
         let counts = &export.assoc.item_counts;
-        let mut order: Vec<u32> = (0..export.catalog.len() as u32).collect();
-        order.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
-        let list: Vec<ProductInfo> = order
+        let list: Vec<ProductInfo> = export
+            .assoc
+            .by_popularity()
             .into_iter()
             .skip(offset as usize)
             .take(limit as usize)

@@ -87,6 +87,17 @@ impl AssocTable {
         self.item_counts.len()
     }
 
+    /// All item indices, most ordered first (ties by item index).
+    pub fn by_popularity(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.items() as u32).collect();
+        order.sort_by(|&a, &b| {
+            self.item_counts[b as usize]
+                .cmp(&self.item_counts[a as usize])
+                .then(a.cmp(&b))
+        });
+        order
+    }
+
     /// Item `i`'s neighbour row.
     pub fn row(&self, item: u32) -> &[Neighbor] {
         let i = item as usize;
