@@ -5,6 +5,7 @@
 
 use crate::assoc::count::prepare_baskets;
 use crate::ingest::{Order, OrderLog};
+use crate::suggest::blend::Blend;
 use crate::suggest::Engine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -150,19 +151,31 @@ pub fn export_methods<'a>(
     let popular = assoc.by_popularity();
     let items = assoc.items() as u64;
     let pairs = assoc.neighbors.len() as u64;
-    vec![
-        Method {
-            name: "cartwise".into(),
-            size_bytes: export_bytes,
-            rank: Box::new(move |t| {
-                engine
-                    .candidates(&t.cart, t.month.unwrap_or(default_month))
-                    .iter()
-                    .take(RANK_DEPTH)
-                    .map(|c| c.item)
-                    .collect()
-            }),
-        },
+    let ranked = move |blend: Blend| -> RankFn<'a> {
+        Box::new(move |t| {
+            engine
+                .candidates_with(&t.cart, t.month.unwrap_or(default_month), &blend)
+                .expect("the engine's model ran at load, so it scores any cart")
+                .iter()
+                .take(RANK_DEPTH)
+                .map(|c| c.item)
+                .collect()
+        })
+    };
+    let blend = engine.export().blend;
+    let mut methods = vec![Method {
+        name: "cartwise".into(),
+        size_bytes: export_bytes,
+        rank: ranked(blend),
+    }];
+    if blend != Blend::default() {
+        methods.push(Method {
+            name: "cartwise assoc only".into(),
+            size_bytes: items * 4 + pairs * 16,
+            rank: ranked(Blend::default()),
+        });
+    }
+    methods.extend([
         Method {
             name: "popularity".into(),
             size_bytes: items * 4,
@@ -192,7 +205,8 @@ pub fn export_methods<'a>(
                 co.into_iter().take(RANK_DEPTH).map(|(i, _)| i).collect()
             }),
         },
-    ]
+    ]);
+    methods
 }
 
 /// Mean metrics of one method over the carts (computed in parallel).

@@ -265,7 +265,8 @@ fn run(cli: Cli) -> Result<()> {
                 std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
             let engine = Engine::new(
                 Export::from_bytes(&bytes).with_context(|| model.display().to_string())?,
-            );
+            )
+            .with_context(|| model.display().to_string())?;
             let (log, rejects) = ingest::read_orders(&orders, &engine.export().catalog)?;
             report_rejects(&rejects);
             let carts = eval::test_carts(&log, seed);
@@ -280,28 +281,12 @@ fn run(cli: Cli) -> Result<()> {
                 None => None,
             };
             let export = engine.export();
-            let transformer = match &export.model {
-                Some(m) => {
-                    let titles: Vec<&str> = export
-                        .catalog
-                        .products()
-                        .iter()
-                        .map(|p| p.title.as_str())
-                        .collect();
-                    let size = m.weight_bytes();
-                    Some((
-                        m.load(&titles).map_err(anyhow::Error::msg)?,
-                        size,
-                        m.precision(),
-                    ))
-                }
-                None => None,
-            };
+            let transformer = engine.model().zip(export.model.as_ref());
             let mut methods = eval::export_methods(&engine, bytes.len() as u64, clock_month());
-            if let Some((model, size, precision)) = &transformer {
+            if let Some((model, stored)) = transformer {
                 methods.push(eval::Method {
-                    name: format!("transformer ({precision})"),
-                    size_bytes: *size,
+                    name: format!("transformer ({})", stored.precision()),
+                    size_bytes: stored.weight_bytes(),
                     rank: Box::new(|t| {
                         let mut ranked = cartwise::model::rank_catalog(model, &[t.cart.as_slice()])
                             .expect("a loaded model ranks any cart of known items");
@@ -425,7 +410,7 @@ fn human_bytes(n: u64) -> String {
 fn load(path: &Path) -> Result<Engine> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let export = Export::from_bytes(&bytes).with_context(|| path.display().to_string())?;
-    Ok(Engine::new(export))
+    Engine::new(export).with_context(|| path.display().to_string())
 }
 
 /// Prints the first rejects and a summary by reason to stderr.
@@ -479,8 +464,8 @@ fn train_cmd(
     }
     let bar = spinner("training");
     let mut export = train::train(&catalog, &log, config, |stage| {
-        // Keep each epoch's record in the log, above the spinner on a terminal.
-        if stage.starts_with("transformer") {
+        // Keep each epoch's record and the blend in the log, above the spinner on a terminal.
+        if stage.starts_with("transformer") || stage.starts_with("blend:") {
             if bar.is_hidden() {
                 eprintln!("{stage}");
             } else {

@@ -10,7 +10,9 @@ use crate::ingest::OrderLog;
 use crate::model::fit::{fit, FitConfig};
 use crate::model::ModelExport;
 use crate::rules::MerchantRules;
-use crate::seasonal;
+use crate::seasonal::{self, SeasonalIndex};
+use crate::suggest::blend::{self, Blend, FitCart};
+use crate::suggest::Engine;
 
 /// Everything that shapes training besides the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,15 +80,19 @@ pub fn train(
         .map(|&o| log.orders[o].month())
         .collect();
     let seasonal = seasonal::build(&baskets.baskets, &months, catalog.len());
-    let model = match &config.transformer {
-        Some(fit_config) => Some(train_transformer(
-            catalog,
-            log,
-            config.max_order_items,
-            fit_config,
-            &mut stage,
-        )?),
-        None => None,
+    let (model, blend) = match &config.transformer {
+        Some(fit_config) => {
+            let (model, blend) = train_transformer(
+                catalog,
+                log,
+                config,
+                fit_config,
+                &seasonal,
+                &mut stage,
+            )?;
+            (Some(model), blend)
+        }
+        None => (None, Blend::default()),
     };
     Ok(Export {
         meta: Meta {
@@ -103,28 +109,81 @@ pub fn train(
         seasonal,
         rules: config.rules.clone(),
         model,
+        blend,
     })
 }
 
-/// Fits the transformer, validating on the latest tenth of orders (see `validation_split`).
+/// The transformer's best items that join the association candidates in suggest.
+pub const MODEL_CANDIDATES: u32 = 100;
+
+/// Fits the transformer, validating on the latest tenth of orders (see `validation_split`),
+/// then fits the blend on those validation carts against association tables counted without
+/// them, so neither the model nor the tables have seen the hidden items.
 fn train_transformer(
     catalog: &Catalog,
     log: &OrderLog,
-    max_order_items: usize,
-    config: &FitConfig,
+    config: &TrainConfig,
+    fit_config: &FitConfig,
+    seasonal: &SeasonalIndex,
     stage: &mut impl FnMut(&str),
-) -> Result<ModelExport, TrainError> {
-    let (fit_baskets, validation) = validation_split(log, max_order_items, config.seed);
+) -> Result<(ModelExport, Blend), TrainError> {
+    let (fit_baskets, validation) =
+        validation_split(log, config.max_order_items, fit_config.seed);
     stage(&format!(
         "transformer: {} training baskets, {} validation carts",
         fit_baskets.len(),
         validation.len()
     ));
-    let fitted = fit(catalog, &fit_baskets, &validation, config, |e| {
+    let fitted = fit(catalog, &fit_baskets, &validation, fit_config, |e| {
         stage(&format!(
             "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
             e.epoch, e.loss, e.val_hr10
         ))
     })?;
-    fitted.to_export(config.quantize)
+    let model = fitted.to_export(fit_config.quantize)?;
+    stage("fitting the blend on the validation carts");
+    let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);
+    let candidates = Blend {
+        model_candidates: MODEL_CANDIDATES,
+        ..Blend::default()
+    };
+    let held_out = Engine::new(Export {
+        meta: Meta::default(),
+        catalog: catalog.clone(),
+        assoc: build_table(&counts, &config.assoc),
+        itemsets: Vec::new(),
+        seasonal: seasonal.clone(),
+        rules: config.rules.clone(),
+        model: Some(model.clone()),
+        blend: Blend::default(),
+    })?;
+    let carts = validation
+        .iter()
+        .map(|t| {
+            let candidates: Vec<_> = held_out
+                .features(&t.cart, t.month.unwrap_or(1), &candidates)?
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
+            let hidden = candidates.iter().position(|f| f.item == t.hidden);
+            Ok(FitCart { candidates, hidden })
+        })
+        .collect::<Result<Vec<_>, crate::suggest::SuggestError>>()?;
+    let assoc_only = blend::hit_rate(&Blend::default(), &carts);
+    let model_only = blend::hit_rate(
+        &Blend {
+            assoc: 0.0,
+            model: 1.0,
+            popularity: 0.0,
+            model_candidates: MODEL_CANDIDATES,
+        },
+        &carts,
+    );
+    let (blend, blended) = blend::fit(&carts, MODEL_CANDIDATES);
+    stage(&format!(
+        "blend: assoc {} + model {} + popularity {}; validation HR@10 {blended:.4} \
+         (association only {assoc_only:.4}, model only {model_only:.4})",
+        blend.assoc, blend.model, blend.popularity
+    ));
+    Ok((model, blend))
 }

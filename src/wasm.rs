@@ -100,7 +100,8 @@ impl Engine {
         let export =
             Export::from_bytes(bytes).map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
         Ok(Engine {
-            inner: suggest::Engine::new(export),
+            inner: suggest::Engine::new(export)
+                .map_err(|e| JsError::new(&format!("cartwise: {e}")))?,
             export_bytes: bytes.len(),
         })
     }
@@ -135,7 +136,7 @@ impl Engine {
             orders: export.assoc.orders,
             neighbours: export.assoc.neighbors.len(),
             itemsets: export.itemsets.len(),
-            model_dims: 0,
+            model_dims: export.model.as_ref().map_or(0, |m| m.config.dim as u32),
             backend: "cpu",
             export_version: VERSION,
             export_bytes: self.export_bytes,

@@ -340,6 +340,10 @@ fn train_with_transformer_adds_it_to_eval() {
         String::from_utf8_lossy(&out.stderr).contains("transformer epoch 1"),
         "per-epoch progress"
     );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("blend: assoc"),
+        "the fitted blend is reported"
+    );
     let out = ok(&[
         "eval",
         "--model",
@@ -354,6 +358,7 @@ fn train_with_transformer_adds_it_to_eval() {
         names,
         [
             "cartwise",
+            "cartwise assoc only",
             "popularity",
             "co-occurrence",
             "transformer (q8_0)"
@@ -369,6 +374,6 @@ fn train_with_transformer_adds_it_to_eval() {
         .collect();
     assert_eq!(
         tags,
-        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN"]
+        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN", "BLND"]
     );
 }

@@ -3,7 +3,8 @@
 mod common;
 
 use cartwise::export::{
-    read_sections, tags, write_sections, Export, ExportError, Tag, FLAG_REQUIRED, HEADER_LEN,
+    read_sections, tags, write_sections, Export, ExportError, Tag, ENTRY_LEN, FLAG_REQUIRED,
+    HEADER_LEN, VERSION,
 };
 use proptest::prelude::*;
 
@@ -89,16 +90,27 @@ fn every_flipped_byte_is_an_error() {
 fn future_versions_and_unknown_sections() {
     let export = common::small_export();
     let mut bytes = export.to_bytes();
-    bytes[8] = 2;
+    bytes[8] = VERSION as u8 + 1;
     let err = Export::from_bytes(&bytes).unwrap_err();
     assert_eq!(
         err,
         ExportError::FutureVersion {
-            found: 2,
-            supported: 1
+            found: VERSION + 1,
+            supported: VERSION
         }
     );
     assert!(err.to_string().contains("newer"), "{err}");
+
+    // A version 1 file (no BLND: association-only blend) still reads.
+    let mut v1 = export.to_bytes();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let count = u32::from_le_bytes(v1[12..16].try_into().unwrap()) as usize;
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&v1[..24]);
+    crc.update(&v1[HEADER_LEN..HEADER_LEN + count * ENTRY_LEN]);
+    let table_crc = crc.finalize();
+    v1[24..28].copy_from_slice(&table_crc.to_le_bytes());
+    assert_eq!(Export::from_bytes(&v1).unwrap(), export, "v1 files still read");
 
     let good = export.to_bytes();
     let mut parts = parts_of(&good);
@@ -155,5 +167,31 @@ proptest! {
         let mut with_magic = b"CARTWISE".to_vec();
         with_magic.extend(bytes);
         prop_assert!(Export::from_bytes(&with_magic).is_err());
+    }
+}
+
+#[test]
+fn blend_section_is_checked() {
+    let export = common::small_export();
+    let parts = parts_of(&export.to_bytes());
+    let with = |json: &str| {
+        let mut p = parts.clone();
+        p.push((tags::BLEND, 0, json.as_bytes().to_vec()));
+        Export::from_bytes(&write_sections(&p))
+    };
+    let read = with(r#"{"assoc": 2.0, "popularity": 0.5}"#).unwrap();
+    assert_eq!(read.blend.assoc, 2.0);
+    assert_eq!(read.blend.popularity, 0.5);
+    for (json, says) in [
+        (r#"{"model": 1.0, "modelCandidates": 100}"#, "basket model"),
+        (r#"{"assoc": 1e39}"#, "assoc"),
+        (r#"{"modelCandidates": 99999}"#, "modelCandidates"),
+        ("not json", "invalid JSON"),
+    ] {
+        let err = with(json).unwrap_err();
+        assert!(
+            matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "BLND" && reason.contains(says)),
+            "{json}: {err}"
+        );
     }
 }

@@ -49,7 +49,7 @@ proptest! {
 #[test]
 fn suggestions_never_include_cart_items_and_bundles_respect_rules() {
     let export = common::small_export();
-    let engine = Engine::new(export.clone());
+    let engine = Engine::new(export.clone()).unwrap();
     let products = export.catalog.products();
     for (n, anchor) in products.iter().enumerate().step_by(7) {
         let mut ids = vec![anchor.id.as_str()];
@@ -102,7 +102,7 @@ fn suggestions_never_include_cart_items_and_bundles_respect_rules() {
 #[test]
 fn options_and_unknown_ids() {
     let export = common::small_export();
-    let engine = Engine::new(export.clone());
+    let engine = Engine::new(export.clone()).unwrap();
     let id = export.catalog.products()[0].id.clone();
     let out = engine
         .suggest(&cart(&[&id, "NOPE", "NOPE"]), &SuggestOptions::default(), 3)
@@ -150,7 +150,7 @@ fn options_and_unknown_ids() {
 #[test]
 fn excluded_items_are_never_suggested() {
     let mut export = common::small_export();
-    let engine = Engine::new(export.clone());
+    let engine = Engine::new(export.clone()).unwrap();
     let id = export.catalog.products()[0].id.clone();
     let options = SuggestOptions {
         k: Some(10),
@@ -161,6 +161,7 @@ fn excluded_items_are_never_suggested() {
     let banned = before.items[0].clone();
     export.rules.excluded_items.push(banned.clone());
     let after = Engine::new(export)
+        .unwrap()
         .suggest(&cart(&[&id]), &options, 6)
         .unwrap();
     assert!(!after.items.contains(&banned));

@@ -11,7 +11,7 @@ fn trained() -> &'static (cartwise::synth::Shop, Engine) {
         let shop = generate(&SynthConfig::default());
         let (catalog, log) = shop.to_log();
         let export = train(&catalog, &log, &TrainConfig::default(), |_| {}).unwrap();
-        (shop, Engine::new(export))
+        (shop, Engine::new(export).unwrap())
     })
 }
 

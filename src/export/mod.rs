@@ -10,12 +10,13 @@ use crate::catalog::Catalog;
 use crate::model::ModelExport;
 use crate::rules::MerchantRules;
 use crate::seasonal::SeasonalIndex;
+use crate::suggest::blend::Blend;
 use serde::{Deserialize, Serialize};
 
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Bytes in the fixed header before the section table.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per section table entry.
@@ -30,7 +31,7 @@ const MAX_SECTIONS: usize = 1024;
 /// A four-byte section tag such as `CATL`.
 pub type Tag = [u8; 4];
 
-/// Section tags of format v1.
+/// Section tags (BLND is new in v2).
 pub mod tags {
     use super::Tag;
     pub const META: Tag = *b"META";
@@ -41,9 +42,10 @@ pub mod tags {
     pub const RULES: Tag = *b"RULE";
     pub const MODEL: Tag = *b"MODL";
     pub const TOKENIZER: Tag = *b"TOKN";
+    pub const BLEND: Tag = *b"BLND";
     /// Every tag this reader understands.
-    pub const KNOWN: [Tag; 8] = [
-        META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER,
+    pub const KNOWN: [Tag; 9] = [
+        META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND,
     ];
 }
 
@@ -246,6 +248,8 @@ pub struct Export {
     pub rules: MerchantRules,
     /// The basket transformer, when the export was trained with one.
     pub model: Option<ModelExport>,
+    /// How suggest weighs its evidence (association only in files without BLND).
+    pub blend: Blend,
 }
 
 impl Export {
@@ -322,6 +326,20 @@ impl Export {
             (true, false) => return Err(ExportError::Missing(tag_name(&tags::TOKENIZER))),
             (false, true) => return Err(ExportError::Missing(tag_name(&tags::MODEL))),
         };
+        let blend = match entries.iter().any(|e| e.tag == tags::BLEND) {
+            true => {
+                let blend: Blend = sections::decode_json(payload(tags::BLEND)?)
+                    .map_err(malformed(tags::BLEND))?;
+                blend.validate().map_err(malformed(tags::BLEND))?;
+                blend
+            }
+            false => Blend::default(),
+        };
+        if blend.model != 0.0 && model.is_none() {
+            return Err(malformed(tags::BLEND)(
+                "weighs a basket model the export does not have".into(),
+            ));
+        }
         Ok(Self {
             meta,
             catalog,
@@ -330,10 +348,11 @@ impl Export {
             seasonal,
             rules,
             model,
+            blend,
         })
     }
 
-    /// Encodes the export in format v1.
+    /// Encodes the export in the current format version.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut parts = vec![
             (tags::META, 0, sections::encode_json(&self.meta)),
@@ -362,6 +381,9 @@ impl Export {
                 sections::encode_model(&m.config, &m.tensors),
             ));
             parts.push((tags::TOKENIZER, 0, m.tokenizer_json.as_bytes().to_vec()));
+        }
+        if self.blend != Blend::default() {
+            parts.push((tags::BLEND, 0, sections::encode_json(&self.blend)));
         }
         write_sections(&parts)
     }

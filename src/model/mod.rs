@@ -109,6 +109,8 @@ pub struct BasketModel {
     title_owner: Tensor,
     title_counts: Tensor,
     has_titles: bool,
+    /// The item table computed once for inference (see [`BasketModel::freeze`]).
+    frozen: Option<Tensor>,
 }
 
 impl BasketModel {
@@ -137,8 +139,16 @@ impl BasketModel {
             title_owner: Tensor::new(title_owner, &device)?,
             title_counts: Tensor::from_vec(counts, (rows, 1), &device)?,
             has_titles: !title_ids.is_empty(),
+            frozen: None,
             config,
         })
+    }
+
+    /// Computes the item table once for inference; training must not freeze (no gradients
+    /// would reach the embeddings).
+    pub fn freeze(&mut self) -> Result<()> {
+        self.frozen = Some(self.item_table()?);
+        Ok(())
     }
 
     /// Item vectors [items + 2, d]: learned id vector + mean of the item's title-token vectors.
@@ -158,7 +168,10 @@ impl BasketModel {
 
     /// Catalog logits [B, items] for carts [B, L] of item ids padded with [`ModelConfig::pad`].
     pub fn forward(&self, carts: &Tensor) -> Result<Tensor> {
-        let table = self.item_table()?;
+        let table = match &self.frozen {
+            Some(t) => t.clone(),
+            None => self.item_table()?,
+        };
         let (b, l) = carts.dims2()?;
         let device = carts.device();
         let query = Tensor::full(self.config.query(), (b, 1), device)?;
@@ -174,6 +187,14 @@ impl BasketModel {
         }
         let h = self.ln_f.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)?;
         h.matmul(&table.narrow(0, 0, self.config.items)?.t()?)
+    }
+
+    /// Catalog logits for one cart of item indices (at most `max_cart` used).
+    pub fn cart_logits(&self, cart: &[u32]) -> Result<Vec<f32>> {
+        let device = Device::Cpu;
+        self.forward(&self.batch(&[cart], &device)?)?
+            .squeeze(0)?
+            .to_vec1::<f32>()
     }
 
     /// Pads carts (item indices, at most `max_cart` kept) into a [B, L] tensor.
@@ -328,7 +349,12 @@ impl ModelExport {
             .collect::<Result<HashMap<String, Tensor>>>()
             .map_err(|e| e.to_string())?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        BasketModel::new(self.config, vb, &ids, &owner).map_err(|e| format!("model weights: {e}"))
+        let mut model = BasketModel::new(self.config, vb, &ids, &owner)
+            .map_err(|e| format!("model weights: {e}"))?;
+        model
+            .freeze()
+            .map_err(|e| format!("model item table: {e}"))?;
+        Ok(model)
     }
 }
 

@@ -3,12 +3,15 @@
 //! One code path for the native CLI and the wasm `Engine`; nothing here reads a clock or the
 //! network, so the same export, cart and options give the same answer in both builds.
 
+pub mod blend;
 pub mod bundles;
 pub mod discount;
 pub mod reasons;
 
 use crate::export::Export;
+use crate::model::BasketModel;
 use crate::rules::{fraction_to_bp, RuleError};
+use blend::Features;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -102,9 +105,12 @@ pub enum SuggestError {
     Month(u8),
     #[error("option {0}")]
     Rule(#[from] RuleError),
+    #[error("basket model: {0}")]
+    Model(String),
 }
 
-/// Why an item is a candidate: its strongest association with a cart item, or popularity.
+/// Why an item is a candidate: its strongest association with a cart item, the basket model,
+/// or popularity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Evidence {
     /// `anchor` (in the cart) and the candidate share `count` orders.
@@ -113,6 +119,8 @@ pub enum Evidence {
         count: u32,
         contribution: f32,
     },
+    /// No association evidence; among the basket model's best completions of the cart.
+    Model,
     /// No association evidence: ranked by how many orders contain it.
     Popular,
 }
@@ -125,16 +133,16 @@ pub struct Candidate {
     pub evidence: Evidence,
 }
 
-/// Loaded export plus the per-item exclusion mask derived from its rules.
-#[derive(Debug, Clone)]
+/// Loaded export, its basket model (when it has one) and the per-item exclusion mask.
 pub struct Engine {
     export: Export,
+    model: Option<BasketModel>,
     excluded: Vec<bool>,
 }
 
 impl Engine {
-    /// Prepares an engine over a decoded export.
-    pub fn new(export: Export) -> Self {
+    /// Prepares an engine over a decoded export, rebuilding its basket model if it has one.
+    pub fn new(export: Export) -> Result<Self, SuggestError> {
         let rules = &export.rules;
         let excluded = export
             .catalog
@@ -145,7 +153,23 @@ impl Engine {
                     || rules.excluded_categories.contains(&p.category)
             })
             .collect();
-        Self { export, excluded }
+        let model = match &export.model {
+            Some(m) => {
+                let titles: Vec<&str> = export
+                    .catalog
+                    .products()
+                    .iter()
+                    .map(|p| p.title.as_str())
+                    .collect();
+                Some(m.load(&titles).map_err(SuggestError::Model)?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            export,
+            model,
+            excluded,
+        })
     }
 
     /// The export behind the engine.
@@ -153,36 +177,57 @@ impl Engine {
         &self.export
     }
 
-    /// Ranks candidate add-ons for cart items (indices), best first, ties by item index.
+    /// The basket model, when the export has one.
+    pub fn model(&self) -> Option<&BasketModel> {
+        self.model.as_ref()
+    }
+
+    /// The blend's evidence for every candidate add-on of a cart (indices), unordered.
     ///
-    /// Score of j = Σ over cart items i of score(i → j), times j's seasonal factor for `month`.
-    /// With no association evidence at all, falls back to seasonal popularity.
-    pub fn candidates(&self, cart: &[u32], month: u8) -> Vec<Candidate> {
-        let assoc = &self.export.assoc;
+    /// Candidates are the association neighbours of cart items plus the model's best
+    /// `blend.model_candidates` items; with neither (an empty or unknown cart), every ordered
+    /// item. The model runs only when the blend weighs it.
+    pub fn features(
+        &self,
+        cart: &[u32],
+        month: u8,
+        blend: &blend::Blend,
+    ) -> Result<Vec<(Features, Evidence)>, SuggestError> {
+        let export = &self.export;
+        let assoc = &export.assoc;
         let blocked = |j: u32| self.excluded[j as usize] || cart.contains(&j);
         let mut slot: HashMap<u32, usize> = HashMap::new();
-        let mut out: Vec<Candidate> = Vec::new();
+        let mut out: Vec<(Features, Evidence)> = Vec::new();
+        let popularity =
+            |j: u32| ((assoc.item_counts[j as usize] as f32 + 1.0) / (assoc.orders as f32 + 1.0)).ln();
+        let mut add = |j: u32, evidence: Evidence, out: &mut Vec<(Features, Evidence)>| {
+            *slot.entry(j).or_insert_with(|| {
+                out.push((
+                    Features {
+                        item: j,
+                        assoc: 0.0,
+                        model: 0.0,
+                        popularity: popularity(j),
+                    },
+                    evidence,
+                ));
+                out.len() - 1
+            })
+        };
         for &i in cart {
             for nb in assoc.row(i) {
                 if nb.score <= 0.0 || blocked(nb.item) {
                     continue;
                 }
-                let k = *slot.entry(nb.item).or_insert_with(|| {
-                    out.push(Candidate {
-                        item: nb.item,
-                        score: 0.0,
-                        evidence: Evidence::Popular,
-                    });
-                    out.len() - 1
-                });
-                let c = &mut out[k];
-                c.score += nb.score;
-                let stronger = match c.evidence {
+                let k = add(nb.item, Evidence::Popular, &mut out);
+                let (f, evidence) = &mut out[k];
+                f.assoc += nb.score;
+                let stronger = match *evidence {
                     Evidence::Assoc { contribution, .. } => nb.score > contribution,
-                    Evidence::Popular => true,
+                    _ => true,
                 };
                 if stronger {
-                    c.evidence = Evidence::Assoc {
+                    *evidence = Evidence::Assoc {
                         anchor: i,
                         count: nb.count,
                         contribution: nb.score,
@@ -190,21 +235,86 @@ impl Engine {
                 }
             }
         }
+        for (f, _) in &mut out {
+            f.assoc *= export.seasonal.factor(f.item, month);
+        }
+        let weighs_model = blend.model != 0.0 || blend.model_candidates > 0;
+        if let (Some(model), true, false) = (&self.model, weighs_model, cart.is_empty()) {
+            let logits = model
+                .cart_logits(cart)
+                .map_err(|e| SuggestError::Model(e.to_string()))?;
+            for (f, _) in &mut out {
+                f.model = logits[f.item as usize];
+            }
+            let mut best: Vec<u32> = (0..logits.len() as u32).filter(|&j| !blocked(j)).collect();
+            let by = |a: &u32, b: &u32| {
+                logits[*b as usize]
+                    .total_cmp(&logits[*a as usize])
+                    .then(a.cmp(b))
+            };
+            let take = (blend.model_candidates as usize).min(best.len());
+            if take > 0 && take < best.len() {
+                best.select_nth_unstable_by(take, by);
+            }
+            for &j in &best[..take] {
+                let k = add(j, Evidence::Model, &mut out);
+                out[k].0.model = logits[j as usize];
+            }
+        }
         if out.is_empty() {
             out = (0..assoc.items() as u32)
                 .filter(|&j| !blocked(j) && assoc.item_counts[j as usize] > 0)
-                .map(|j| Candidate {
-                    item: j,
-                    score: assoc.item_counts[j as usize] as f32 / assoc.orders.max(1) as f32,
-                    evidence: Evidence::Popular,
+                .map(|j| {
+                    let f = Features {
+                        item: j,
+                        assoc: 0.0,
+                        model: 0.0,
+                        popularity: popularity(j) + export.seasonal.factor(j, month).ln(),
+                    };
+                    (f, Evidence::Popular)
                 })
                 .collect();
         }
+        Ok(out)
+    }
+
+    /// Ranks candidate add-ons for cart items (indices) by the export's blend, best first,
+    /// ties by item index. Without association or model evidence, seasonal popularity ranks.
+    pub fn candidates(&self, cart: &[u32], month: u8) -> Result<Vec<Candidate>, SuggestError> {
+        self.candidates_with(cart, month, &self.export.blend)
+    }
+
+    /// [`Engine::candidates`] under another blend (for evaluation against the export's).
+    pub fn candidates_with(
+        &self,
+        cart: &[u32],
+        month: u8,
+        blend: &blend::Blend,
+    ) -> Result<Vec<Candidate>, SuggestError> {
+        let fallback = blend::Blend {
+            popularity: 1.0,
+            ..blend::Blend::default()
+        };
+        let mut out: Vec<Candidate> = self
+            .features(cart, month, blend)?
+            .into_iter()
+            .map(|(f, evidence)| Candidate {
+                item: f.item,
+                score: match evidence {
+                    Evidence::Popular => fallback.score(&f),
+                    _ => blend.score(&f),
+                },
+                evidence,
+            })
+            .collect();
+        // Bundles add their items' scores, so keep scores non-negative (logits and log
+        // popularity are not): shift the list so its weakest candidate scores 0.
+        let floor = out.iter().map(|c| c.score).fold(0.0f32, f32::min);
         for c in &mut out {
-            c.score *= self.export.seasonal.factor(c.item, month);
+            c.score -= floor;
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
-        out
+        Ok(out)
     }
 
     /// Answers one cart: ranking, bundles, prices and reasons. `clock_month` is used when the
@@ -243,7 +353,7 @@ impl Engine {
                 None => {}
             }
         }
-        let candidates = self.candidates(&in_cart, month);
+        let candidates = self.candidates(&in_cart, month)?;
         let items = candidates
             .iter()
             .take(k as usize)

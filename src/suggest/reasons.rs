@@ -23,11 +23,8 @@ pub fn explain(
     }
     for &item in &option.items {
         let title = &catalog.get(item).title;
-        match candidates
-            .iter()
-            .find(|c| c.item == item)
-            .map(|c| c.evidence)
-        {
+        let found = candidates.iter().position(|c| c.item == item);
+        match found.map(|k| candidates[k].evidence) {
             Some(Evidence::Assoc { anchor, count, .. }) => {
                 let stats = PairStats::from_counts(
                     assoc.orders,
@@ -42,6 +39,11 @@ pub fn explain(
                     stats.confidence * 100.0
                 ));
             }
+            Some(Evidence::Model) => reasons.push(format!(
+                "{title} ranks #{} of {} items as the completion of carts like this one (basket model)",
+                found.map_or(0, |k| k + 1),
+                catalog.len()
+            )),
             _ => reasons.push(format!(
                 "{title} is one of the shop's most popular items ({} orders)",
                 assoc.item_counts[item as usize]

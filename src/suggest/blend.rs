@@ -1,0 +1,139 @@
+//! The final score of a candidate add-on: a weighted sum of association evidence, the basket
+//! transformer's logit and a popularity prior, with weights fitted natively on held-out carts
+//! and stored in the export (section BLND).
+
+use serde::{Deserialize, Serialize};
+
+/// Blend weights. The default (association only) reproduces exports that carry no blend.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Blend {
+    /// Weight of Σ association score(cart item → candidate) × seasonal factor.
+    pub assoc: f32,
+    /// Weight of the transformer's logit for the candidate.
+    pub model: f32,
+    /// Weight of ln(share of orders containing the candidate).
+    pub popularity: f32,
+    /// The transformer's best items that join the association candidates.
+    pub model_candidates: u32,
+}
+
+impl Default for Blend {
+    fn default() -> Self {
+        Self {
+            assoc: 1.0,
+            model: 0.0,
+            popularity: 0.0,
+            model_candidates: 0,
+        }
+    }
+}
+
+/// The evidence the blend weighs for one candidate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Features {
+    pub item: u32,
+    /// Σ association score × seasonal factor (0 when no cart item names the candidate).
+    pub assoc: f32,
+    /// Transformer logit (0 without a model).
+    pub model: f32,
+    /// ln(share of orders containing the candidate).
+    pub popularity: f32,
+}
+
+impl Blend {
+    /// The candidate's final score.
+    pub fn score(&self, f: &Features) -> f32 {
+        self.assoc * f.assoc + self.model * f.model + self.popularity * f.popularity
+    }
+
+    /// Checks the weights are finite (a corrupted BLND must not produce NaN rankings).
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, w) in [
+            ("assoc", self.assoc),
+            ("model", self.model),
+            ("popularity", self.popularity),
+        ] {
+            if !w.is_finite() {
+                return Err(format!("blend weight {name} is {w}, not a finite number"));
+            }
+        }
+        if self.model_candidates > 10_000 {
+            return Err(format!(
+                "modelCandidates {} is above 10000",
+                self.model_candidates
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One held-out cart for fitting: every candidate's features and where the hidden item is.
+#[cfg(feature = "cli")]
+pub struct FitCart {
+    pub candidates: Vec<Features>,
+    /// Index of the hidden item in `candidates`, if it is a candidate at all.
+    pub hidden: Option<usize>,
+}
+
+/// HR@10 of `blend` over the carts: the hidden item ranks in the top 10, ties by item index.
+#[cfg(feature = "cli")]
+pub fn hit_rate(blend: &Blend, carts: &[FitCart]) -> f64 {
+    use rayon::prelude::*;
+    let hits: usize = carts
+        .par_iter()
+        .filter(|c| {
+            let Some(h) = c.hidden else { return false };
+            let target = &c.candidates[h];
+            let s = blend.score(target);
+            let ahead = c
+                .candidates
+                .iter()
+                .filter(|f| {
+                    let t = blend.score(f);
+                    t > s || (t == s && f.item < target.item)
+                })
+                .count();
+            ahead < 10
+        })
+        .count();
+    hits as f64 / carts.len().max(1) as f64
+}
+
+/// Fits the association and popularity weights (the model's is fixed at 1: only ratios
+/// matter) by coordinate search on validation HR@10; returns the blend and its HR@10.
+#[cfg(feature = "cli")]
+pub fn fit(carts: &[FitCart], model_candidates: u32) -> (Blend, f64) {
+    const ASSOC: [f32; 12] = [
+        0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0,
+    ];
+    const POPULARITY: [f32; 11] = [-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
+    let mut best = Blend {
+        assoc: 1.0,
+        model: 1.0,
+        popularity: 0.0,
+        model_candidates,
+    };
+    let mut best_hr = hit_rate(&best, carts);
+    // Two sweeps of coordinate search; a tie keeps the earlier (simpler) weight.
+    for _ in 0..2 {
+        for &a in &ASSOC {
+            let trial = Blend { assoc: a, ..best };
+            let hr = hit_rate(&trial, carts);
+            if hr > best_hr {
+                (best, best_hr) = (trial, hr);
+            }
+        }
+        for &p in &POPULARITY {
+            let trial = Blend {
+                popularity: p,
+                ..best
+            };
+            let hr = hit_rate(&trial, carts);
+            if hr > best_hr {
+                (best, best_hr) = (trial, hr);
+            }
+        }
+    }
+    (best, best_hr)
+}
