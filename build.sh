@@ -70,8 +70,8 @@ model() {
     log "generating the synthetic shop into .shop/"
     "$CLI" synth --out "$SHOP_DIR" --seed 42
   fi
-  log "training $MODEL"
-  "$CLI" train --orders "$SHOP_DIR/orders.csv" --products "$SHOP_DIR/products.csv" --out "$MODEL"
+  log "training $MODEL (association tables, basket transformer, blend)"
+  "$CLI" train --orders "$SHOP_DIR/orders.csv" --products "$SHOP_DIR/products.csv" --out "$MODEL" --transformer
 }
 
 serve() {

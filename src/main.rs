@@ -119,6 +119,17 @@ enum Command {
         #[arg(long)]
         min_margin: Option<f64>,
     },
+    /// The basket model's own top-k completions and logits per cart (JSONL in, JSONL out): for
+    /// checking that the browser computes the same model.
+    Score {
+        #[arg(long)]
+        model: PathBuf,
+        /// JSONL of {"items": ["id", ...]}; "-" reads standard input.
+        #[arg(long)]
+        carts: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        k: u32,
+    },
     /// HR@10, NDCG@10 and MRR on held-out orders, against popularity and co-occurrence (and
     /// item-kNN and EASE when the training orders are given).
     Eval {
@@ -253,6 +264,21 @@ fn run(cli: Cli) -> Result<()> {
                 min_margin,
             };
             suggest_cmd(&engine, &carts, &options)
+        }
+        Command::Score { model, carts, k } => {
+            let engine = load(&model)?;
+            answer_carts(
+                &carts,
+                |cart| {
+                    let s = engine.model_scores(cart, k).map_err(|e| e.to_string())?;
+                    let unknown = s.unknown.clone();
+                    Ok((
+                        serde_json::to_value(&s).map_err(|e| e.to_string())?,
+                        unknown,
+                    ))
+                },
+                serde_json::json!({ "items": [], "scores": [] }),
+            )
         }
         Command::Eval {
             model,
@@ -516,6 +542,29 @@ fn train_cmd(
 }
 
 fn suggest_cmd(engine: &Engine, carts: &Path, options: &SuggestOptions) -> Result<()> {
+    let month = clock_month();
+    answer_carts(
+        carts,
+        |cart| {
+            let s = engine
+                .suggest(cart, options, month)
+                .map_err(|e| e.to_string())?;
+            Ok((
+                serde_json::json!({ "items": s.items, "bundles": s.bundles }),
+                s.unknown,
+            ))
+        },
+        serde_json::json!({ "items": [], "bundles": [] }),
+    )
+}
+
+/// Answers a JSONL file of carts, one output line per input line, in order; a line that
+/// cannot be answered gets `failed` plus its `"error"`, and the command fails at the end.
+fn answer_carts(
+    carts: &Path,
+    answer: impl Fn(&Cart) -> std::result::Result<(serde_json::Value, Vec<String>), String>,
+    failed_line: serde_json::Value,
+) -> Result<()> {
     let input: Box<dyn BufRead> = if carts.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -523,43 +572,31 @@ fn suggest_cmd(engine: &Engine, carts: &Path, options: &SuggestOptions) -> Resul
             std::fs::File::open(carts).with_context(|| format!("opening {}", carts.display()))?,
         ))
     };
-    let month = clock_month();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut failed = 0usize;
     for (n, line) in input.lines().enumerate() {
         let line = line.with_context(|| format!("{}:{}: reading", carts.display(), n + 1))?;
         let where_ = format!("{}:{}", carts.display(), n + 1);
-        let answer = if line.trim().is_empty() {
+        let result = if line.trim().is_empty() {
             Ok(Cart::default())
         } else {
             serde_json::from_str::<Cart>(&line)
                 .map_err(|e| format!("not a cart {{\"items\": [\"id\", ...]}}: {e}"))
         }
-        .and_then(|cart| {
-            engine
-                .suggest(&cart, options, month)
-                .map_err(|e| e.to_string())
-        });
-        match answer {
-            Ok(s) => {
-                if !s.unknown.is_empty() {
-                    eprintln!(
-                        "{where_}: unknown item ids ignored: {}",
-                        s.unknown.join(", ")
-                    );
+        .and_then(|cart| answer(&cart));
+        match result {
+            Ok((value, unknown)) => {
+                if !unknown.is_empty() {
+                    eprintln!("{where_}: unknown item ids ignored: {}", unknown.join(", "));
                 }
-                serde_json::to_writer(
-                    &mut out,
-                    &serde_json::json!({ "items": s.items, "bundles": s.bundles }),
-                )?;
+                serde_json::to_writer(&mut out, &value)?;
             }
             Err(e) => {
                 failed += 1;
                 eprintln!("{where_}: {e}");
-                serde_json::to_writer(
-                    &mut out,
-                    &serde_json::json!({ "items": [], "bundles": [], "error": e }),
-                )?;
+                let mut value = failed_line.clone();
+                value["error"] = e.into();
+                serde_json::to_writer(&mut out, &value)?;
             }
         }
         out.write_all(b"\n")?;

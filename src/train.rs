@@ -82,14 +82,8 @@ pub fn train(
     let seasonal = seasonal::build(&baskets.baskets, &months, catalog.len());
     let (model, blend) = match &config.transformer {
         Some(fit_config) => {
-            let (model, blend) = train_transformer(
-                catalog,
-                log,
-                config,
-                fit_config,
-                &seasonal,
-                &mut stage,
-            )?;
+            let (model, blend) =
+                train_transformer(catalog, log, config, fit_config, &seasonal, &mut stage)?;
             (Some(model), blend)
         }
         None => (None, Blend::default()),
@@ -127,8 +121,7 @@ fn train_transformer(
     seasonal: &SeasonalIndex,
     stage: &mut impl FnMut(&str),
 ) -> Result<(ModelExport, Blend), TrainError> {
-    let (fit_baskets, validation) =
-        validation_split(log, config.max_order_items, fit_config.seed);
+    let (fit_baskets, validation) = validation_split(log, config.max_order_items, fit_config.seed);
     stage(&format!(
         "transformer: {} training baskets, {} validation carts",
         fit_baskets.len(),

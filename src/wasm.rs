@@ -1,4 +1,5 @@
-//! The JS API of the wasm32 build: `Engine.fromBytes`, `suggest`, `info`, `products`.
+//! The JS API of the wasm32 build: `Engine.fromBytes`, `suggest`, `info`, `products`,
+//! `modelScores`.
 //!
 //! Every export returns `Result<_, JsError>`, so a bad export, cart or option reaches JS as an
 //! `Error` with a message, never as a panic.
@@ -39,6 +40,8 @@ export interface EngineInfo {
   catalogSize: number; orders: number; neighbours: number; itemsets: number;
   modelDims: number; backend: "webgpu" | "cpu"; exportVersion: number; exportBytes: number;
 }
+/** The basket model's top completions of a cart: ids best first, with their logits. */
+export interface ModelScores { items: string[]; scores: number[]; unknown?: string[] }
 /** A catalog entry for listing products. */
 export interface ProductInfo { id: string; title: string; category: string; price: number | null; orders: number }
 "#;
@@ -55,6 +58,8 @@ extern "C" {
     pub type JsInfo;
     #[wasm_bindgen(typescript_type = "ProductInfo[]")]
     pub type JsProducts;
+    #[wasm_bindgen(typescript_type = "ModelScores")]
+    pub type JsModelScores;
 }
 
 /// The in-browser engine over one loaded export.
@@ -68,6 +73,14 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&format!("cartwise: could not build the result: {e}")))
+}
+
+fn cart_from_js(cart: JsCart) -> Result<Cart, JsError> {
+    serde_wasm_bindgen::from_value(cart.into()).map_err(|e| {
+        JsError::new(&format!(
+            "cartwise: cart must be {{items: [{{id, qty}}]}}: {e}"
+        ))
+    })
 }
 
 #[derive(Serialize)]
@@ -108,11 +121,7 @@ impl Engine {
 
     /// Suggests add-ons and priced bundles for a cart.
     pub fn suggest(&self, cart: JsCart, options: JsOptions) -> Result<JsSuggestions, JsError> {
-        let cart: Cart = serde_wasm_bindgen::from_value(cart.into()).map_err(|e| {
-            JsError::new(&format!(
-                "cartwise: cart must be {{items: [{{id, qty}}]}}: {e}"
-            ))
-        })?;
+        let cart = cart_from_js(cart)?;
         let options: JsValue = options.into();
         let options: SuggestOptions = if options.is_undefined() || options.is_null() {
             SuggestOptions::default()
@@ -124,6 +133,18 @@ impl Engine {
         let out = self
             .inner
             .suggest(&cart, &options, month)
+            .map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
+        Ok(to_js(&out)?.unchecked_into())
+    }
+
+    /// The basket model's own top `k` completions of a cart with their logits; an `Error` when
+    /// the export has no model. The same numbers as `cartwise score` natively.
+    #[wasm_bindgen(js_name = modelScores)]
+    pub fn model_scores(&self, cart: JsCart, k: u32) -> Result<JsModelScores, JsError> {
+        let cart = cart_from_js(cart)?;
+        let out = self
+            .inner
+            .model_scores(&cart, k)
             .map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
         Ok(to_js(&out)?.unchecked_into())
     }

@@ -110,7 +110,11 @@ fn future_versions_and_unknown_sections() {
     crc.update(&v1[HEADER_LEN..HEADER_LEN + count * ENTRY_LEN]);
     let table_crc = crc.finalize();
     v1[24..28].copy_from_slice(&table_crc.to_le_bytes());
-    assert_eq!(Export::from_bytes(&v1).unwrap(), export, "v1 files still read");
+    assert_eq!(
+        Export::from_bytes(&v1).unwrap(),
+        export,
+        "v1 files still read"
+    );
 
     let good = export.to_bytes();
     let mut parts = parts_of(&good);

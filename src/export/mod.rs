@@ -328,8 +328,8 @@ impl Export {
         };
         let blend = match entries.iter().any(|e| e.tag == tags::BLEND) {
             true => {
-                let blend: Blend = sections::decode_json(payload(tags::BLEND)?)
-                    .map_err(malformed(tags::BLEND))?;
+                let blend: Blend =
+                    sections::decode_json(payload(tags::BLEND)?).map_err(malformed(tags::BLEND))?;
                 blend.validate().map_err(malformed(tags::BLEND))?;
                 blend
             }

@@ -25,6 +25,7 @@ pub struct FitConfig {
     pub vocab: usize,
     pub epochs: usize,
     pub batch: usize,
+    /// Peak learning rate; decays along a cosine to a tenth of it by the last epoch.
     pub lr: f64,
     pub weight_decay: f64,
     /// Epochs without a validation HR@10 gain before stopping.
@@ -47,7 +48,7 @@ impl Default for FitConfig {
             batch: 256,
             lr: 3e-3,
             weight_decay: 0.01,
-            patience: 2,
+            patience: 3,
             seed: 42,
             quantize: true,
         }
@@ -157,6 +158,11 @@ pub fn fit(
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
     for epoch in 1..=config.epochs {
+        // Cosine decay from lr to lr/10 over the planned epochs.
+        let done = (epoch - 1) as f64 / config.epochs.max(2).saturating_sub(1) as f64;
+        opt.set_learning_rate(
+            config.lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * done).cos())),
+        );
         let mut order: Vec<usize> = (0..usable.len()).collect();
         order.shuffle(&mut rng);
         let (mut loss_sum, mut batches) = (0.0, 0usize);

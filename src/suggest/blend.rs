@@ -101,13 +101,14 @@ pub fn hit_rate(blend: &Blend, carts: &[FitCart]) -> f64 {
 }
 
 /// Fits the association and popularity weights (the model's is fixed at 1: only ratios
-/// matter) by coordinate search on validation HR@10; returns the blend and its HR@10.
+/// matter) by coordinate search on validation HR@10: a coarse grid, then finer steps around
+/// the best; returns the blend and its HR@10. A tie keeps the earlier (simpler) weight.
 #[cfg(feature = "cli")]
 pub fn fit(carts: &[FitCart], model_candidates: u32) -> (Blend, f64) {
-    const ASSOC: [f32; 12] = [
-        0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0,
-    ];
-    const POPULARITY: [f32; 11] = [-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
+    let assoc_grid: Vec<f32> = std::iter::once(0.0)
+        .chain((-2..=9).map(|e| 2f32.powi(e)))
+        .collect();
+    let popularity_grid = [-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
     let mut best = Blend {
         assoc: 1.0,
         model: 1.0,
@@ -115,24 +116,40 @@ pub fn fit(carts: &[FitCart], model_candidates: u32) -> (Blend, f64) {
         model_candidates,
     };
     let mut best_hr = hit_rate(&best, carts);
-    // Two sweeps of coordinate search; a tie keeps the earlier (simpler) weight.
-    for _ in 0..2 {
-        for &a in &ASSOC {
-            let trial = Blend { assoc: a, ..best };
-            let hr = hit_rate(&trial, carts);
-            if hr > best_hr {
-                (best, best_hr) = (trial, hr);
-            }
+    let consider = |trial: Blend, best: &mut Blend, best_hr: &mut f64| {
+        let hr = hit_rate(&trial, carts);
+        if hr > *best_hr {
+            (*best, *best_hr) = (trial, hr);
         }
-        for &p in &POPULARITY {
-            let trial = Blend {
-                popularity: p,
-                ..best
-            };
-            let hr = hit_rate(&trial, carts);
-            if hr > best_hr {
-                (best, best_hr) = (trial, hr);
-            }
+    };
+    for _ in 0..2 {
+        for &a in &assoc_grid {
+            consider(Blend { assoc: a, ..best }, &mut best, &mut best_hr);
+        }
+        for &p in &popularity_grid {
+            consider(
+                Blend {
+                    popularity: p,
+                    ..best
+                },
+                &mut best,
+                &mut best_hr,
+            );
+        }
+    }
+    for (factor, delta) in [(0.7f32, 0.1f32), (0.85, 0.05)] {
+        for a in [best.assoc * factor, best.assoc / factor] {
+            consider(Blend { assoc: a, ..best }, &mut best, &mut best_hr);
+        }
+        for p in [best.popularity - delta, best.popularity + delta] {
+            consider(
+                Blend {
+                    popularity: p,
+                    ..best
+                },
+                &mut best,
+                &mut best_hr,
+            );
         }
     }
     (best, best_hr)

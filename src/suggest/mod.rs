@@ -96,6 +96,16 @@ pub struct Suggestions {
     pub unknown: Vec<String>,
 }
 
+/// The basket model's ranking of a cart's completions: ids best first and their logits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelScores {
+    pub items: Vec<String>,
+    pub scores: Vec<f32>,
+    /// Cart ids the export does not know; they were ignored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+}
+
 /// A call that cannot be answered, naming the offending field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SuggestError {
@@ -198,8 +208,9 @@ impl Engine {
         let blocked = |j: u32| self.excluded[j as usize] || cart.contains(&j);
         let mut slot: HashMap<u32, usize> = HashMap::new();
         let mut out: Vec<(Features, Evidence)> = Vec::new();
-        let popularity =
-            |j: u32| ((assoc.item_counts[j as usize] as f32 + 1.0) / (assoc.orders as f32 + 1.0)).ln();
+        let popularity = |j: u32| {
+            ((assoc.item_counts[j as usize] as f32 + 1.0) / (assoc.orders as f32 + 1.0)).ln()
+        };
         let mut add = |j: u32, evidence: Evidence, out: &mut Vec<(Features, Evidence)>| {
             *slot.entry(j).or_insert_with(|| {
                 out.push((
@@ -317,6 +328,61 @@ impl Engine {
         Ok(out)
     }
 
+    /// The cart's distinct known items (indices, in cart order) and its unknown ids.
+    fn resolve(&self, cart: &Cart) -> (Vec<u32>, Vec<String>) {
+        let mut in_cart: Vec<u32> = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
+        for entry in &cart.items {
+            match self.export.catalog.lookup(entry.id()) {
+                Some(i) if !in_cart.contains(&i) => in_cart.push(i),
+                Some(_) => {}
+                None if !unknown.iter().any(|u| u == entry.id()) => {
+                    unknown.push(entry.id().to_string())
+                }
+                None => {}
+            }
+        }
+        (in_cart, unknown)
+    }
+
+    /// The basket model's own top `k` completions of a cart with their logits, cart items
+    /// left out (ties by item index): what both builds must agree on.
+    pub fn model_scores(&self, cart: &Cart, k: u32) -> Result<ModelScores, SuggestError> {
+        if !(1..=MAX_K).contains(&k) {
+            return Err(SuggestError::K(k));
+        }
+        let model = self
+            .model
+            .as_ref()
+            .ok_or_else(|| SuggestError::Model("this export has no basket model".into()))?;
+        let (in_cart, unknown) = self.resolve(cart);
+        let logits = model
+            .cart_logits(&in_cart)
+            .map_err(|e| SuggestError::Model(e.to_string()))?;
+        let mut items: Vec<u32> = (0..logits.len() as u32)
+            .filter(|j| !in_cart.contains(j))
+            .collect();
+        let by = |a: &u32, b: &u32| {
+            logits[*b as usize]
+                .total_cmp(&logits[*a as usize])
+                .then(a.cmp(b))
+        };
+        let k = (k as usize).min(items.len());
+        if k < items.len() {
+            items.select_nth_unstable_by(k, by);
+            items.truncate(k);
+        }
+        items.sort_by(by);
+        Ok(ModelScores {
+            items: items
+                .iter()
+                .map(|&j| self.export.catalog.get(j).id.clone())
+                .collect(),
+            scores: items.iter().map(|&j| logits[j as usize]).collect(),
+            unknown,
+        })
+    }
+
     /// Answers one cart: ranking, bundles, prices and reasons. `clock_month` is used when the
     /// options name no month.
     pub fn suggest(
@@ -341,18 +407,7 @@ impl Engine {
             rules.min_margin_bp = fraction_to_bp("minMargin", v, 10.0)?;
         }
         let catalog = &self.export.catalog;
-        let mut in_cart: Vec<u32> = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
-        for entry in &cart.items {
-            match catalog.lookup(entry.id()) {
-                Some(i) if !in_cart.contains(&i) => in_cart.push(i),
-                Some(_) => {}
-                None if !unknown.iter().any(|u| u == entry.id()) => {
-                    unknown.push(entry.id().to_string())
-                }
-                None => {}
-            }
-        }
+        let (in_cart, unknown) = self.resolve(cart);
         let candidates = self.candidates(&in_cart, month)?;
         let items = candidates
             .iter()

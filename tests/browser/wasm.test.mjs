@@ -21,7 +21,8 @@ test("engine.info describes the export", async () => {
   const info = await page.evaluate(() => window.engine.info());
   assert.equal(info.catalogSize, 2000);
   assert.equal(info.backend, "cpu");
-  assert.equal(info.exportVersion, 1);
+  assert.equal(info.exportVersion, 2);
+  assert.equal(info.modelDims, 64, "the demo export carries the basket transformer");
   assert.ok(info.orders > 40000, `orders ${info.orders}`);
   assert.ok(info.neighbours > 1000);
 });
@@ -34,14 +35,7 @@ test("wasm suggest equals native `cartwise suggest` on the same carts", async ()
   for (let i = 0; i < 20; i++) carts.push([ids[i * 3], ids[i * 3 + 1], ids[i * 3 + 2]]);
   // Planted complement: the espresso machine, and carts with unknown ids or nothing at all.
   carts.push(["SKU00001"], ["SKU00001", "NOT-A-SKU"], ["NOT-A-SKU"], []);
-  const dir = mkdtempSync(join(tmpdir(), "cartwise-parity-"));
-  const file = join(dir, "carts.jsonl");
-  writeFileSync(file, carts.map((items) => JSON.stringify({ items })).join("\n") + "\n");
-  const out = execFileSync(CLI, ["suggest", "--model", MODEL, "--carts", file, "--k", "10", "--month", "11"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const native = out.trimEnd().split("\n").map((line) => JSON.parse(line));
+  const native = runCli("suggest", carts, ["--k", "10", "--month", "11"]);
   assert.equal(native.length, carts.length, "one output line per cart");
   const wasm = await page.evaluate(
     (carts) => carts.map((items) => window.engine.suggest({ items: items.map((id) => ({ id, qty: 1 })) }, { k: 10, month: 11 })),
@@ -52,14 +46,58 @@ test("wasm suggest equals native `cartwise suggest` on the same carts", async ()
     assert.deepEqual(wasm[c].items, native[c].items, `ranking for cart ${JSON.stringify(carts[c])}`);
     assert.ok(wasm[c].items.length <= 10);
     assert.ok(wasm[c].items.every((id) => !carts[c].includes(id)), "never an item already in the cart");
-    const strip = (b) => ({ ...b, score: Math.fround(b.score) });
+    // Scores carry the transformer's logits, whose float sums may round differently in wasm
+    // (see the model parity test): equal to 1e-5 relative; everything else exactly.
+    const strip = ({ score, ...rest }) => rest;
     assert.deepEqual(wasm[c].bundles.map(strip), native[c].bundles.map(strip), `bundles for cart ${c}`);
+    wasm[c].bundles.forEach((b, i) => {
+      const n = native[c].bundles[i].score;
+      assert.ok(Math.abs(b.score - n) <= 1e-5 * Math.max(1, Math.abs(n)), `bundle ${i} score ${b.score} vs ${n}`);
+    });
     bundles += wasm[c].bundles.length;
   }
   assert.ok(bundles > carts.length, `bundles were produced (${bundles})`);
   const espresso = wasm[carts.length - 4];
   assert.ok(espresso.bundles[0].discount > 0, "the espresso machine's top bundle is discounted");
   assert.deepEqual(wasm[carts.length - 3].unknown, ["NOT-A-SKU"]);
+});
+
+/** Writes carts as JSONL and runs a CLI subcommand over them; one parsed line per cart. */
+function runCli(command, carts, extra) {
+  const dir = mkdtempSync(join(tmpdir(), "cartwise-parity-"));
+  const file = join(dir, "carts.jsonl");
+  writeFileSync(file, carts.map((items) => JSON.stringify({ items })).join("\n") + "\n");
+  const out = execFileSync(CLI, [command, "--model", MODEL, "--carts", file, ...extra], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return out.trimEnd().split("\n").map((line) => JSON.parse(line));
+}
+
+test("wasm transformer forward equals the native forward: logits within tolerance, same top-10", async () => {
+  const ids = (await page.evaluate(() => window.engine.products(0, 2000))).map((p) => p.id);
+  const carts = [];
+  for (let i = 0; i < 40; i++) carts.push([ids[i * 7]]);
+  for (let i = 0; i < 40; i++) carts.push([ids[i], ids[1999 - i], ids[1000 + i]]);
+  // Longer than the model's window (15 items): both builds must cut it the same way.
+  carts.push(ids.slice(100, 120), []);
+  const native = runCli("score", carts, ["--k", "10"]);
+  assert.equal(native.length, carts.length, "one output line per cart");
+  const wasm = await page.evaluate(
+    (carts) => carts.map((items) => window.engine.modelScores({ items }, 10)),
+    carts,
+  );
+  let worst = 0;
+  for (let c = 0; c < carts.length; c++) {
+    assert.equal(wasm[c].items.length, 10);
+    assert.deepEqual(wasm[c].items, native[c].items, `model top-10 for cart ${c}`);
+    for (let r = 0; r < 10; r++) worst = Math.max(worst, Math.abs(wasm[c].scores[r] - native[c].scores[r]));
+    assert.ok(wasm[c].items.every((id) => !carts[c].includes(id)), "never an item already in the cart");
+  }
+  // Both builds dequantize the same Q8_0 weights and run candle's f32 forward; only the
+  // order of float additions may differ.
+  assert.ok(worst < 1e-3, `largest logit difference ${worst}`);
+  console.log(`model parity: ${carts.length} carts, identical top-10, largest logit difference ${worst.toExponential(2)}`);
 });
 
 test("bad input becomes a JS Error with a message, never a panic", async () => {
@@ -86,6 +124,7 @@ test("bad input becomes a JS Error with a message, never a panic", async () => {
       badK: grab(() => window.engine.suggest({ items: [] }, { k: 0 })),
       badMonth: grab(() => window.engine.suggest({ items: [] }, { month: 13 })),
       badDiscount: grab(() => window.engine.suggest({ items: [] }, { maxDiscount: 2 })),
+      noModel: grab(() => window.engine.modelScores({ items: [] }, 0)),
       stillWorks: window.engine.suggest({ items: [{ id: "SKU00001" }] }, { k: 2 }).items.length,
     };
   });
@@ -97,5 +136,6 @@ test("bad input becomes a JS Error with a message, never a panic", async () => {
   assert.match(messages.badK, /^true:.*option k/);
   assert.match(messages.badMonth, /^true:.*option month/);
   assert.match(messages.badDiscount, /^true:.*maxDiscount/);
+  assert.match(messages.noModel, /^true:.*option k/);
   assert.equal(messages.stillWorks, 2, "the engine keeps working after errors");
 });
