@@ -95,6 +95,13 @@ enum Command {
         /// Transformer: store weights as f32 instead of Q8_0.
         #[arg(long)]
         f32: bool,
+        /// Transformer: decay the learning rate along a cosine to a tenth by the last epoch.
+        #[arg(long)]
+        cosine_lr: bool,
+        /// Transformer: save every epoch to this folder, and resume from it when it holds a
+        /// checkpoint of the same settings and data.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
         /// Transformer: seed for initialisation and sampling.
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -214,6 +221,8 @@ fn run(cli: Cli) -> Result<()> {
             epochs,
             dim,
             f32,
+            cosine_lr,
+            checkpoint,
             seed,
             json,
         } => {
@@ -232,10 +241,12 @@ fn run(cli: Cli) -> Result<()> {
                     dim,
                     ff: 2 * dim,
                     quantize: !f32,
+                    cosine_lr,
                     seed,
                     ..Default::default()
                 });
             }
+            config.checkpoint = checkpoint;
             config.rules.validate()?;
             let rejects_path = rejects.unwrap_or_else(|| out.with_extension("rejects.csv"));
             train_cmd(

@@ -29,6 +29,8 @@ pub struct TrainConfig {
     pub rules: MerchantRules,
     /// Also train the basket transformer, validating on the latest 10% of orders by time.
     pub transformer: Option<FitConfig>,
+    /// Folder for the transformer's per-epoch checkpoint, resumed when it matches.
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -41,6 +43,7 @@ impl Default for TrainConfig {
             itemset_limit: 5_000,
             rules: MerchantRules::default(),
             transformer: None,
+            checkpoint: None,
         }
     }
 }
@@ -127,12 +130,20 @@ fn train_transformer(
         fit_baskets.len(),
         validation.len()
     ));
-    let fitted = fit(catalog, &fit_baskets, &validation, fit_config, |e| {
-        stage(&format!(
-            "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
-            e.epoch, e.loss, e.val_hr10
-        ))
-    })?;
+    let fitted = fit(
+        catalog,
+        &fit_baskets,
+        &validation,
+        fit_config,
+        config.checkpoint.as_deref(),
+        |e| {
+            stage(&format!(
+                "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
+                e.epoch, e.loss, e.val_hr10
+            ));
+            std::ops::ControlFlow::Continue(())
+        },
+    )?;
     let model = fitted.to_export(fit_config.quantize)?;
     stage("fitting the blend on the validation carts");
     let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);

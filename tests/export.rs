@@ -188,7 +188,7 @@ fn blend_section_is_checked() {
     assert_eq!(read.blend.popularity, 0.5);
     for (json, says) in [
         (r#"{"model": 1.0, "modelCandidates": 100}"#, "basket model"),
-        (r#"{"assoc": 1e39}"#, "assoc"),
+        (r#"{"assoc": 1e39}"#, "out of range"),
         (r#"{"modelCandidates": 99999}"#, "modelCandidates"),
         ("not json", "invalid JSON"),
     ] {

@@ -7,10 +7,15 @@ use cartwise::ingest::OrderLog;
 use cartwise::model::fit::{fit, FitConfig};
 use cartwise::model::rank_catalog;
 
+/// Fits the small shop's model for `epochs` (stopping after `stop_after`), with an optional
+/// checkpoint folder; returns the fit (or its error), popularity's HR@10, the carts and titles.
 fn small_fit(
     seed: u64,
+    epochs: usize,
+    checkpoint: Option<&std::path::Path>,
+    stop_after: usize,
 ) -> (
-    cartwise::model::fit::Fitted,
+    Result<cartwise::model::fit::Fitted, String>,
     f64,
     Vec<cartwise::eval::TestCart>,
     Vec<String>,
@@ -36,14 +41,21 @@ fn small_fit(
     let config = FitConfig {
         dim: 32,
         ff: 64,
-        epochs: 6,
+        epochs,
         patience: 6,
         batch: 128,
         vocab: 500,
         seed,
         ..FitConfig::default()
     };
-    let fitted = fit(&catalog, &baskets, &validation, &config, |_| {}).unwrap();
+    let fitted = fit(&catalog, &baskets, &validation, &config, checkpoint, |e| {
+        if e.epoch >= stop_after {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })
+    .map_err(|e| e.to_string());
     // Popularity's HR@10 on the same validation carts, for reference.
     let mut counts = vec![0u32; catalog.len()];
     baskets
@@ -73,7 +85,8 @@ fn small_fit(
 
 #[test]
 fn transformer_learns_and_is_deterministic() {
-    let (a, popularity, validation, titles) = small_fit(9);
+    let (a, popularity, validation, titles) = small_fit(9, 6, None, usize::MAX);
+    let a = a.unwrap();
     let first = a.history.first().unwrap();
     let last = a.history.last().unwrap();
     eprintln!("history {:?}, popularity HR@10 {popularity:.3}", a.history);
@@ -83,7 +96,7 @@ fn transformer_learns_and_is_deterministic() {
         best > popularity * 1.5,
         "validation HR@10 {best:.3} vs popularity {popularity:.3}"
     );
-    let (b, ..) = small_fit(9);
+    let b = small_fit(9, 6, None, usize::MAX).0.unwrap();
     assert_eq!(a.history, b.history, "same seed, same training");
 
     // Q8_0 weights keep the f32 model's quality: HR@10 within 2% on the same carts.
@@ -106,6 +119,44 @@ fn transformer_learns_and_is_deterministic() {
         "q8_0 {q8_hr} vs f32 {f32_hr}"
     );
     assert!(q8_bytes * 3 < f32_bytes, "Q8_0 is about a quarter of f32");
+}
+
+#[test]
+fn interrupted_training_resumes_from_its_checkpoint_to_the_same_weights() {
+    let whole = small_fit(5, 4, None, usize::MAX).0.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = small_fit(5, 4, Some(dir.path()), 2).0.unwrap();
+    assert_eq!(cut.history.len(), 2, "stopped after epoch 2");
+    let state = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+    assert!(state.contains("\"epoch\": 2"), "{state}");
+    let resumed = small_fit(5, 4, Some(dir.path()), usize::MAX).0.unwrap();
+    assert_eq!(
+        resumed.history, whole.history,
+        "the resumed run continues the same history"
+    );
+    let (a, b) = (
+        whole.to_export(false).unwrap(),
+        resumed.to_export(false).unwrap(),
+    );
+    assert_eq!(
+        a.tensors, b.tensors,
+        "and ends with exactly the same weights"
+    );
+    let files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        files.len(),
+        2,
+        "state and the last epoch's tensors only: {files:?}"
+    );
+    // A checkpoint of other settings is refused, naming why.
+    let err = small_fit(5, 6, Some(dir.path()), usize::MAX)
+        .0
+        .err()
+        .unwrap();
+    assert!(err.contains("other settings"), "{err}");
 }
 
 #[test]

@@ -4,6 +4,10 @@
 //! One definition for both builds; training ([`fit`]) is native only.
 
 #[cfg(feature = "cli")]
+pub mod adamw;
+#[cfg(feature = "cli")]
+pub mod checkpoint;
+#[cfg(feature = "cli")]
 pub mod fit;
 pub mod titles;
 

@@ -1,0 +1,103 @@
+//! AdamW with decoupled weight decay (candle-nn's update rule), keeping its moment estimates
+//! by parameter name so a checkpoint can save and restore them exactly.
+
+use candle_core::backprop::GradStore;
+use candle_core::{Result, Tensor, Var};
+use std::collections::HashMap;
+
+/// One named parameter with its first and second moment estimates.
+struct Slot {
+    name: String,
+    var: Var,
+    m: Var,
+    v: Var,
+}
+
+/// The optimizer: parameters sorted by name, step count and learning rate.
+pub struct AdamW {
+    slots: Vec<Slot>,
+    /// Optimizer steps taken (bias correction depends on it).
+    pub step: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+}
+
+impl AdamW {
+    /// Optimizes every named variable, with candle-nn's default betas and epsilon.
+    pub fn new(vars: &HashMap<String, Var>, lr: f64, weight_decay: f64) -> Result<Self> {
+        let mut names: Vec<&String> = vars.keys().collect();
+        names.sort();
+        let slots = names
+            .into_iter()
+            .map(|name| {
+                let var = vars[name].clone();
+                Ok(Slot {
+                    name: name.clone(),
+                    m: Var::zeros(var.shape(), var.dtype(), var.device())?,
+                    v: Var::zeros(var.shape(), var.dtype(), var.device())?,
+                    var,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            slots,
+            step: 0,
+            lr,
+            weight_decay,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        })
+    }
+
+    /// Back-propagates `loss` and applies one update.
+    pub fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
+        let grads = loss.backward()?;
+        self.apply(&grads)
+    }
+
+    fn apply(&mut self, grads: &GradStore) -> Result<()> {
+        self.step += 1;
+        let (b1, b2) = (self.beta1, self.beta2);
+        let scale_m = 1.0 / (1.0 - b1.powi(self.step as i32));
+        let scale_v = 1.0 / (1.0 - b2.powi(self.step as i32));
+        for s in &self.slots {
+            let Some(g) = grads.get(&s.var) else { continue };
+            let m = ((s.m.as_tensor() * b1)? + (g * (1.0 - b1))?)?;
+            let v = ((s.v.as_tensor() * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            let update = ((&m * scale_m)? / ((&v * scale_v)?.sqrt()? + self.eps)?)?;
+            let theta = (s.var.as_tensor() * (1.0 - self.lr * self.weight_decay))?;
+            s.var.set(&(theta - (update * self.lr)?)?)?;
+            s.m.set(&m)?;
+            s.v.set(&v)?;
+        }
+        Ok(())
+    }
+
+    /// The moment estimates as `m/<name>` and `v/<name>` tensors, for a checkpoint.
+    pub fn moments(&self) -> Result<HashMap<String, Tensor>> {
+        let mut out = HashMap::new();
+        for s in &self.slots {
+            out.insert(format!("m/{}", s.name), s.m.as_tensor().copy()?);
+            out.insert(format!("v/{}", s.name), s.v.as_tensor().copy()?);
+        }
+        Ok(out)
+    }
+
+    /// Restores moment estimates saved by [`AdamW::moments`].
+    pub fn restore_moments(&mut self, saved: &HashMap<String, Tensor>) -> Result<()> {
+        for s in &self.slots {
+            for (prefix, var) in [("m", &s.m), ("v", &s.v)] {
+                let key = format!("{prefix}/{}", s.name);
+                let t = saved.get(&key).ok_or_else(|| {
+                    candle_core::Error::Msg(format!("checkpoint lacks tensor {key}"))
+                })?;
+                var.set(t)?;
+            }
+        }
+        Ok(())
+    }
+}
