@@ -60,4 +60,9 @@ impl Catalog {
     pub fn products(&self) -> &[Product] {
         &self.products
     }
+
+    /// Every product's title, in catalog order (what the title tokenizer reads).
+    pub fn titles(&self) -> Vec<&str> {
+        self.products.iter().map(|p| p.title.as_str()).collect()
+    }
 }

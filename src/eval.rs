@@ -123,22 +123,12 @@ pub struct Method<'a> {
     pub rank: RankFn<'a>,
 }
 
-/// Ranks a dense score vector: best first (ties by item index), cart items left out.
+/// Ranks a dense score vector: best first (ties by item index), cart items and items scored
+/// 0 or below left out, at most [`RANK_DEPTH`].
 pub fn top_of_scores(scores: &[f32], cart: &[u32]) -> Vec<u32> {
-    let mut items: Vec<u32> = (0..scores.len() as u32)
-        .filter(|i| !cart.contains(i) && scores[*i as usize] > 0.0)
-        .collect();
-    let by = |a: &u32, b: &u32| {
-        scores[*b as usize]
-            .total_cmp(&scores[*a as usize])
-            .then(a.cmp(b))
-    };
-    if items.len() > RANK_DEPTH {
-        items.select_nth_unstable_by(RANK_DEPTH, by);
-        items.truncate(RANK_DEPTH);
-    }
-    items.sort_by(by);
-    items
+    crate::model::top_items(scores, RANK_DEPTH, |i| {
+        !cart.contains(&i) && scores[i as usize] > 0.0
+    })
 }
 
 /// Cartwise itself plus the baselines that need only the export: popularity and co-occurrence.

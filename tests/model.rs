@@ -220,11 +220,7 @@ fn model_sections_round_trip_and_reload_to_the_same_rankings() {
     let back = Export::from_bytes(&bytes).unwrap();
     assert_eq!(&back, &export);
     // The reloaded model ranks exactly as the one rebuilt from the original weights.
-    let titles: Vec<&str> = catalog
-        .products()
-        .iter()
-        .map(|p| p.title.as_str())
-        .collect();
+    let titles = catalog.titles();
     let carts: Vec<&[u32]> = vec![&[0], &[1, 2], &[3, 4, 5]];
     let a = rank_catalog(&model.load(&titles).unwrap(), &carts).unwrap();
     let b = rank_catalog(&back.model.as_ref().unwrap().load(&titles).unwrap(), &carts).unwrap();

@@ -1,6 +1,7 @@
 //! AdamW with decoupled weight decay (candle-nn's update rule), keeping its moment estimates
 //! by parameter name so a checkpoint can save and restore them exactly.
 
+use super::checkpoint::{saved, Tensors};
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 use std::collections::HashMap;
@@ -78,7 +79,7 @@ impl AdamW {
     }
 
     /// The moment estimates as `m/<name>` and `v/<name>` tensors, for a checkpoint.
-    pub fn moments(&self) -> Result<HashMap<String, Tensor>> {
+    pub fn moments(&self) -> Result<Tensors> {
         let mut out = HashMap::new();
         for s in &self.slots {
             out.insert(format!("m/{}", s.name), s.m.as_tensor().copy()?);
@@ -88,14 +89,10 @@ impl AdamW {
     }
 
     /// Restores moment estimates saved by [`AdamW::moments`].
-    pub fn restore_moments(&mut self, saved: &HashMap<String, Tensor>) -> Result<()> {
+    pub fn restore_moments(&mut self, tensors: &Tensors) -> Result<()> {
         for s in &self.slots {
             for (prefix, var) in [("m", &s.m), ("v", &s.v)] {
-                let key = format!("{prefix}/{}", s.name);
-                let t = saved.get(&key).ok_or_else(|| {
-                    candle_core::Error::Msg(format!("checkpoint lacks tensor {key}"))
-                })?;
-                var.set(t)?;
+                var.set(saved(tensors, &format!("{prefix}/{}", s.name))?)?;
             }
         }
         Ok(())

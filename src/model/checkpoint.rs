@@ -40,6 +40,13 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 /// Tensors by name, as a checkpoint stores them.
 pub type Tensors = HashMap<String, Tensor>;
 
+/// The saved tensor `key`, or an error naming it.
+pub fn saved<'a>(tensors: &'a Tensors, key: &str) -> candle_core::Result<&'a Tensor> {
+    tensors
+        .get(key)
+        .ok_or_else(|| candle_core::Error::Msg(format!("checkpoint lacks tensor {key}")))
+}
+
 impl Checkpoint {
     /// A checkpoint in `dir` (created on the first save).
     pub fn new(dir: &Path) -> Self {

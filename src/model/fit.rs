@@ -3,7 +3,7 @@
 //! optional checkpoint folder to resume from.
 
 use super::adamw::AdamW;
-use super::checkpoint::{Checkpoint, State};
+use super::checkpoint::{saved, Checkpoint, State, Tensors};
 use super::titles::{title_tokens, train_tokenizer};
 use super::{rank_catalog, BasketModel, ModelConfig, ModelExport, NamedTensor};
 use crate::catalog::Catalog;
@@ -14,7 +14,6 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::Path;
 use tokenizers::Tokenizer;
@@ -125,8 +124,9 @@ fn hr10(model: &BasketModel, carts: &[TestCart]) -> candle_core::Result<f64> {
     Ok(hits as f64 / carts.len().max(1) as f64)
 }
 
-/// The weights of every variable, copied (a snapshot that later steps do not change).
-fn snapshot(weights: &VarMap, prefix: &str) -> candle_core::Result<HashMap<String, Tensor>> {
+/// The weights of every variable, copied (a snapshot that later steps do not change), named
+/// `prefix` + variable name.
+fn snapshot(weights: &VarMap, prefix: &str) -> candle_core::Result<Tensors> {
     weights
         .data()
         .lock()
@@ -136,15 +136,11 @@ fn snapshot(weights: &VarMap, prefix: &str) -> candle_core::Result<HashMap<Strin
         .collect()
 }
 
-/// Sets every variable from `saved[prefix + name]`.
-fn restore(weights: &VarMap, saved: &HashMap<String, Tensor>, prefix: &str) -> Result<(), Error> {
+/// Sets every variable from `tensors[prefix + name]`.
+fn restore(weights: &VarMap, tensors: &Tensors, prefix: &str) -> candle_core::Result<()> {
     let data = weights.data().lock().expect("weights lock");
     for (name, var) in data.iter() {
-        let key = format!("{prefix}{name}");
-        let t = saved
-            .get(&key)
-            .ok_or_else(|| format!("checkpoint lacks tensor {key}"))?;
-        var.set(t)?;
+        var.set(saved(tensors, &format!("{prefix}{name}"))?)?;
     }
     Ok(())
 }
@@ -162,11 +158,7 @@ pub fn fit(
     mut progress: impl FnMut(&Epoch) -> ControlFlow<()>,
 ) -> Result<Fitted, Error> {
     let device = Device::Cpu;
-    let titles: Vec<&str> = catalog
-        .products()
-        .iter()
-        .map(|p| p.title.as_str())
-        .collect();
+    let titles = catalog.titles();
     let tokenizer = train_tokenizer(titles.iter().copied(), config.vocab)?;
     let (title_ids, title_owner) = title_tokens(&tokenizer, &titles)?;
     let model_config = ModelConfig {
@@ -182,8 +174,11 @@ pub fn fit(
     let vb = VarBuilder::from_varmap(&weights, DType::F32, &device);
     let model = BasketModel::new(model_config, vb, &title_ids, &title_owner)?;
     initialise(&weights, config.seed)?;
-    let vars = weights.data().lock().expect("weights lock").clone();
-    let mut opt = AdamW::new(&vars, config.lr, config.weight_decay)?;
+    let mut opt = AdamW::new(
+        &weights.data().lock().expect("weights lock"),
+        config.lr,
+        config.weight_decay,
+    )?;
     let usable: Vec<&Vec<u32>> = baskets.iter().filter(|b| b.len() >= 2).collect();
     let fingerprint = format!(
         "{config:?}, {} items, {} training baskets, {} validation carts",
@@ -201,7 +196,8 @@ pub fn fit(
         finished: false,
         tensors: String::new(),
     };
-    let mut best_weights: Option<HashMap<String, Tensor>> = None;
+    // The best epoch's weights, named as the checkpoint stores them (`best/<name>`).
+    let mut best_weights: Option<Tensors> = None;
     if let Some((saved, tensors)) = match &checkpoint {
         Some(c) => c.load(&fingerprint)?,
         None => None,
@@ -209,17 +205,12 @@ pub fn fit(
         restore(&weights, &tensors, "w/")?;
         opt.restore_moments(&tensors)?;
         opt.step = saved.step;
-        if saved.best.is_some() {
-            let mut best = HashMap::new();
-            for name in vars.keys() {
-                let key = format!("best/{name}");
-                let t = tensors
-                    .get(&key)
-                    .ok_or_else(|| format!("checkpoint lacks tensor {key}"))?;
-                best.insert(name.clone(), t.clone());
-            }
-            best_weights = Some(best);
-        }
+        best_weights = saved.best.map(|_| {
+            tensors
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("best/"))
+                .collect()
+        });
         state = saved;
     }
     while !state.finished && state.epoch < config.epochs {
@@ -264,7 +255,7 @@ pub fn fit(
         state.step = opt.step;
         state.history.push(record);
         if state.best.is_none_or(|(hr, _)| record.val_hr10 > hr) {
-            best_weights = Some(snapshot(&weights, "")?);
+            best_weights = Some(snapshot(&weights, "best/")?);
             state.best = Some((record.val_hr10, epoch));
         } else if state
             .best
@@ -277,7 +268,7 @@ pub fn fit(
             let mut tensors = snapshot(&weights, "w/")?;
             tensors.extend(opt.moments()?);
             if let Some(best) = &best_weights {
-                tensors.extend(best.iter().map(|(k, t)| (format!("best/{k}"), t.clone())));
+                tensors.extend(best.iter().map(|(k, t)| (k.clone(), t.clone())));
             }
             state.tensors = format!("epoch-{epoch}.safetensors");
             c.save(&state, &tensors)?;
@@ -287,7 +278,7 @@ pub fn fit(
         }
     }
     if let Some(best) = &best_weights {
-        restore(&weights, best, "")?;
+        restore(&weights, best, "best/")?;
     }
     Ok(Fitted {
         model,

@@ -362,6 +362,23 @@ impl ModelExport {
     }
 }
 
+/// The `k` best items by score among those `keep` admits: best first, ties by item index.
+/// One selection for every ranking over a dense score vector (model, baselines, suggest).
+pub fn top_items(scores: &[f32], k: usize, keep: impl Fn(u32) -> bool) -> Vec<u32> {
+    let mut items: Vec<u32> = (0..scores.len() as u32).filter(|&i| keep(i)).collect();
+    let by = |a: &u32, b: &u32| {
+        scores[*b as usize]
+            .total_cmp(&scores[*a as usize])
+            .then(a.cmp(b))
+    };
+    if k < items.len() {
+        items.select_nth_unstable_by(k, by);
+        items.truncate(k);
+    }
+    items.sort_by(by);
+    items
+}
+
 /// Ranks the whole catalog for each cart (best first), cart items left out.
 pub fn rank_catalog(model: &BasketModel, carts: &[&[u32]]) -> Result<Vec<Vec<u32>>> {
     let device = Device::Cpu;
@@ -371,11 +388,7 @@ pub fn rank_catalog(model: &BasketModel, carts: &[&[u32]]) -> Result<Vec<Vec<u32
             .forward(&model.batch(chunk, &device)?)?
             .to_vec2::<f32>()?;
         for (row, cart) in logits.iter().zip(chunk) {
-            let mut items: Vec<u32> = (0..row.len() as u32)
-                .filter(|i| !cart.contains(i))
-                .collect();
-            items.sort_by(|&a, &b| row[b as usize].total_cmp(&row[a as usize]).then(a.cmp(&b)));
-            out.push(items);
+            out.push(top_items(row, row.len(), |i| !cart.contains(&i)));
         }
     }
     Ok(out)

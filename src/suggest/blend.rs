@@ -109,48 +109,37 @@ pub fn fit(carts: &[FitCart], model_candidates: u32) -> (Blend, f64) {
         .chain((-2..=9).map(|e| 2f32.powi(e)))
         .collect();
     let popularity_grid = [-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
-    let mut best = Blend {
+    let start = Blend {
         assoc: 1.0,
         model: 1.0,
         popularity: 0.0,
         model_candidates,
     };
-    let mut best_hr = hit_rate(&best, carts);
-    let consider = |trial: Blend, best: &mut Blend, best_hr: &mut f64| {
-        let hr = hit_rate(&trial, carts);
-        if hr > *best_hr {
-            (*best, *best_hr) = (trial, hr);
+    let mut best = (start, hit_rate(&start, carts));
+    // The two coordinates: a blend with its association or popularity weight replaced.
+    let axes: [fn(Blend, f32) -> Blend; 2] = [
+        |b, assoc| Blend { assoc, ..b },
+        |b, popularity| Blend { popularity, ..b },
+    ];
+    let sweep = |best: &mut (Blend, f64), axis: usize, values: &[f32]| {
+        let base = best.0;
+        for &v in values {
+            let trial = axes[axis](base, v);
+            let hr = hit_rate(&trial, carts);
+            if hr > best.1 {
+                *best = (trial, hr);
+            }
         }
     };
     for _ in 0..2 {
-        for &a in &assoc_grid {
-            consider(Blend { assoc: a, ..best }, &mut best, &mut best_hr);
-        }
-        for &p in &popularity_grid {
-            consider(
-                Blend {
-                    popularity: p,
-                    ..best
-                },
-                &mut best,
-                &mut best_hr,
-            );
-        }
+        sweep(&mut best, 0, &assoc_grid);
+        sweep(&mut best, 1, &popularity_grid);
     }
     for (factor, delta) in [(0.7f32, 0.1f32), (0.85, 0.05)] {
-        for a in [best.assoc * factor, best.assoc / factor] {
-            consider(Blend { assoc: a, ..best }, &mut best, &mut best_hr);
-        }
-        for p in [best.popularity - delta, best.popularity + delta] {
-            consider(
-                Blend {
-                    popularity: p,
-                    ..best
-                },
-                &mut best,
-                &mut best_hr,
-            );
-        }
+        let assoc = best.0.assoc;
+        sweep(&mut best, 0, &[assoc * factor, assoc / factor]);
+        let popularity = best.0.popularity;
+        sweep(&mut best, 1, &[popularity - delta, popularity + delta]);
     }
-    (best, best_hr)
+    best
 }

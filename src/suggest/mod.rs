@@ -9,7 +9,7 @@ pub mod discount;
 pub mod reasons;
 
 use crate::export::Export;
-use crate::model::BasketModel;
+use crate::model::{top_items, BasketModel};
 use crate::rules::{fraction_to_bp, RuleError};
 use blend::Features;
 use serde::{Deserialize, Serialize};
@@ -164,15 +164,10 @@ impl Engine {
             })
             .collect();
         let model = match &export.model {
-            Some(m) => {
-                let titles: Vec<&str> = export
-                    .catalog
-                    .products()
-                    .iter()
-                    .map(|p| p.title.as_str())
-                    .collect();
-                Some(m.load(&titles).map_err(SuggestError::Model)?)
-            }
+            Some(m) => Some(
+                m.load(&export.catalog.titles())
+                    .map_err(SuggestError::Model)?,
+            ),
             None => None,
         };
         Ok(Self {
@@ -257,17 +252,8 @@ impl Engine {
             for (f, _) in &mut out {
                 f.model = logits[f.item as usize];
             }
-            let mut best: Vec<u32> = (0..logits.len() as u32).filter(|&j| !blocked(j)).collect();
-            let by = |a: &u32, b: &u32| {
-                logits[*b as usize]
-                    .total_cmp(&logits[*a as usize])
-                    .then(a.cmp(b))
-            };
-            let take = (blend.model_candidates as usize).min(best.len());
-            if take > 0 && take < best.len() {
-                best.select_nth_unstable_by(take, by);
-            }
-            for &j in &best[..take] {
+            let best = top_items(&logits, blend.model_candidates as usize, |j| !blocked(j));
+            for j in best {
                 let k = add(j, Evidence::Model, &mut out);
                 out[k].0.model = logits[j as usize];
             }
@@ -359,20 +345,7 @@ impl Engine {
         let logits = model
             .cart_logits(&in_cart)
             .map_err(|e| SuggestError::Model(e.to_string()))?;
-        let mut items: Vec<u32> = (0..logits.len() as u32)
-            .filter(|j| !in_cart.contains(j))
-            .collect();
-        let by = |a: &u32, b: &u32| {
-            logits[*b as usize]
-                .total_cmp(&logits[*a as usize])
-                .then(a.cmp(b))
-        };
-        let k = (k as usize).min(items.len());
-        if k < items.len() {
-            items.select_nth_unstable_by(k, by);
-            items.truncate(k);
-        }
-        items.sort_by(by);
+        let items = top_items(&logits, k as usize, |j| !in_cart.contains(&j));
         Ok(ModelScores {
             items: items
                 .iter()
