@@ -1,12 +1,14 @@
 //! Cartwise: bundle suggestions and bundle discounts learned natively from a shop's order log
 //! and served inside the shopper's browser by the same code compiled to WebAssembly.
 //!
-//! Both builds share the export reader ([`export`]), the catalog, the association tables and the
-//! suggestion logic ([`suggest`]); the `cli` feature adds what only training needs (CSV ingest,
-//! counting, the synthetic shop, evaluation); the wasm32 build adds the JS API ([`wasm`]).
+//! Both builds share the export reader ([`export`]), the catalog, the association tables, the
+//! sparse EASE table ([`ease`]), the basket model ([`model`]) and the suggestion logic
+//! ([`suggest`]); the `cli` feature adds what only training needs (CSV ingest, counting, model
+//! fitting, the synthetic shop, evaluation); the wasm32 build adds the JS API ([`wasm`]).
 
 pub mod assoc;
 pub mod catalog;
+pub mod ease;
 pub mod export;
 pub mod model;
 pub mod money;

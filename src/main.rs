@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use cartwise::assoc::PairStats;
+use cartwise::ease::{self, fit::Ease};
 use cartwise::export::{read_sections, Export};
 use cartwise::ingest::{self, Reject};
 use cartwise::rules::fraction_to_bp;
@@ -102,7 +103,11 @@ enum Command {
         /// checkpoint of the same settings and data.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
-        /// Transformer: seed for initialisation and sampling.
+        /// Fit sparse EASE item-to-item weights when the catalog has at most this many items
+        /// (a dense solve: about a minute and 2 GB at 10,000 items); 0 turns it off.
+        #[arg(long, default_value_t = cartwise::ease::fit::TRAIN_MAX_ITEMS)]
+        ease_max_items: usize,
+        /// Seed for the validation carts and the transformer's initialisation and sampling.
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Print the summary as JSON on stdout.
@@ -223,11 +228,14 @@ fn run(cli: Cli) -> Result<()> {
             f32,
             cosine_lr,
             checkpoint,
+            ease_max_items,
             seed,
             json,
         } => {
             let mut config = TrainConfig {
                 max_order_items,
+                ease_max_items,
+                seed,
                 ..TrainConfig::default()
             };
             config.assoc.min_pair_count = min_pair_count;
@@ -336,6 +344,13 @@ fn run(cli: Cli) -> Result<()> {
                     }),
                 });
             }
+            if let Some(sparse) = &export.ease {
+                methods.push(eval::Method {
+                    name: format!("sparse EASE (int8, {} per item)", ease::KEEP),
+                    size_bytes: sparse.size_bytes(),
+                    rank: Box::new(|t| sparse.rank(&t.cart)),
+                });
+            }
             if let Some((knn, ease)) = &fitted {
                 methods.push(eval::Method {
                     name: "item-kNN".into(),
@@ -361,13 +376,19 @@ fn run(cli: Cli) -> Result<()> {
                     report.carts,
                     orders.display()
                 );
+                let w = report
+                    .methods
+                    .iter()
+                    .map(|m| m.method.chars().count())
+                    .max()
+                    .unwrap_or(0);
                 println!(
-                    "{:<18} {:>8} {:>8} {:>8} {:>12}",
+                    "{:<w$} {:>8} {:>8} {:>8} {:>12}",
                     "method", "HR@10", "NDCG@10", "MRR", "size"
                 );
                 for m in &report.methods {
                     println!(
-                        "{:<18} {:>8.4} {:>8.4} {:>8.4} {:>12}",
+                        "{:<w$} {:>8.4} {:>8.4} {:>8.4} {:>12}",
                         m.method,
                         m.metrics.hr10,
                         m.metrics.ndcg10,
@@ -387,7 +408,7 @@ fn fit_baselines(
     engine: &Engine,
     path: &Path,
     seed: u64,
-) -> Result<(baselines::ItemKnn, Option<baselines::Ease>)> {
+) -> Result<(baselines::ItemKnn, Option<Ease>)> {
     let export = engine.export();
     let (log, rejects) = ingest::read_orders(path, &export.catalog)?;
     report_rejects(&rejects);
@@ -396,11 +417,11 @@ fn fit_baselines(
     let all = baselines::baskets_of(&log.orders, cap);
     let bar = spinner("fitting item-kNN");
     let knn = baselines::ItemKnn::fit(&all, n);
-    if n > baselines::EASE_MAX_ITEMS {
+    if n > ease::fit::EVAL_MAX_ITEMS {
         bar.finish_and_clear();
         eprintln!(
             "EASE skipped: {n} items is over its dense-solve limit of {}",
-            baselines::EASE_MAX_ITEMS
+            ease::fit::EVAL_MAX_ITEMS
         );
         return Ok((knn, None));
     }
@@ -409,9 +430,16 @@ fn fit_baselines(
         "tuning EASE λ on {} validation carts",
         validation.len()
     ));
-    let (lambda, tried) = baselines::tune_ease(&fit_baskets, n, &validation);
+    let (lambda, (), tried) = ease::fit::tune(&fit_baskets, n, |ease| {
+        let method = eval::Method {
+            name: "EASE".into(),
+            size_bytes: 0,
+            rank: Box::new(|t| ease.rank(&t.cart)),
+        };
+        (eval::measure(&method, &validation).hr10, ())
+    });
     bar.set_message(format!("fitting EASE (λ = {lambda})"));
-    let ease = baselines::Ease::fit(&all, n, lambda);
+    let ease = Ease::fit(&all, n, lambda);
     bar.finish_and_clear();
     let tried: Vec<String> = tried
         .iter()
@@ -501,8 +529,9 @@ fn train_cmd(
     }
     let bar = spinner("training");
     let mut export = train::train(&catalog, &log, config, |stage| {
-        // Keep each epoch's record and the blend in the log, above the spinner on a terminal.
-        if stage.starts_with("transformer") || stage.starts_with("blend:") {
+        // Keep each epoch's record, EASE's λ and the blend in the log, above the spinner.
+        let record = ["validation:", "transformer", "EASE: λ", "blend:"];
+        if record.iter().any(|r| stage.starts_with(r)) {
             if bar.is_hidden() {
                 eprintln!("{stage}");
             } else {
@@ -670,6 +699,11 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         "itemsets": export.itemsets.len(),
         "seasonalItems": seasonal_items,
         "rules": export.rules,
+        "blend": export.blend,
+        "ease": export.ease.as_ref().map(|e| serde_json::json!({
+            "lambda": e.lambda,
+            "weights": e.items.len(),
+        })),
         "topPairs": top_pairs,
         "topItemsets": top_sets,
     });
@@ -714,6 +748,19 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         export.rules.excluded_items.len(),
         export.rules.excluded_categories.len()
     );
+    let b = &export.blend;
+    println!(
+        "blend: assoc {} + ease {} + model {} + popularity {}, {} model candidates",
+        b.assoc, b.ease, b.model, b.popularity, b.model_candidates
+    );
+    if let Some(e) = &export.ease {
+        println!(
+            "sparse EASE: λ = {}, {} weights (int8, at most {} per item)",
+            e.lambda,
+            e.items.len(),
+            ease::KEEP
+        );
+    }
     println!("top pairs by shrunk lift:");
     for &(a, b, c, s) in pairs.iter().take(top) {
         println!(

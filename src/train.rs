@@ -4,7 +4,8 @@ use crate::assoc::build::{build_table, AssocConfig};
 use crate::assoc::count::{count_pairs, prepare_baskets, PairSet, DEFAULT_CHUNK_PAIRS};
 use crate::assoc::itemsets::mine_triples;
 use crate::catalog::Catalog;
-use crate::eval::validation_split;
+use crate::ease::{self, fit::Ease, SparseEase};
+use crate::eval::{measure, validation_split, Method, TestCart};
 use crate::export::{Export, Meta};
 use crate::ingest::OrderLog;
 use crate::model::fit::{fit, FitConfig};
@@ -31,6 +32,11 @@ pub struct TrainConfig {
     pub transformer: Option<FitConfig>,
     /// Folder for the transformer's per-epoch checkpoint, resumed when it matches.
     pub checkpoint: Option<std::path::PathBuf>,
+    /// Fit sparse EASE when the catalog has at most this many items (its dense solve grows
+    /// as n³); 0 turns it off.
+    pub ease_max_items: usize,
+    /// Seed of the validation carts' hidden items.
+    pub seed: u64,
 }
 
 impl Default for TrainConfig {
@@ -44,6 +50,8 @@ impl Default for TrainConfig {
             rules: MerchantRules::default(),
             transformer: None,
             checkpoint: None,
+            ease_max_items: ease::fit::TRAIN_MAX_ITEMS,
+            seed: 42,
         }
     }
 }
@@ -83,13 +91,19 @@ pub fn train(
         .map(|&o| log.orders[o].month())
         .collect();
     let seasonal = seasonal::build(&baskets.baskets, &months, catalog.len());
-    let (model, blend) = match &config.transformer {
-        Some(fit_config) => {
-            let (model, blend) =
-                train_transformer(catalog, log, config, fit_config, &seasonal, &mut stage)?;
-            (Some(model), blend)
-        }
-        None => (None, Blend::default()),
+    let fit_ease = catalog.len() <= config.ease_max_items;
+    let learned = if config.transformer.is_some() || fit_ease {
+        fit_learned(
+            catalog,
+            log,
+            config,
+            &baskets.baskets,
+            fit_ease,
+            &seasonal,
+            &mut stage,
+        )?
+    } else {
+        Learned::default()
     };
     Ok(Export {
         meta: Meta {
@@ -105,50 +119,100 @@ pub fn train(
         itemsets,
         seasonal,
         rules: config.rules.clone(),
-        model,
-        blend,
+        model: learned.model,
+        ease: learned.ease,
+        blend: learned.blend,
     })
 }
 
 /// The transformer's best items that join the association candidates in suggest.
 pub const MODEL_CANDIDATES: u32 = 100;
 
-/// Fits the transformer, validating on the latest tenth of orders (see `validation_split`),
-/// then fits the blend on those validation carts against association tables counted without
-/// them, so neither the model nor the tables have seen the hidden items.
-fn train_transformer(
+/// The learned parts of an export and the blend that weighs them.
+#[derive(Default)]
+struct Learned {
+    model: Option<ModelExport>,
+    ease: Option<SparseEase>,
+    blend: Blend,
+}
+
+/// Fits the transformer and EASE (as asked) on all but the latest tenth of orders (see
+/// `validation_split`), then the blend on that tenth's carts against association tables
+/// counted without them, so nothing the blend is fitted on has seen the hidden items. EASE is
+/// then refitted on every order with the chosen λ; the transformer keeps its early-stopped
+/// weights.
+fn fit_learned(
     catalog: &Catalog,
     log: &OrderLog,
     config: &TrainConfig,
-    fit_config: &FitConfig,
+    all_baskets: &[Vec<u32>],
+    fit_ease: bool,
     seasonal: &SeasonalIndex,
     stage: &mut impl FnMut(&str),
-) -> Result<(ModelExport, Blend), TrainError> {
-    let (fit_baskets, validation) = validation_split(log, config.max_order_items, fit_config.seed);
+) -> Result<Learned, TrainError> {
+    let (fit_baskets, validation) = validation_split(log, config.max_order_items, config.seed);
     stage(&format!(
-        "transformer: {} training baskets, {} validation carts",
+        "validation: {} training baskets, {} validation carts from the latest tenth of orders",
         fit_baskets.len(),
         validation.len()
     ));
-    let fitted = fit(
-        catalog,
-        &fit_baskets,
-        &validation,
-        fit_config,
-        config.checkpoint.as_deref(),
-        |e| {
-            stage(&format!(
-                "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
-                e.epoch, e.loss, e.val_hr10
-            ));
-            std::ops::ControlFlow::Continue(())
-        },
-    )?;
-    let model = fitted.to_export(fit_config.quantize)?;
+    let model = match &config.transformer {
+        Some(fit_config) => {
+            let fitted = fit(
+                catalog,
+                &fit_baskets,
+                &validation,
+                fit_config,
+                config.checkpoint.as_deref(),
+                |e| {
+                    stage(&format!(
+                        "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
+                        e.epoch, e.loss, e.val_hr10
+                    ));
+                    std::ops::ControlFlow::Continue(())
+                },
+            )?;
+            Some(fitted.to_export(fit_config.quantize)?)
+        }
+        None => None,
+    };
+    let (held_out_ease, ease) = if fit_ease {
+        stage("EASE: choosing λ on the validation carts");
+        let (lambda, held_out, tried) = ease::fit::tune(&fit_baskets, catalog.len(), |e| {
+            let sparse = e.sparsify(ease::KEEP);
+            let method = Method {
+                name: "sparse EASE".into(),
+                size_bytes: 0,
+                rank: Box::new(|t: &TestCart| sparse.rank(&t.cart)),
+            };
+            let hr = measure(&method, &validation).hr10;
+            drop(method);
+            (hr, sparse)
+        });
+        let tried: Vec<String> = tried
+            .iter()
+            .map(|(l, hr)| format!("λ={l}: {hr:.4}"))
+            .collect();
+        stage(&format!(
+            "EASE: λ = {lambda}, {} weights kept per item (validation HR@10 {})",
+            ease::KEEP,
+            tried.join(", ")
+        ));
+        stage(&format!(
+            "EASE: refitting on all {} orders",
+            all_baskets.len()
+        ));
+        let shipped = Ease::fit(all_baskets, catalog.len(), lambda).sparsify(ease::KEEP);
+        (Some(held_out), Some(shipped))
+    } else {
+        (None, None)
+    };
     stage("fitting the blend on the validation carts");
     let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);
+    let model_candidates = if model.is_some() { MODEL_CANDIDATES } else { 0 };
     let candidates = Blend {
-        model_candidates: MODEL_CANDIDATES,
+        ease: if fit_ease { 1.0 } else { 0.0 },
+        model_candidates,
         ..Blend::default()
     };
     let held_out = Engine::new(Export {
@@ -158,7 +222,8 @@ fn train_transformer(
         itemsets: Vec::new(),
         seasonal: seasonal.clone(),
         rules: config.rules.clone(),
-        model: Some(model.clone()),
+        model: model.clone(),
+        ease: held_out_ease,
         blend: Blend::default(),
     })?;
     let carts = validation
@@ -173,21 +238,34 @@ fn train_transformer(
             Ok(FitCart { candidates, hidden })
         })
         .collect::<Result<Vec<_>, crate::suggest::SuggestError>>()?;
-    let assoc_only = blend::hit_rate(&Blend::default(), &carts);
-    let model_only = blend::hit_rate(
-        &Blend {
+    let only = |ease: f32, model: f32| {
+        let b = Blend {
             assoc: 0.0,
-            model: 1.0,
+            ease,
+            model,
             popularity: 0.0,
-            model_candidates: MODEL_CANDIDATES,
-        },
-        &carts,
-    );
-    let (blend, blended) = blend::fit(&carts, MODEL_CANDIDATES);
+            model_candidates,
+        };
+        blend::hit_rate(&b, &carts)
+    };
+    let mut alone = vec![format!(
+        "association only {:.4}",
+        blend::hit_rate(&Blend::default(), &carts)
+    )];
+    if fit_ease {
+        alone.push(format!("EASE only {:.4}", only(1.0, 0.0)));
+    }
+    if model.is_some() {
+        alone.push(format!("model only {:.4}", only(0.0, 1.0)));
+    }
+    let (blend, blended) = blend::fit(&carts, fit_ease, model_candidates);
     stage(&format!(
-        "blend: assoc {} + model {} + popularity {}; validation HR@10 {blended:.4} \
-         (association only {assoc_only:.4}, model only {model_only:.4})",
-        blend.assoc, blend.model, blend.popularity
+        "blend: assoc {} + ease {} + model {} + popularity {}; validation HR@10 {blended:.4} ({})",
+        blend.assoc,
+        blend.ease,
+        blend.model,
+        blend.popularity,
+        alone.join(", ")
     ));
-    Ok((model, blend))
+    Ok(Learned { model, ease, blend })
 }

@@ -1,6 +1,7 @@
 //! Evaluation baselines: item-kNN against brute-force cosine, EASE against its optimality condition.
 
-use cartwise::baselines::{Ease, ItemKnn};
+use cartwise::baselines::ItemKnn;
+use cartwise::ease::fit::Ease;
 use proptest::prelude::*;
 
 fn baskets_strategy() -> impl Strategy<Value = (usize, Vec<Vec<u32>>)> {

@@ -202,8 +202,10 @@ fn eval_beats_popularity_on_held_out_orders() {
         names,
         [
             "cartwise",
+            "cartwise assoc only",
             "popularity",
             "co-occurrence",
+            "sparse EASE (int8, 32 per item)",
             "item-kNN",
             "EASE"
         ]
@@ -218,6 +220,10 @@ fn eval_beats_popularity_on_held_out_orders() {
         "{full}"
     );
     assert!(method_hr10(&full, "item-kNN") > hr("popularity"), "{full}");
+    assert!(
+        hr("cartwise") >= method_hr10(&full, "item-kNN"),
+        "the shipped blend ranks at least as well as item-kNN: {full}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("chose λ"));
     let text = ok(&[
         "eval",
@@ -244,8 +250,17 @@ fn inspect_describes_sections_and_top_pairs() {
         .iter()
         .map(|s| s["tag"].as_str().unwrap())
         .collect();
-    assert_eq!(tags, ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE"]);
+    assert_eq!(
+        tags,
+        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "EASE", "BLND"]
+    );
     assert_eq!(info["items"], 400);
+    assert!(
+        info["ease"]["weights"].as_u64().unwrap() > 400,
+        "{}",
+        info["ease"]
+    );
+    assert!(info["blend"]["ease"].is_number(), "{}", info["blend"]);
     assert!(info["topPairs"].as_array().unwrap().len() == 10);
     let text = String::from_utf8(ok(&["inspect", model.to_str().unwrap()]).stdout).unwrap();
     assert!(
@@ -361,7 +376,8 @@ fn train_with_transformer_adds_it_to_eval() {
             "cartwise assoc only",
             "popularity",
             "co-occurrence",
-            "transformer (q8_0)"
+            "transformer (q8_0)",
+            "sparse EASE (int8, 32 per item)"
         ]
     );
     let info = ok(&["inspect", &s(model), "--json"]);
@@ -374,6 +390,6 @@ fn train_with_transformer_adds_it_to_eval() {
         .collect();
     assert_eq!(
         tags,
-        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN", "BLND"]
+        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN", "EASE", "BLND"]
     );
 }

@@ -7,6 +7,7 @@ pub mod sections;
 use crate::assoc::itemsets::Itemset;
 use crate::assoc::AssocTable;
 use crate::catalog::Catalog;
+use crate::ease::SparseEase;
 use crate::model::ModelExport;
 use crate::rules::MerchantRules;
 use crate::seasonal::SeasonalIndex;
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Bytes in the fixed header before the section table.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per section table entry.
@@ -31,7 +32,7 @@ const MAX_SECTIONS: usize = 1024;
 /// A four-byte section tag such as `CATL`.
 pub type Tag = [u8; 4];
 
-/// Section tags (BLND is new in v2).
+/// Section tags (BLND is new in v2, EASE in v3).
 pub mod tags {
     use super::Tag;
     pub const META: Tag = *b"META";
@@ -43,9 +44,10 @@ pub mod tags {
     pub const MODEL: Tag = *b"MODL";
     pub const TOKENIZER: Tag = *b"TOKN";
     pub const BLEND: Tag = *b"BLND";
+    pub const EASE: Tag = *b"EASE";
     /// Every tag this reader understands.
-    pub const KNOWN: [Tag; 9] = [
-        META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND,
+    pub const KNOWN: [Tag; 10] = [
+        META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND, EASE,
     ];
 }
 
@@ -248,6 +250,8 @@ pub struct Export {
     pub rules: MerchantRules,
     /// The basket transformer, when the export was trained with one.
     pub model: Option<ModelExport>,
+    /// The pruned EASE item-to-item weights, when the export was trained with them.
+    pub ease: Option<SparseEase>,
     /// How suggest weighs its evidence (association only in files without BLND).
     pub blend: Blend,
 }
@@ -326,6 +330,17 @@ impl Export {
             (true, false) => return Err(ExportError::Missing(tag_name(&tags::TOKENIZER))),
             (false, true) => return Err(ExportError::Missing(tag_name(&tags::MODEL))),
         };
+        let ease = match entries.iter().any(|e| e.tag == tags::EASE) {
+            true => {
+                let ease =
+                    sections::decode_ease(payload(tags::EASE)?).map_err(malformed(tags::EASE))?;
+                if ease.items() != n {
+                    return Err(malformed(tags::EASE)(mismatch("table", ease.items())));
+                }
+                Some(ease)
+            }
+            false => None,
+        };
         let blend = match entries.iter().any(|e| e.tag == tags::BLEND) {
             true => {
                 let blend: Blend =
@@ -340,6 +355,11 @@ impl Export {
                 "weighs a basket model the export does not have".into(),
             ));
         }
+        if blend.ease != 0.0 && ease.is_none() {
+            return Err(malformed(tags::BLEND)(
+                "weighs sparse EASE weights the export does not have".into(),
+            ));
+        }
         Ok(Self {
             meta,
             catalog,
@@ -348,6 +368,7 @@ impl Export {
             seasonal,
             rules,
             model,
+            ease,
             blend,
         })
     }
@@ -381,6 +402,10 @@ impl Export {
                 sections::encode_model(&m.config, &m.tensors),
             ));
             parts.push((tags::TOKENIZER, 0, m.tokenizer_json.as_bytes().to_vec()));
+        }
+        if let Some(e) = &self.ease {
+            // Required: a reader that skipped it would rank without weights the blend counts on.
+            parts.push((tags::EASE, FLAG_REQUIRED, sections::encode_ease(e)));
         }
         if self.blend != Blend::default() {
             parts.push((tags::BLEND, 0, sections::encode_json(&self.blend)));

@@ -1,6 +1,6 @@
-//! The final score of a candidate add-on: a weighted sum of association evidence, the basket
-//! transformer's logit and a popularity prior, with weights fitted natively on held-out carts
-//! and stored in the export (section BLND).
+//! The final score of a candidate add-on: a weighted sum of association evidence, sparse EASE
+//! weights, the basket transformer's logit and a popularity prior, with weights fitted natively
+//! on held-out carts and stored in the export (section BLND).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub struct Blend {
     /// Weight of Σ association score(cart item → candidate) × seasonal factor.
     pub assoc: f32,
+    /// Weight of Σ EASE weight(cart item → candidate).
+    pub ease: f32,
     /// Weight of the transformer's logit for the candidate.
     pub model: f32,
     /// Weight of ln(share of orders containing the candidate).
@@ -22,6 +24,7 @@ impl Default for Blend {
     fn default() -> Self {
         Self {
             assoc: 1.0,
+            ease: 0.0,
             model: 0.0,
             popularity: 0.0,
             model_candidates: 0,
@@ -35,6 +38,8 @@ pub struct Features {
     pub item: u32,
     /// Σ association score × seasonal factor (0 when no cart item names the candidate).
     pub assoc: f32,
+    /// Σ EASE weight over cart items (0 without EASE or when no cart item keeps the candidate).
+    pub ease: f32,
     /// Transformer logit (0 without a model).
     pub model: f32,
     /// ln(share of orders containing the candidate).
@@ -44,13 +49,17 @@ pub struct Features {
 impl Blend {
     /// The candidate's final score.
     pub fn score(&self, f: &Features) -> f32 {
-        self.assoc * f.assoc + self.model * f.model + self.popularity * f.popularity
+        self.assoc * f.assoc
+            + self.ease * f.ease
+            + self.model * f.model
+            + self.popularity * f.popularity
     }
 
     /// Checks the weights are finite (a corrupted BLND must not produce NaN rankings).
     pub fn validate(&self) -> Result<(), String> {
         for (name, w) in [
             ("assoc", self.assoc),
+            ("ease", self.ease),
             ("model", self.model),
             ("popularity", self.popularity),
         ] {
@@ -100,31 +109,47 @@ pub fn hit_rate(blend: &Blend, carts: &[FitCart]) -> f64 {
     hits as f64 / carts.len().max(1) as f64
 }
 
-/// Fits the association and popularity weights (the model's is fixed at 1: only ratios
-/// matter) by coordinate search on validation HR@10: a coarse grid, then finer steps around
-/// the best; returns the blend and its HR@10. A tie keeps the earlier (simpler) weight.
+/// Fits the blend by coordinate search on validation HR@10: a coarse grid per weight, then
+/// finer steps around the best; returns the blend and its HR@10. Only ratios matter, so one
+/// evidence stays fixed at 1: the model's when there is one, else EASE's. `has_ease` and
+/// `model_candidates > 0` say which evidence the carts carry. A tie keeps the earlier (simpler)
+/// weight.
 #[cfg(feature = "cli")]
-pub fn fit(carts: &[FitCart], model_candidates: u32) -> (Blend, f64) {
-    let assoc_grid: Vec<f32> = std::iter::once(0.0)
-        .chain((-2..=9).map(|e| 2f32.powi(e)))
+pub fn fit(carts: &[FitCart], has_ease: bool, model_candidates: u32) -> (Blend, f64) {
+    let has_model = model_candidates > 0;
+    let scale_grid: Vec<f32> = std::iter::once(0.0)
+        .chain((-4..=9).map(|e| 2f32.powi(e)))
         .collect();
     let popularity_grid = [-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
     let start = Blend {
         assoc: 1.0,
-        model: 1.0,
+        ease: if has_ease { 1.0 } else { 0.0 },
+        model: if has_model { 1.0 } else { 0.0 },
         popularity: 0.0,
         model_candidates,
     };
-    let mut best = (start, hit_rate(&start, carts));
-    // The two coordinates: a blend with its association or popularity weight replaced.
-    let axes: [fn(Blend, f32) -> Blend; 2] = [
-        |b, assoc| Blend { assoc, ..b },
-        |b, popularity| Blend { popularity, ..b },
+    // The free coordinates: a blend with one weight replaced, and the grid it is searched on.
+    type Axis = (fn(Blend, f32) -> Blend, fn(&Blend) -> f32, bool);
+    let axes: [Axis; 3] = [
+        (|b, assoc| Blend { assoc, ..b }, |b| b.assoc, false),
+        (|b, ease| Blend { ease, ..b }, |b| b.ease, false),
+        (
+            |b, popularity| Blend { popularity, ..b },
+            |b| b.popularity,
+            true,
+        ),
     ];
-    let sweep = |best: &mut (Blend, f64), axis: usize, values: &[f32]| {
+    let free: Vec<&Axis> = axes
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| k != 1 || (has_ease && has_model))
+        .map(|(_, a)| a)
+        .collect();
+    let mut best = (start, hit_rate(&start, carts));
+    let sweep = |best: &mut (Blend, f64), axis: &Axis, values: &[f32]| {
         let base = best.0;
         for &v in values {
-            let trial = axes[axis](base, v);
+            let trial = axis.0(base, v);
             let hr = hit_rate(&trial, carts);
             if hr > best.1 {
                 *best = (trial, hr);
@@ -132,14 +157,28 @@ pub fn fit(carts: &[FitCart], model_candidates: u32) -> (Blend, f64) {
         }
     };
     for _ in 0..2 {
-        sweep(&mut best, 0, &assoc_grid);
-        sweep(&mut best, 1, &popularity_grid);
+        for axis in &free {
+            sweep(
+                &mut best,
+                axis,
+                if axis.2 {
+                    &popularity_grid
+                } else {
+                    &scale_grid
+                },
+            );
+        }
     }
     for (factor, delta) in [(0.7f32, 0.1f32), (0.85, 0.05)] {
-        let assoc = best.0.assoc;
-        sweep(&mut best, 0, &[assoc * factor, assoc / factor]);
-        let popularity = best.0.popularity;
-        sweep(&mut best, 1, &[popularity - delta, popularity + delta]);
+        for axis in &free {
+            let v = axis.1(&best.0);
+            let steps = if axis.2 {
+                [v - delta, v + delta]
+            } else {
+                [v * factor, v / factor]
+            };
+            sweep(&mut best, axis, &steps);
+        }
     }
     best
 }

@@ -119,8 +119,8 @@ pub enum SuggestError {
     Model(String),
 }
 
-/// Why an item is a candidate: its strongest association with a cart item, the basket model,
-/// or popularity.
+/// Why an item is a candidate: its strongest association with a cart item, its strongest EASE
+/// weight from one, the basket model, or popularity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Evidence {
     /// `anchor` (in the cart) and the candidate share `count` orders.
@@ -129,7 +129,9 @@ pub enum Evidence {
         count: u32,
         contribution: f32,
     },
-    /// No association evidence; among the basket model's best completions of the cart.
+    /// No association evidence; `anchor` (in the cart) has EASE weight `weight` toward it.
+    Learned { anchor: u32, weight: f32 },
+    /// No association or EASE evidence; among the basket model's best completions of the cart.
     Model,
     /// No association evidence: ranked by how many orders contain it.
     Popular,
@@ -189,9 +191,10 @@ impl Engine {
 
     /// The blend's evidence for every candidate add-on of a cart (indices), unordered.
     ///
-    /// Candidates are the association neighbours of cart items plus the model's best
-    /// `blend.model_candidates` items; with neither (an empty or unknown cart), every ordered
-    /// item. The model runs only when the blend weighs it.
+    /// Candidates are the association neighbours of cart items, the items their EASE rows
+    /// weigh positively and the model's best `blend.model_candidates` items; with none of these
+    /// (an empty or unknown cart), every ordered item. EASE and the model are consulted only
+    /// when the blend weighs them.
     pub fn features(
         &self,
         cart: &[u32],
@@ -201,17 +204,19 @@ impl Engine {
         let export = &self.export;
         let assoc = &export.assoc;
         let blocked = |j: u32| self.excluded[j as usize] || cart.contains(&j);
-        let mut slot: HashMap<u32, usize> = HashMap::new();
-        let mut out: Vec<(Features, Evidence)> = Vec::new();
         let popularity = |j: u32| {
             ((assoc.item_counts[j as usize] as f32 + 1.0) / (assoc.orders as f32 + 1.0)).ln()
         };
+        let mut slot: HashMap<u32, usize> = HashMap::new();
+        let mut out: Vec<(Features, Evidence)> = Vec::new();
+        // The candidate's entry in `out`, created with `evidence` when new.
         let mut add = |j: u32, evidence: Evidence, out: &mut Vec<(Features, Evidence)>| {
             *slot.entry(j).or_insert_with(|| {
                 out.push((
                     Features {
                         item: j,
                         assoc: 0.0,
+                        ease: 0.0,
                         model: 0.0,
                         popularity: popularity(j),
                     },
@@ -241,21 +246,57 @@ impl Engine {
                 }
             }
         }
-        for (f, _) in &mut out {
-            f.assoc *= export.seasonal.factor(f.item, month);
+        let ease = export.ease.as_ref().filter(|_| blend.ease != 0.0);
+        if let Some(ease) = ease {
+            for &i in cart {
+                for (j, w) in ease.row(i) {
+                    if w <= 0.0 || blocked(j) {
+                        continue;
+                    }
+                    let k = add(
+                        j,
+                        Evidence::Learned {
+                            anchor: i,
+                            weight: w,
+                        },
+                        &mut out,
+                    );
+                    if let Evidence::Learned { weight, .. } = &mut out[k].1 {
+                        if w > *weight {
+                            out[k].1 = Evidence::Learned {
+                                anchor: i,
+                                weight: w,
+                            };
+                        }
+                    }
+                }
+            }
         }
         let weighs_model = blend.model != 0.0 || blend.model_candidates > 0;
+        let mut logits = None;
         if let (Some(model), true, false) = (&self.model, weighs_model, cart.is_empty()) {
-            let logits = model
+            let l = model
                 .cart_logits(cart)
                 .map_err(|e| SuggestError::Model(e.to_string()))?;
-            for (f, _) in &mut out {
-                f.model = logits[f.item as usize];
+            for j in top_items(&l, blend.model_candidates as usize, |j| !blocked(j)) {
+                add(j, Evidence::Model, &mut out);
             }
-            let best = top_items(&logits, blend.model_candidates as usize, |j| !blocked(j));
-            for j in best {
-                let k = add(j, Evidence::Model, &mut out);
-                out[k].0.model = logits[j as usize];
+            logits = Some(l);
+        }
+        for (f, _) in &mut out {
+            f.assoc *= export.seasonal.factor(f.item, month);
+            if let Some(l) = &logits {
+                f.model = l[f.item as usize];
+            }
+        }
+        // Every cart item's EASE row adds to the candidates it keeps, substitutes included.
+        if let Some(ease) = ease {
+            for &i in cart {
+                for (j, w) in ease.row(i) {
+                    if let Some(&k) = slot.get(&j) {
+                        out[k].0.ease += w;
+                    }
+                }
             }
         }
         if out.is_empty() {
@@ -265,6 +306,7 @@ impl Engine {
                     let f = Features {
                         item: j,
                         assoc: 0.0,
+                        ease: 0.0,
                         model: 0.0,
                         popularity: popularity(j) + export.seasonal.factor(j, month).ln(),
                     };

@@ -39,6 +39,12 @@ pub fn explain(
                     stats.confidence * 100.0
                 ));
             }
+            Some(Evidence::Learned { anchor, weight }) => reasons.push(format!(
+                "{title} goes with {}: having it in the cart adds {weight:.2} to the predicted \
+                 chance of {title}, beyond what the rest of the cart explains (regression on \
+                 past orders)",
+                catalog.get(anchor).title
+            )),
             Some(Evidence::Model) => reasons.push(format!(
                 "{title} ranks #{} of {} items as the completion of carts like this one (basket model)",
                 found.map_or(0, |k| k + 1),
