@@ -652,6 +652,8 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let sections = read_sections(&bytes).with_context(|| path.display().to_string())?;
     let export = Export::from_bytes(&bytes).with_context(|| path.display().to_string())?;
+    // The file's own version (read_sections checked the header is there).
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     let (catalog, assoc) = (&export.catalog, &export.assoc);
     let mut pairs: Vec<(u32, u32, u32, PairStats)> = Vec::new();
     for i in 0..assoc.items() as u32 {
@@ -690,7 +692,7 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
     let info = serde_json::json!({
         "file": path.display().to_string(),
         "bytes": bytes.len(),
-        "version": cartwise::export::VERSION,
+        "version": version,
         "sections": sections,
         "meta": export.meta,
         "items": catalog.len(),
@@ -712,9 +714,8 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{}: cartwise export v{}, {}",
+        "{}: cartwise export v{version}, {}",
         path.display(),
-        cartwise::export::VERSION,
         human_bytes(bytes.len() as u64)
     );
     println!("sections:");

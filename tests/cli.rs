@@ -255,6 +255,7 @@ fn inspect_describes_sections_and_top_pairs() {
         ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "EASE", "BLND"]
     );
     assert_eq!(info["items"], 400);
+    assert_eq!(info["version"], cartwise::export::VERSION);
     assert!(
         info["ease"]["weights"].as_u64().unwrap() > 400,
         "{}",
