@@ -721,13 +721,18 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
     println!("sections:");
     for s in &sections {
         println!(
-            "  {}  offset {:>9}  {:>12}  crc32 {:08x}{}",
+            "  {}  offset {:>9}  {:>12}  crc32 {:08x}{}{}",
             cartwise::export::tag_name(&s.tag),
             s.offset,
             human_bytes(s.length),
             s.crc32,
             if s.flags & cartwise::export::FLAG_REQUIRED != 0 {
                 "  required"
+            } else {
+                ""
+            },
+            if s.flags & cartwise::export::FLAG_DEFLATE != 0 {
+                "  deflate"
             } else {
                 ""
             }

@@ -3,24 +3,76 @@
 mod common;
 
 use cartwise::export::{
-    read_sections, tags, write_sections, Export, ExportError, Tag, ENTRY_LEN, FLAG_REQUIRED,
-    HEADER_LEN, VERSION,
+    read_sections, section_payload, tags, write_sections, Export, ExportError, Tag, ENTRY_LEN,
+    FLAG_DEFLATE, FLAG_REQUIRED, HEADER_LEN, VERSION,
 };
 use proptest::prelude::*;
 
-/// The (tag, flags, payload) of every section, to rebuild variants with `write_sections`.
+/// The (tag, flags, raw payload) of every section, inflated, to rebuild variants with
+/// `write_sections` (which stores them uncompressed).
 fn parts_of(bytes: &[u8]) -> Vec<(Tag, u32, Vec<u8>)> {
     read_sections(bytes)
         .unwrap()
         .iter()
         .map(|e| {
-            (
-                e.tag,
-                e.flags,
-                bytes[e.offset as usize..(e.offset + e.length) as usize].to_vec(),
-            )
+            let raw = section_payload(bytes, e).unwrap().into_owned();
+            (e.tag, e.flags & !FLAG_DEFLATE, raw)
         })
         .collect()
+}
+
+#[test]
+fn compressed_sections_read_as_raw_ones_and_damage_is_named() {
+    let export = common::small_export();
+    let bytes = export.to_bytes();
+    let deflated: Vec<String> = read_sections(&bytes)
+        .unwrap()
+        .iter()
+        .filter(|e| e.flags & FLAG_DEFLATE != 0)
+        .map(|e| cartwise::export::tag_name(&e.tag))
+        .collect();
+    assert!(deflated.contains(&"CATL".to_string()), "{deflated:?}");
+    let parts = parts_of(&bytes);
+    let raw = write_sections(&parts);
+    assert!(raw.len() > bytes.len(), "compression saved nothing");
+    assert_eq!(Export::from_bytes(&raw).unwrap(), export);
+
+    // A stored CATL that is not what its flag says, each with a valid checksum.
+    let catl = parts
+        .iter()
+        .find(|p| p.0 == tags::CATALOG)
+        .unwrap()
+        .2
+        .clone();
+    let stream = miniz_oxide::deflate::compress_to_vec(&catl, 6);
+    let with_len = |len: u64, stream: &[u8]| {
+        let mut p = len.to_le_bytes().to_vec();
+        p.extend_from_slice(stream);
+        p
+    };
+    for (stored, says) in [
+        (
+            with_len(catl.len() as u64, b"not deflate at all"),
+            "does not inflate",
+        ),
+        (with_len(catl.len() as u64 - 1, &stream), "does not inflate"),
+        (
+            with_len(catl.len() as u64 + 1, &stream),
+            "length field says",
+        ),
+        (with_len(u64::MAX, &stream), "limit"),
+        (vec![1, 2, 3], "shorter than its length field"),
+    ] {
+        let mut bad = parts.clone();
+        let entry = bad.iter_mut().find(|p| p.0 == tags::CATALOG).unwrap();
+        entry.1 |= FLAG_DEFLATE;
+        entry.2 = stored;
+        let err = Export::from_bytes(&write_sections(&bad)).unwrap_err();
+        assert!(
+            matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "CATL" && reason.contains(says)),
+            "{says}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ use crate::rules::MerchantRules;
 use crate::seasonal::SeasonalIndex;
 use crate::suggest::blend::Blend;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
@@ -26,6 +27,12 @@ pub const ENTRY_LEN: usize = 32;
 pub const ALIGN: usize = 8;
 /// Section flag: a reader that does not know this section must refuse the file.
 pub const FLAG_REQUIRED: u32 = 1;
+/// Section flag: the payload is `u64` raw length + a raw DEFLATE stream of the section.
+pub const FLAG_DEFLATE: u32 = 2;
+/// Largest inflated section accepted (a crafted length must not exhaust wasm memory).
+const MAX_INFLATED: u64 = 1 << 30;
+/// A section is stored compressed only when DEFLATE saves at least this share of its bytes.
+const MIN_SAVING: f64 = 0.1;
 /// Upper bound on sections, so a corrupt count cannot make the reader allocate wildly.
 const MAX_SECTIONS: usize = 1024;
 
@@ -221,6 +228,53 @@ pub fn write_sections(sections: &[(Tag, u32, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
+/// A section's payload as its decoder reads it: the stored bytes, inflated when the section is
+/// flagged [`FLAG_DEFLATE`].
+pub fn section_payload<'a>(
+    bytes: &'a [u8],
+    entry: &SectionEntry,
+) -> Result<Cow<'a, [u8]>, ExportError> {
+    let stored = &bytes[entry.offset as usize..(entry.offset + entry.length) as usize];
+    if entry.flags & FLAG_DEFLATE == 0 {
+        return Ok(Cow::Borrowed(stored));
+    }
+    let malformed = |reason: String| ExportError::Malformed {
+        tag: tag_name(&entry.tag),
+        reason,
+    };
+    let Some((len, stream)) = stored.split_first_chunk::<8>() else {
+        return Err(malformed(
+            "compressed payload shorter than its length field".into(),
+        ));
+    };
+    let raw_len = u64::from_le_bytes(*len);
+    if raw_len > MAX_INFLATED {
+        return Err(malformed(format!(
+            "compressed payload claims {raw_len} bytes, over the {MAX_INFLATED}-byte limit"
+        )));
+    }
+    let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(stream, raw_len as usize)
+        .map_err(|e| malformed(format!("compressed payload does not inflate: {e}")))?;
+    if raw.len() as u64 != raw_len {
+        return Err(malformed(format!(
+            "compressed payload inflates to {} bytes, its length field says {raw_len}",
+            raw.len()
+        )));
+    }
+    Ok(Cow::Owned(raw))
+}
+
+/// Stores a section DEFLATE-compressed when that saves at least [`MIN_SAVING`] of its bytes.
+fn deflate_if_smaller(tag: Tag, flags: u32, raw: Vec<u8>) -> (Tag, u32, Vec<u8>) {
+    let stream = miniz_oxide::deflate::compress_to_vec(&raw, 9);
+    if ((stream.len() + 8) as f64) > raw.len() as f64 * (1.0 - MIN_SAVING) {
+        return (tag, flags, raw);
+    }
+    let mut packed = (raw.len() as u64).to_le_bytes().to_vec();
+    packed.extend_from_slice(&stream);
+    (tag, flags | FLAG_DEFLATE, packed)
+}
+
 /// Facts about how an export was made, shown by `inspect` and `engine.info()`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -260,12 +314,12 @@ impl Export {
     /// Reads and validates a whole export; unknown optional sections are skipped.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ExportError> {
         let entries = read_sections(bytes)?;
-        let payload = |tag: Tag| -> Result<&[u8], ExportError> {
-            entries
+        let payload = |tag: Tag| -> Result<Cow<[u8]>, ExportError> {
+            let entry = entries
                 .iter()
                 .find(|e| e.tag == tag)
-                .map(|e| &bytes[e.offset as usize..(e.offset + e.length) as usize])
-                .ok_or_else(|| ExportError::Missing(tag_name(&tag)))
+                .ok_or_else(|| ExportError::Missing(tag_name(&tag)))?;
+            section_payload(bytes, entry)
         };
         let malformed = |tag: Tag| {
             move |reason: String| ExportError::Malformed {
@@ -273,17 +327,17 @@ impl Export {
                 reason,
             }
         };
-        let meta = sections::decode_json(payload(tags::META)?).map_err(malformed(tags::META))?;
+        let meta = sections::decode_json(&payload(tags::META)?).map_err(malformed(tags::META))?;
         let catalog =
-            sections::decode_catalog(payload(tags::CATALOG)?).map_err(malformed(tags::CATALOG))?;
+            sections::decode_catalog(&payload(tags::CATALOG)?).map_err(malformed(tags::CATALOG))?;
         let assoc =
-            sections::decode_assoc(payload(tags::ASSOC)?).map_err(malformed(tags::ASSOC))?;
-        let itemsets = sections::decode_itemsets(payload(tags::ITEMSETS)?)
+            sections::decode_assoc(&payload(tags::ASSOC)?).map_err(malformed(tags::ASSOC))?;
+        let itemsets = sections::decode_itemsets(&payload(tags::ITEMSETS)?)
             .map_err(malformed(tags::ITEMSETS))?;
-        let seasonal = sections::decode_seasonal(payload(tags::SEASONAL)?)
+        let seasonal = sections::decode_seasonal(&payload(tags::SEASONAL)?)
             .map_err(malformed(tags::SEASONAL))?;
         let rules: MerchantRules =
-            sections::decode_json(payload(tags::RULES)?).map_err(malformed(tags::RULES))?;
+            sections::decode_json(&payload(tags::RULES)?).map_err(malformed(tags::RULES))?;
         rules
             .validate()
             .map_err(|e| malformed(tags::RULES)(e.to_string()))?;
@@ -314,9 +368,9 @@ impl Export {
         ) {
             (false, false) => None,
             (true, true) => {
-                let (config, tensors) = sections::decode_model(payload(tags::MODEL)?)
+                let (config, tensors) = sections::decode_model(&payload(tags::MODEL)?)
                     .map_err(malformed(tags::MODEL))?;
-                let tokenizer_json = String::from_utf8(payload(tags::TOKENIZER)?.to_vec())
+                let tokenizer_json = String::from_utf8(payload(tags::TOKENIZER)?.into_owned())
                     .map_err(|e| malformed(tags::TOKENIZER)(format!("invalid UTF-8: {e}")))?;
                 if config.items != n {
                     return Err(malformed(tags::MODEL)(mismatch("model", config.items)));
@@ -333,7 +387,7 @@ impl Export {
         let ease = match entries.iter().any(|e| e.tag == tags::EASE) {
             true => {
                 let ease =
-                    sections::decode_ease(payload(tags::EASE)?).map_err(malformed(tags::EASE))?;
+                    sections::decode_ease(&payload(tags::EASE)?).map_err(malformed(tags::EASE))?;
                 if ease.items() != n {
                     return Err(malformed(tags::EASE)(mismatch("table", ease.items())));
                 }
@@ -343,8 +397,8 @@ impl Export {
         };
         let blend = match entries.iter().any(|e| e.tag == tags::BLEND) {
             true => {
-                let blend: Blend =
-                    sections::decode_json(payload(tags::BLEND)?).map_err(malformed(tags::BLEND))?;
+                let blend: Blend = sections::decode_json(&payload(tags::BLEND)?)
+                    .map_err(malformed(tags::BLEND))?;
                 blend.validate().map_err(malformed(tags::BLEND))?;
                 blend
             }
@@ -410,6 +464,10 @@ impl Export {
         if self.blend != Blend::default() {
             parts.push((tags::BLEND, 0, sections::encode_json(&self.blend)));
         }
+        let parts: Vec<_> = parts
+            .into_iter()
+            .map(|(tag, flags, raw)| deflate_if_smaller(tag, flags, raw))
+            .collect();
         write_sections(&parts)
     }
 }
