@@ -131,7 +131,7 @@ datasets() {
     log "$name: time split, train, eval"
     "$CLI" split --orders "$d/orders.csv" --out "$d" --test-fraction 0.1
     "$CLI" train --orders "$d/train.csv" --products "$d/products.csv" --out "$d/model.cwm" \
-      --transformer --cosine-lr --checkpoint "$d/checkpoint"
+      --transformer --cosine-lr --refit --checkpoint "$d/checkpoint"
     "$CLI" eval --model "$d/model.cwm" --orders "$d/test.csv" --train-orders "$d/train.csv"
   done
 }

@@ -35,6 +35,9 @@ pub struct TrainConfig {
     /// Fit sparse EASE when the catalog has at most this many items (its dense solve grows
     /// as n³); 0 turns it off.
     pub ease_max_items: usize,
+    /// After early stopping, retrain the transformer on all orders for the epoch count it
+    /// chose, so the shipped model has seen the latest orders too (doubles training time).
+    pub refit: bool,
     /// Seed of the validation carts' hidden items.
     pub seed: u64,
 }
@@ -51,6 +54,7 @@ impl Default for TrainConfig {
             transformer: None,
             checkpoint: None,
             ease_max_items: ease::fit::TRAIN_MAX_ITEMS,
+            refit: false,
             seed: 42,
         }
     }
@@ -140,7 +144,7 @@ struct Learned {
 /// `validation_split`), then the blend on that tenth's carts against association tables
 /// counted without them, so nothing the blend is fitted on has seen the hidden items. EASE is
 /// then refitted on every order with the chosen λ; the transformer keeps its early-stopped
-/// weights.
+/// weights unless `config.refit` retrains it on every order for the chosen epoch count.
 fn fit_learned(
     catalog: &Catalog,
     log: &OrderLog,
@@ -172,9 +176,13 @@ fn fit_learned(
                     std::ops::ControlFlow::Continue(())
                 },
             )?;
-            Some(fitted.to_export(fit_config.quantize)?)
+            Some((fitted.to_export(fit_config.quantize)?, fitted.best_epoch()))
         }
         None => None,
+    };
+    let (model, best_epoch) = match model {
+        Some((m, e)) => (Some(m), e),
+        None => (None, 0),
     };
     let (held_out_ease, ease) = if fit_ease {
         stage("EASE: choosing λ on the validation carts");
@@ -267,5 +275,37 @@ fn fit_learned(
         blend.popularity,
         alone.join(", ")
     ));
+    let model = match (&config.transformer, config.refit) {
+        (Some(fit_config), true) => {
+            stage(&format!(
+                "transformer: refitting on all {} orders for {best_epoch} epochs",
+                all_baskets.len()
+            ));
+            let refit_config = FitConfig {
+                epochs: best_epoch,
+                ..*fit_config
+            };
+            let fitted = fit(
+                catalog,
+                all_baskets,
+                &[],
+                &refit_config,
+                config
+                    .checkpoint
+                    .as_ref()
+                    .map(|c| c.join("refit"))
+                    .as_deref(),
+                |e| {
+                    stage(&format!(
+                        "transformer refit epoch {}: loss {:.4}",
+                        e.epoch, e.loss
+                    ));
+                    std::ops::ControlFlow::Continue(())
+                },
+            )?;
+            Some(fitted.to_export(fit_config.quantize)?)
+        }
+        _ => model,
+    };
     Ok(Learned { model, ease, blend })
 }

@@ -239,3 +239,63 @@ fn model_sections_round_trip_and_reload_to_the_same_rankings() {
         ExportError::SectionChecksum { tag: "MODL".into() }
     );
 }
+
+#[test]
+fn refit_retrains_on_all_orders_for_the_chosen_epochs() {
+    use cartwise::train::{train, TrainConfig};
+    let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
+        seed: 6,
+        items: 250,
+        customers: 300,
+        orders: 3_000,
+    });
+    let (catalog, log) = shop.to_log();
+    let config = TrainConfig {
+        transformer: Some(FitConfig {
+            dim: 16,
+            ff: 32,
+            epochs: 3,
+            batch: 128,
+            vocab: 300,
+            ..FitConfig::default()
+        }),
+        ..TrainConfig::default()
+    };
+    let mut stages = Vec::new();
+    let early = train(&catalog, &log, &config, |s| stages.push(s.to_string())).unwrap();
+    let kept = stages
+        .iter()
+        .filter(|s| s.starts_with("transformer epoch"))
+        .count();
+    let mut refit_stages = Vec::new();
+    let refit = train(
+        &catalog,
+        &log,
+        &TrainConfig {
+            refit: true,
+            ..config.clone()
+        },
+        |s| refit_stages.push(s.to_string()),
+    )
+    .unwrap();
+    let refit_epochs = refit_stages
+        .iter()
+        .filter(|s| s.starts_with("transformer refit epoch"))
+        .count();
+    assert!(
+        (1..=kept).contains(&refit_epochs),
+        "{refit_epochs} refit epochs after {kept}: {refit_stages:?}"
+    );
+    assert!(refit_stages
+        .iter()
+        .any(|s| s.contains(&format!("for {refit_epochs} epochs"))));
+    assert_eq!(
+        early.blend, refit.blend,
+        "the blend is fitted before the refit"
+    );
+    assert_ne!(
+        early.model.unwrap().tensors,
+        refit.model.unwrap().tensors,
+        "the shipped weights are the refit's"
+    );
+}

@@ -72,7 +72,8 @@ pub struct Epoch {
     pub val_hr10: f64,
 }
 
-/// A trained model with its tokenizer and training history; weights are the best epoch's.
+/// A trained model with its tokenizer and training history; weights are the best epoch's
+/// (the last one's when trained without validation carts).
 pub struct Fitted {
     pub model: BasketModel,
     pub weights: VarMap,
@@ -254,7 +255,9 @@ pub fn fit(
         state.epoch = epoch;
         state.step = opt.step;
         state.history.push(record);
-        if state.best.is_none_or(|(hr, _)| record.val_hr10 > hr) {
+        if validation.is_empty() {
+            // Nothing to select on (a refit on all orders): the last epoch's weights stand.
+        } else if state.best.is_none_or(|(hr, _)| record.val_hr10 > hr) {
             best_weights = Some(snapshot(&weights, "best/")?);
             state.best = Some((record.val_hr10, epoch));
         } else if state
@@ -289,6 +292,17 @@ pub fn fit(
 }
 
 impl Fitted {
+    /// The epoch whose weights were kept: the best by validation HR@10 (earliest on ties).
+    pub fn best_epoch(&self) -> usize {
+        self.history
+            .iter()
+            .fold(None::<&Epoch>, |best, e| match best {
+                Some(b) if b.val_hr10 >= e.val_hr10 => Some(b),
+                _ => Some(e),
+            })
+            .map_or(0, |e| e.epoch)
+    }
+
     /// The weights and tokenizer as the export stores them; 2-D weights as Q8_0 when `quantize`.
     pub fn to_export(&self, quantize: bool) -> Result<ModelExport, Error> {
         let data = self.weights.data().lock().expect("weights lock");
