@@ -45,6 +45,26 @@ try {
   });
   console.log(`Engine.fromBytes (${(await page.evaluate(() => window.exportBytes.length))} bytes): median ${r.loadMedian.toFixed(2)} ms`);
   console.log(`suggest() over ${r.calls} calls (1-4 item carts, k=5): median ${r.suggestMedian.toFixed(3)} ms, p99 ${r.suggestP99.toFixed(3)} ms, batched mean ${r.suggestMean.toFixed(3)} ms`);
+  // Optional side-by-side load comparison of other exports (paths served from the repo root,
+  // e.g. CARTWISE_BENCH_EXPORTS=model-export/a.cwm,model-export/b.cwm): loads interleaved in one
+  // page, so the medians share the same conditions.
+  const extra = (process.env.CARTWISE_BENCH_EXPORTS ?? "").split(",").filter(Boolean);
+  if (extra.length) {
+    const loads = await page.evaluate(async (paths) => {
+      const files = [];
+      for (const p of paths) files.push(new Uint8Array(await (await fetch("/" + p)).arrayBuffer()));
+      const times = files.map(() => []);
+      for (let round = 0; round < 15; round++) {
+        files.forEach((bytes, k) => {
+          const t = performance.now();
+          window.cw.Engine.fromBytes(bytes).free();
+          times[k].push(performance.now() - t);
+        });
+      }
+      return times.map((xs, k) => ({ bytes: files[k].length, median: [...xs].sort((a, b) => a - b)[7] }));
+    }, extra);
+    loads.forEach((l, k) => console.log(`Engine.fromBytes ${extra[k]} (${l.bytes} bytes): median ${l.median.toFixed(2)} ms`));
+  }
 } finally {
   await env.close();
 }
