@@ -199,13 +199,13 @@ pub fn export_methods<'a>(
     methods
 }
 
-/// Mean metrics of one method over the carts (computed in parallel).
-pub fn measure(method: &Method, carts: &[TestCart]) -> Metrics {
+/// Mean metrics of a ranking function over the carts (computed in parallel).
+pub fn measure(rank: impl Fn(&TestCart) -> Vec<u32> + Sync, carts: &[TestCart]) -> Metrics {
     let sum = carts
         .par_iter()
         .map(|t| {
             let mut m = Metrics::default();
-            score_rank((method.rank)(t).iter().position(|&i| i == t.hidden), &mut m);
+            score_rank(rank(t).iter().position(|&i| i == t.hidden), &mut m);
             m
         })
         .reduce(Metrics::default, |a, b| Metrics {
@@ -230,7 +230,7 @@ pub fn evaluate(methods: &[Method], carts: &[TestCart], seed: u64) -> EvalReport
             .iter()
             .map(|m| MethodReport {
                 method: m.name.clone(),
-                metrics: measure(m, carts),
+                metrics: measure(&m.rank, carts),
                 size_bytes: m.size_bytes,
             })
             .collect(),

@@ -437,23 +437,15 @@ fn fit_baselines(
         validation.len()
     ));
     let (lambda, (), tried) = ease::fit::tune(&fit_baskets, n, |ease| {
-        let method = eval::Method {
-            name: "EASE".into(),
-            size_bytes: 0,
-            rank: Box::new(|t| ease.rank(&t.cart)),
-        };
-        (eval::measure(&method, &validation).hr10, ())
+        let hr = eval::measure(|t| ease.rank(&t.cart), &validation).hr10;
+        (hr, ())
     });
     bar.set_message(format!("fitting EASE (λ = {lambda})"));
     let ease = Ease::fit(&all, n, lambda);
     bar.finish_and_clear();
-    let tried: Vec<String> = tried
-        .iter()
-        .map(|(l, hr)| format!("λ={l}: {hr:.4}"))
-        .collect();
     eprintln!(
         "EASE validation HR@10 ({}); chose λ = {lambda}",
-        tried.join(", ")
+        ease::fit::describe_tried(&tried)
     );
     Ok((knn, Some(ease)))
 }

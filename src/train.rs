@@ -5,10 +5,10 @@ use crate::assoc::count::{count_pairs, prepare_baskets, PairSet, DEFAULT_CHUNK_P
 use crate::assoc::itemsets::mine_triples;
 use crate::catalog::Catalog;
 use crate::ease::{self, fit::Ease, SparseEase};
-use crate::eval::{measure, validation_split, Method, TestCart};
+use crate::eval::{measure, validation_split, TestCart};
 use crate::export::{Export, Meta};
 use crate::ingest::OrderLog;
-use crate::model::fit::{fit, FitConfig};
+use crate::model::fit::{fit, FitConfig, Fitted};
 use crate::model::ModelExport;
 use crate::rules::MerchantRules;
 use crate::seasonal::{self, SeasonalIndex};
@@ -132,6 +132,58 @@ pub fn train(
 /// The transformer's best items that join the association candidates in suggest.
 pub const MODEL_CANDIDATES: u32 = 100;
 
+/// Fits the transformer, telling `stage` each epoch's loss and, when there are validation
+/// carts, its validation HR@10 (without them it is the refit on all orders).
+fn fit_transformer(
+    catalog: &Catalog,
+    baskets: &[Vec<u32>],
+    validation: &[TestCart],
+    fit_config: &FitConfig,
+    checkpoint: Option<&std::path::Path>,
+    stage: &mut impl FnMut(&str),
+) -> Result<Fitted, TrainError> {
+    fit(catalog, baskets, validation, fit_config, checkpoint, |e| {
+        stage(&if validation.is_empty() {
+            format!("transformer refit epoch {}: loss {:.4}", e.epoch, e.loss)
+        } else {
+            format!(
+                "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
+                e.epoch, e.loss, e.val_hr10
+            )
+        });
+        std::ops::ControlFlow::Continue(())
+    })
+}
+
+/// Chooses EASE's λ by the pruned model's HR@10 on the validation carts, fitting on
+/// `fit_baskets`; returns that held-out table (for fitting the blend) and the one refitted on
+/// `all_baskets` with the same λ (for the export).
+fn fit_sparse_ease(
+    fit_baskets: &[Vec<u32>],
+    all_baskets: &[Vec<u32>],
+    n: usize,
+    validation: &[TestCart],
+    stage: &mut impl FnMut(&str),
+) -> (SparseEase, SparseEase) {
+    stage("EASE: choosing λ on the validation carts");
+    let (lambda, held_out, tried) = ease::fit::tune(fit_baskets, n, |e| {
+        let sparse = e.sparsify(ease::KEEP);
+        let hr = measure(|t| sparse.rank(&t.cart), validation).hr10;
+        (hr, sparse)
+    });
+    stage(&format!(
+        "EASE: λ = {lambda}, {} weights kept per item (validation HR@10 {})",
+        ease::KEEP,
+        ease::fit::describe_tried(&tried)
+    ));
+    stage(&format!(
+        "EASE: refitting on all {} orders",
+        all_baskets.len()
+    ));
+    let shipped = Ease::fit(all_baskets, n, lambda).sparsify(ease::KEEP);
+    (held_out, shipped)
+}
+
 /// The learned parts of an export and the blend that weighs them.
 #[derive(Default)]
 struct Learned {
@@ -160,57 +212,26 @@ fn fit_learned(
         fit_baskets.len(),
         validation.len()
     ));
-    let model = match &config.transformer {
+    let (model, best_epoch) = match &config.transformer {
         Some(fit_config) => {
-            let fitted = fit(
+            let fitted = fit_transformer(
                 catalog,
                 &fit_baskets,
                 &validation,
                 fit_config,
                 config.checkpoint.as_deref(),
-                |e| {
-                    stage(&format!(
-                        "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
-                        e.epoch, e.loss, e.val_hr10
-                    ));
-                    std::ops::ControlFlow::Continue(())
-                },
+                stage,
             )?;
-            Some((fitted.to_export(fit_config.quantize)?, fitted.best_epoch()))
+            (
+                Some(fitted.to_export(fit_config.quantize)?),
+                fitted.best_epoch(),
+            )
         }
-        None => None,
-    };
-    let (model, best_epoch) = match model {
-        Some((m, e)) => (Some(m), e),
         None => (None, 0),
     };
     let (held_out_ease, ease) = if fit_ease {
-        stage("EASE: choosing λ on the validation carts");
-        let (lambda, held_out, tried) = ease::fit::tune(&fit_baskets, catalog.len(), |e| {
-            let sparse = e.sparsify(ease::KEEP);
-            let method = Method {
-                name: "sparse EASE".into(),
-                size_bytes: 0,
-                rank: Box::new(|t: &TestCart| sparse.rank(&t.cart)),
-            };
-            let hr = measure(&method, &validation).hr10;
-            drop(method);
-            (hr, sparse)
-        });
-        let tried: Vec<String> = tried
-            .iter()
-            .map(|(l, hr)| format!("λ={l}: {hr:.4}"))
-            .collect();
-        stage(&format!(
-            "EASE: λ = {lambda}, {} weights kept per item (validation HR@10 {})",
-            ease::KEEP,
-            tried.join(", ")
-        ));
-        stage(&format!(
-            "EASE: refitting on all {} orders",
-            all_baskets.len()
-        ));
-        let shipped = Ease::fit(all_baskets, catalog.len(), lambda).sparsify(ease::KEEP);
+        let (held_out, shipped) =
+            fit_sparse_ease(&fit_baskets, all_baskets, catalog.len(), &validation, stage);
         (Some(held_out), Some(shipped))
     } else {
         (None, None)
@@ -285,7 +306,7 @@ fn fit_learned(
                 epochs: best_epoch,
                 ..*fit_config
             };
-            let fitted = fit(
+            let fitted = fit_transformer(
                 catalog,
                 all_baskets,
                 &[],
@@ -295,13 +316,7 @@ fn fit_learned(
                     .as_ref()
                     .map(|c| c.join("refit"))
                     .as_deref(),
-                |e| {
-                    stage(&format!(
-                        "transformer refit epoch {}: loss {:.4}",
-                        e.epoch, e.loss
-                    ));
-                    std::ops::ControlFlow::Continue(())
-                },
+                stage,
             )?;
             Some(fitted.to_export(fit_config.quantize)?)
         }

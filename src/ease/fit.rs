@@ -103,6 +103,15 @@ impl SparseEase {
     }
 }
 
+/// The λ values tried and their scores, as a log line: `λ=10: 0.1713, λ=50: 0.1736, …`.
+pub fn describe_tried(tried: &[(f64, f64)]) -> String {
+    tried
+        .iter()
+        .map(|(l, hr)| format!("λ={l}: {hr:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Fits EASE on `fit_baskets` for each λ in [`LAMBDAS`] and keeps the one `score` (a
 /// validation HR@10) rates best, earliest on ties; returns it with every λ's score.
 pub fn tune<T>(
