@@ -128,28 +128,35 @@ pub fn fit(carts: &[FitCart], has_ease: bool, model_candidates: u32) -> (Blend, 
         popularity: 0.0,
         model_candidates,
     };
-    // The free coordinates: a blend with one weight replaced, and the grid it is searched on.
-    type Axis = (fn(Blend, f32) -> Blend, fn(&Blend) -> f32, bool);
-    let axes: [Axis; 3] = [
-        (|b, assoc| Blend { assoc, ..b }, |b| b.assoc, false),
-        (|b, ease| Blend { ease, ..b }, |b| b.ease, false),
-        (
-            |b, popularity| Blend { popularity, ..b },
-            |b| b.popularity,
-            true,
-        ),
-    ];
-    let free: Vec<&Axis> = axes
-        .iter()
-        .enumerate()
-        .filter(|&(k, _)| k != 1 || (has_ease && has_model))
-        .map(|(_, a)| a)
-        .collect();
+    // A free coordinate: how to replace its weight, read it, and whether its steps add (the
+    // popularity exponent, which may be negative) rather than scale.
+    struct Axis {
+        set: fn(Blend, f32) -> Blend,
+        get: fn(&Blend) -> f32,
+        additive: bool,
+    }
+    let mut free = vec![Axis {
+        set: |b, assoc| Blend { assoc, ..b },
+        get: |b| b.assoc,
+        additive: false,
+    }];
+    if has_ease && has_model {
+        free.push(Axis {
+            set: |b, ease| Blend { ease, ..b },
+            get: |b| b.ease,
+            additive: false,
+        });
+    }
+    free.push(Axis {
+        set: |b, popularity| Blend { popularity, ..b },
+        get: |b| b.popularity,
+        additive: true,
+    });
     let mut best = (start, hit_rate(&start, carts));
     let sweep = |best: &mut (Blend, f64), axis: &Axis, values: &[f32]| {
         let base = best.0;
         for &v in values {
-            let trial = axis.0(base, v);
+            let trial = (axis.set)(base, v);
             let hr = hit_rate(&trial, carts);
             if hr > best.1 {
                 *best = (trial, hr);
@@ -158,21 +165,18 @@ pub fn fit(carts: &[FitCart], has_ease: bool, model_candidates: u32) -> (Blend, 
     };
     for _ in 0..2 {
         for axis in &free {
-            sweep(
-                &mut best,
-                axis,
-                if axis.2 {
-                    &popularity_grid
-                } else {
-                    &scale_grid
-                },
-            );
+            let grid: &[f32] = if axis.additive {
+                &popularity_grid
+            } else {
+                &scale_grid
+            };
+            sweep(&mut best, axis, grid);
         }
     }
     for (factor, delta) in [(0.7f32, 0.1f32), (0.85, 0.05)] {
         for axis in &free {
-            let v = axis.1(&best.0);
-            let steps = if axis.2 {
+            let v = (axis.get)(&best.0);
+            let steps = if axis.additive {
                 [v - delta, v + delta]
             } else {
                 [v * factor, v / factor]

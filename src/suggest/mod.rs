@@ -261,13 +261,12 @@ impl Engine {
                         },
                         &mut out,
                     );
-                    if let Evidence::Learned { weight, .. } = &mut out[k].1 {
-                        if w > *weight {
-                            out[k].1 = Evidence::Learned {
-                                anchor: i,
-                                weight: w,
-                            };
-                        }
+                    let evidence = &mut out[k].1;
+                    if matches!(*evidence, Evidence::Learned { weight, .. } if w > weight) {
+                        *evidence = Evidence::Learned {
+                            anchor: i,
+                            weight: w,
+                        };
                     }
                 }
             }
