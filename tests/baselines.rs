@@ -1,27 +1,16 @@
 //! Evaluation baselines: item-kNN against brute-force cosine, EASE against its optimality condition.
 
+mod common;
+
 use cartwise::baselines::ItemKnn;
 use cartwise::ease::fit::Ease;
 use proptest::prelude::*;
-
-fn baskets_strategy() -> impl Strategy<Value = (usize, Vec<Vec<u32>>)> {
-    (3usize..12).prop_flat_map(|n| {
-        (
-            Just(n),
-            prop::collection::vec(
-                prop::collection::btree_set(0..n as u32, 1..5)
-                    .prop_map(|s| s.into_iter().collect()),
-                5..60,
-            ),
-        )
-    })
-}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn knn_is_cosine_of_binary_columns((n, baskets) in baskets_strategy()) {
+    fn knn_is_cosine_of_binary_columns((n, baskets) in common::baskets_strategy(3usize..12)) {
         let knn = ItemKnn::fit(&baskets, n);
         for i in 0..n as u32 {
             for &(j, sim) in knn.row(i) {
@@ -37,7 +26,7 @@ proptest! {
     /// EASE solves min ||X − XB||² + λ||B||² s.t. diag(B) = 0, whose stationarity condition is
     /// (XᵀX + λI)·B − XᵀX = −diag(μ): every off-diagonal entry of the left side is zero.
     #[test]
-    fn ease_satisfies_its_optimality_condition((n, baskets) in baskets_strategy(), lambda in 0.5f64..50.0) {
+    fn ease_satisfies_its_optimality_condition((n, baskets) in common::baskets_strategy(3usize..12), lambda in 0.5f64..50.0) {
         let ease = Ease::fit(&baskets, n, lambda);
         let g = |i: u32, j: u32| baskets.iter().filter(|b| b.contains(&i) && b.contains(&j)).count() as f64;
         for i in 0..n as u32 {

@@ -14,19 +14,6 @@ use cartwise::suggest::{Cart, CartEntry, Engine, Evidence, SuggestOptions};
 use cartwise::train::{train, TrainConfig};
 use proptest::prelude::*;
 
-fn baskets_strategy() -> impl Strategy<Value = (usize, Vec<Vec<u32>>)> {
-    (4usize..14).prop_flat_map(|n| {
-        (
-            Just(n),
-            prop::collection::vec(
-                prop::collection::btree_set(0..n as u32, 1..5)
-                    .prop_map(|s| s.into_iter().collect()),
-                5..60,
-            ),
-        )
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -34,7 +21,7 @@ proptest! {
     /// index), strongest first, each within half a quantization step of the dense weight.
     #[test]
     fn sparsify_keeps_the_strongest_weights_of_each_row(
-        (n, baskets) in baskets_strategy(),
+        (n, baskets) in common::baskets_strategy(4usize..14),
         lambda in 0.5f64..20.0,
         keep in 1usize..6,
     ) {

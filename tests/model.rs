@@ -192,28 +192,44 @@ fn title_tokenizer_is_deterministic_and_covers_new_titles() {
     assert!(!ids.is_empty() && owner.iter().all(|&o| o == 0));
 }
 
-#[test]
-fn model_sections_round_trip_and_reload_to_the_same_rankings() {
-    use cartwise::export::{read_sections, Export, ExportError};
-    use cartwise::train::{train, TrainConfig};
+/// A synthetic shop of 3,000 orders and a train config with a tiny transformer (dim 16).
+fn tiny_transformer_shop(
+    seed: u64,
+    items: usize,
+    customers: usize,
+    epochs: usize,
+    vocab: usize,
+) -> (
+    cartwise::catalog::Catalog,
+    OrderLog,
+    cartwise::train::TrainConfig,
+) {
     let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
-        seed: 4,
-        items: 300,
-        customers: 500,
+        seed,
+        items,
+        customers,
         orders: 3_000,
     });
     let (catalog, log) = shop.to_log();
-    let config = TrainConfig {
+    let config = cartwise::train::TrainConfig {
         transformer: Some(FitConfig {
             dim: 16,
             ff: 32,
-            epochs: 1,
+            epochs,
             batch: 128,
-            vocab: 200,
+            vocab,
             ..FitConfig::default()
         }),
-        ..TrainConfig::default()
+        ..Default::default()
     };
+    (catalog, log, config)
+}
+
+#[test]
+fn model_sections_round_trip_and_reload_to_the_same_rankings() {
+    use cartwise::export::{read_sections, Export, ExportError};
+    use cartwise::train::train;
+    let (catalog, log, config) = tiny_transformer_shop(4, 300, 500, 1, 200);
     let export = train(&catalog, &log, &config, |_| {}).unwrap();
     let model = export.model.as_ref().expect("trained with a transformer");
     let bytes = export.to_bytes();
@@ -243,24 +259,7 @@ fn model_sections_round_trip_and_reload_to_the_same_rankings() {
 #[test]
 fn refit_retrains_on_all_orders_for_the_chosen_epochs() {
     use cartwise::train::{train, TrainConfig};
-    let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
-        seed: 6,
-        items: 250,
-        customers: 300,
-        orders: 3_000,
-    });
-    let (catalog, log) = shop.to_log();
-    let config = TrainConfig {
-        transformer: Some(FitConfig {
-            dim: 16,
-            ff: 32,
-            epochs: 3,
-            batch: 128,
-            vocab: 300,
-            ..FitConfig::default()
-        }),
-        ..TrainConfig::default()
-    };
+    let (catalog, log, config) = tiny_transformer_shop(6, 250, 300, 3, 300);
     let mut stages = Vec::new();
     let early = train(&catalog, &log, &config, |s| stages.push(s.to_string())).unwrap();
     let kept = stages
