@@ -224,7 +224,7 @@ fn fit_learned(
             )?;
             (
                 Some(fitted.to_export(fit_config.quantize)?),
-                fitted.best_epoch(),
+                fitted.best_epoch,
             )
         }
         None => (None, 0),

@@ -79,6 +79,9 @@ pub struct Fitted {
     pub weights: VarMap,
     pub tokenizer: Tokenizer,
     pub history: Vec<Epoch>,
+    /// The epoch whose weights were kept, as early stopping chose it (0 without validation
+    /// carts, when the last epoch's weights stand).
+    pub best_epoch: usize,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -288,21 +291,11 @@ pub fn fit(
         weights,
         tokenizer,
         history: state.history,
+        best_epoch: state.best.map_or(0, |(_, epoch)| epoch),
     })
 }
 
 impl Fitted {
-    /// The epoch whose weights were kept: the best by validation HR@10 (earliest on ties).
-    pub fn best_epoch(&self) -> usize {
-        self.history
-            .iter()
-            .fold(None::<&Epoch>, |best, e| match best {
-                Some(b) if b.val_hr10 >= e.val_hr10 => Some(b),
-                _ => Some(e),
-            })
-            .map_or(0, |e| e.epoch)
-    }
-
     /// The weights and tokenizer as the export stores them; 2-D weights as Q8_0 when `quantize`.
     pub fn to_export(&self, quantize: bool) -> Result<ModelExport, Error> {
         let data = self.weights.data().lock().expect("weights lock");
