@@ -43,6 +43,8 @@ pub struct EvalReport {
     /// Test carts (orders with ≥ 2 distinct known items).
     pub carts: usize,
     pub seed: u64,
+    /// Whether every item of each order was hidden in turn (`seed` then picks nothing).
+    pub leave_one_out: bool,
     pub methods: Vec<MethodReport>,
 }
 
@@ -74,6 +76,28 @@ pub fn test_carts(log: &OrderLog, seed: u64) -> Vec<TestCart> {
                 cart: items,
                 hidden,
                 month: o.month(),
+            })
+        })
+        .collect()
+}
+
+/// Every leave-one-out cart of each held-out order: the order's items (cart and hidden) with
+/// each in turn hidden. The blend fit uses these so its few weights see several hidden items
+/// per order rather than one, which steadies a step-shaped objective on small validation sets.
+pub fn leave_one_out(carts: &[TestCart]) -> Vec<TestCart> {
+    carts
+        .iter()
+        .flat_map(|t| {
+            let mut items = t.cart.clone();
+            items.push(t.hidden);
+            (0..items.len()).map(move |h| {
+                let mut cart = items.clone();
+                let hidden = cart.remove(h);
+                TestCart {
+                    cart,
+                    hidden,
+                    month: t.month,
+                }
             })
         })
         .collect()
@@ -222,10 +246,16 @@ pub fn measure(rank: impl Fn(&TestCart) -> Vec<u32> + Sync, carts: &[TestCart]) 
 }
 
 /// Evaluates every method on the same carts.
-pub fn evaluate(methods: &[Method], carts: &[TestCart], seed: u64) -> EvalReport {
+pub fn evaluate(
+    methods: &[Method],
+    carts: &[TestCart],
+    seed: u64,
+    leave_one_out: bool,
+) -> EvalReport {
     EvalReport {
         carts: carts.len(),
         seed,
+        leave_one_out,
         methods: methods
             .iter()
             .map(|m| MethodReport {

@@ -5,7 +5,7 @@ use crate::assoc::count::{count_pairs, prepare_baskets, PairSet, DEFAULT_CHUNK_P
 use crate::assoc::itemsets::mine_triples;
 use crate::catalog::Catalog;
 use crate::ease::{self, fit::Ease, SparseEase};
-use crate::eval::{measure, validation_split, TestCart};
+use crate::eval::{leave_one_out, measure, validation_split, TestCart};
 use crate::export::{Export, Meta};
 use crate::ingest::OrderLog;
 use crate::model::fit::{fit, FitConfig, Fitted};
@@ -14,6 +14,7 @@ use crate::rules::MerchantRules;
 use crate::seasonal::{self, SeasonalIndex};
 use crate::suggest::blend::{self, Blend, FitCart};
 use crate::suggest::Engine;
+use rayon::prelude::*;
 
 /// Everything that shapes training besides the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +185,9 @@ fn fit_sparse_ease(
     (held_out, shipped)
 }
 
+/// At most this many leave-one-out carts fit the blend (each holds a few hundred candidates).
+const MAX_BLEND_CARTS: usize = 100_000;
+
 /// The learned parts of an export and the blend that weighs them.
 #[derive(Default)]
 struct Learned {
@@ -236,7 +240,6 @@ fn fit_learned(
     } else {
         (None, None)
     };
-    stage("fitting the blend on the validation carts");
     let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);
     let model_candidates = if model.is_some() { MODEL_CANDIDATES } else { 0 };
     let candidates = Blend {
@@ -255,8 +258,14 @@ fn fit_learned(
         ease: held_out_ease,
         blend: Blend::default(),
     })?;
-    let carts = validation
-        .iter()
+    let mut blend_carts = leave_one_out(&validation);
+    blend_carts.truncate(MAX_BLEND_CARTS);
+    stage(&format!(
+        "fitting the blend on {} leave-one-out validation carts",
+        blend_carts.len()
+    ));
+    let carts = blend_carts
+        .par_iter()
         .map(|t| {
             let candidates: Vec<_> = held_out
                 .features(&t.cart, t.month.unwrap_or(1), &candidates)?
@@ -288,6 +297,14 @@ fn fit_learned(
         alone.push(format!("model only {:.4}", only(0.0, 1.0)));
     }
     let (blend, blended) = blend::fit(&carts, fit_ease, model_candidates);
+    // A table the blend does not weigh would only add bytes to every shopper's download.
+    let ease = match ease {
+        Some(_) if blend.ease == 0.0 => {
+            stage("EASE: left out of the export, the blend gives it no weight");
+            None
+        }
+        ease => ease,
+    };
     stage(&format!(
         "blend: assoc {} + ease {} + model {} + popularity {}; validation HR@10 {blended:.4} ({})",
         blend.assoc,

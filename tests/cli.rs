@@ -225,6 +225,27 @@ fn eval_beats_popularity_on_held_out_orders() {
         "the shipped blend ranks at least as well as item-kNN: {full}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("chose λ"));
+    // Leave-one-out hides each item of every test order once: at least two carts per order.
+    let out = ok(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--orders",
+        test.to_str().unwrap(),
+        "--leave-one-out",
+        "--json",
+    ]);
+    let loo: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(loo["leave_one_out"], true);
+    assert_eq!(report["leave_one_out"], false);
+    assert!(
+        loo["carts"].as_u64().unwrap() >= 2 * report["carts"].as_u64().unwrap(),
+        "{loo}"
+    );
+    assert!(
+        method_hr10(&loo, "cartwise") > method_hr10(&loo, "popularity") * 1.5,
+        "{loo}"
+    );
     let text = ok(&[
         "eval",
         "--model",
