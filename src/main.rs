@@ -445,8 +445,9 @@ fn fit_baselines(
         return Ok((knn, None));
     }
     let (fit_baskets, validation) = eval::validation_split(&log, cap, seed);
+    let validation = eval::tuning_carts(&validation);
     bar.set_message(format!(
-        "tuning EASE λ on {} validation carts",
+        "tuning EASE λ on {} leave-one-out validation carts",
         validation.len()
     ));
     let (lambda, (), tried) = ease::fit::tune(&fit_baskets, n, |ease| {

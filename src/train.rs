@@ -5,7 +5,7 @@ use crate::assoc::count::{count_pairs, prepare_baskets, PairSet, DEFAULT_CHUNK_P
 use crate::assoc::itemsets::mine_triples;
 use crate::catalog::Catalog;
 use crate::ease::{self, fit::Ease, SparseEase};
-use crate::eval::{leave_one_out, measure, validation_split, TestCart};
+use crate::eval::{measure, tuning_carts, validation_split, TestCart};
 use crate::export::{Export, Meta};
 use crate::ingest::OrderLog;
 use crate::model::fit::{fit, FitConfig, Fitted};
@@ -156,7 +156,7 @@ fn fit_transformer(
     })
 }
 
-/// Chooses EASE's λ by the pruned model's HR@10 on the validation carts, fitting on
+/// Chooses EASE's λ by the pruned model's HR@10 on the (leave-one-out) validation carts, fitting on
 /// `fit_baskets`; returns that held-out table (for fitting the blend) and the one refitted on
 /// `all_baskets` with the same λ (for the export).
 fn fit_sparse_ease(
@@ -184,9 +184,6 @@ fn fit_sparse_ease(
     let shipped = Ease::fit(all_baskets, n, lambda).sparsify(ease::KEEP);
     (held_out, shipped)
 }
-
-/// At most this many leave-one-out carts fit the blend (each holds a few hundred candidates).
-const MAX_BLEND_CARTS: usize = 100_000;
 
 /// The learned parts of an export and the blend that weighs them.
 #[derive(Default)]
@@ -233,9 +230,10 @@ fn fit_learned(
         }
         None => (None, 0),
     };
+    let loo = tuning_carts(&validation);
     let (held_out_ease, ease) = if fit_ease {
         let (held_out, shipped) =
-            fit_sparse_ease(&fit_baskets, all_baskets, catalog.len(), &validation, stage);
+            fit_sparse_ease(&fit_baskets, all_baskets, catalog.len(), &loo, stage);
         (Some(held_out), Some(shipped))
     } else {
         (None, None)
@@ -258,13 +256,11 @@ fn fit_learned(
         ease: held_out_ease,
         blend: Blend::default(),
     })?;
-    let mut blend_carts = leave_one_out(&validation);
-    blend_carts.truncate(MAX_BLEND_CARTS);
     stage(&format!(
         "fitting the blend on {} leave-one-out validation carts",
-        blend_carts.len()
+        loo.len()
     ));
-    let carts = blend_carts
+    let carts = loo
         .par_iter()
         .map(|t| {
             let candidates: Vec<_> = held_out
