@@ -398,7 +398,7 @@ fn train_with_transformer_adds_it_to_eval() {
             "cartwise assoc only",
             "popularity",
             "co-occurrence",
-            "transformer (q8_0)",
+            "transformer (q8_0, item ids q5_1)",
             "sparse EASE (int8, 32 per item)"
         ]
     );

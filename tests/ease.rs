@@ -103,13 +103,35 @@ fn the_section_is_required_round_trips_and_is_checked() {
     let mut bad = parts.clone();
     let ease = bad.iter_mut().find(|p| p.0 == tags::EASE).unwrap();
     let n = export.catalog.len();
-    let first_item = 4 + 4 + 4 * (n + 1) + 4 * n + 4;
-    ease.2[first_item..first_item + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let items = 4 + 4 + 4 * (n + 1) + 4 * n + 4;
+    let m = u32::from_le_bytes(ease.2[items - 4..items].try_into().unwrap()) as usize;
+    // The first item's high byte: its plane is the fourth.
+    ease.2[items + 3 * m] = 0xff;
     let err = Export::from_bytes(&write_sections(&bad)).unwrap_err();
     assert!(
         matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "EASE" && reason.contains("out of range")),
         "{err}"
     );
+    // Version 3 stored the items interleaved, and such files still read.
+    let table = export.ease.as_ref().unwrap();
+    let mut v3 = parts.clone();
+    let ease = v3.iter_mut().find(|p| p.0 == tags::EASE).unwrap();
+    let planes = ease.2[items..items + 4 * m].to_vec();
+    for (k, j) in table.items.iter().enumerate() {
+        assert_eq!(
+            u32::from_le_bytes([
+                planes[k],
+                planes[m + k],
+                planes[2 * m + k],
+                planes[3 * m + k]
+            ]),
+            *j
+        );
+        ease.2[items + 4 * k..items + 4 * k + 4].copy_from_slice(&j.to_le_bytes());
+    }
+    let mut v3 = write_sections(&v3);
+    common::set_version(&mut v3, 3);
+    assert_eq!(Export::from_bytes(&v3).unwrap(), export);
     // A blend that weighs EASE in a file without it.
     let mut bad = parts.clone();
     bad.retain(|p| p.0 != tags::EASE);

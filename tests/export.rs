@@ -3,9 +3,10 @@
 mod common;
 
 use cartwise::export::{
-    read_sections, section_payload, tags, write_sections, Export, ExportError, Tag, ENTRY_LEN,
-    FLAG_DEFLATE, FLAG_REQUIRED, HEADER_LEN, VERSION,
+    read_sections, section_payload, tags, write_sections, Export, ExportError, Tag, FLAG_DEFLATE,
+    FLAG_REQUIRED, HEADER_LEN, VERSION,
 };
+use cartwise::suggest::blend::Blend;
 use proptest::prelude::*;
 
 /// The (tag, flags, raw payload) of every section, inflated, to rebuild variants with
@@ -154,17 +155,20 @@ fn future_versions_and_unknown_sections() {
     assert!(err.to_string().contains("newer"), "{err}");
 
     // A version 1 file (no BLND: association-only blend) still reads.
-    let mut v1 = export.to_bytes();
-    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
-    let count = u32::from_le_bytes(v1[12..16].try_into().unwrap()) as usize;
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&v1[..24]);
-    crc.update(&v1[HEADER_LEN..HEADER_LEN + count * ENTRY_LEN]);
-    let table_crc = crc.finalize();
-    v1[24..28].copy_from_slice(&table_crc.to_le_bytes());
+    // Version 1 had none of the learned sections.
+    let mut parts = parts_of(&export.to_bytes());
+    parts.retain(|p| ![tags::BLEND, tags::EASE, tags::MODEL, tags::TOKENIZER].contains(&p.0));
+    let mut v1 = write_sections(&parts);
+    common::set_version(&mut v1, 1);
+    let expected = Export {
+        model: None,
+        ease: None,
+        blend: Blend::default(),
+        ..export.clone()
+    };
     assert_eq!(
         Export::from_bytes(&v1).unwrap(),
-        export,
+        expected,
         "v1 files still read"
     );
 

@@ -17,6 +17,13 @@ impl ByteWriter {
     pub fn bytes(&mut self, v: &[u8]) {
         self.0.extend_from_slice(v);
     }
+    /// A u32 column as four byte planes (every value's byte 0, then byte 1, …): small ids leave
+    /// the high planes zero, which DEFLATE all but erases.
+    pub fn u32_planes(&mut self, v: &[u32]) {
+        for k in 0..4 {
+            self.0.extend(v.iter().map(|x| x.to_le_bytes()[k]));
+        }
+    }
     /// A length-prefixed table of strings: count, count + 1 byte offsets, UTF-8 bytes.
     pub fn strings<'a>(&mut self, items: impl ExactSizeIterator<Item = &'a str> + Clone) {
         self.u32(items.len() as u32);
@@ -98,6 +105,16 @@ impl<'a> ByteReader<'a> {
     }
     pub fn u32s(&mut self, n: usize, what: &str) -> Result<Vec<u32>, DecodeError> {
         self.column(n, what, u32::from_le_bytes)
+    }
+    /// A column written by [`ByteWriter::u32_planes`].
+    pub fn u32_planes(&mut self, n: usize, what: &str) -> Result<Vec<u32>, DecodeError> {
+        let bytes = self.take(n.saturating_mul(4), what)?;
+        let (b0, rest) = bytes.split_at(n);
+        let (b1, rest) = rest.split_at(n);
+        let (b2, b3) = rest.split_at(n);
+        Ok((0..n)
+            .map(|i| u32::from_le_bytes([b0[i], b1[i], b2[i], b3[i]]))
+            .collect())
     }
     pub fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>, DecodeError> {
         self.column(n, what, f32::from_le_bytes)

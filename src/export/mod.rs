@@ -18,7 +18,7 @@ use std::borrow::Cow;
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// Bytes in the fixed header before the section table.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per section table entry.
@@ -314,6 +314,8 @@ impl Export {
     /// Reads and validates a whole export; unknown optional sections are skipped.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ExportError> {
         let entries = read_sections(bytes)?;
+        // read_sections checked the header and that the version is one this build reads.
+        let version = read_u32(bytes, 8);
         let payload = |tag: Tag| -> Result<Cow<[u8]>, ExportError> {
             let entry = entries
                 .iter()
@@ -386,8 +388,8 @@ impl Export {
         };
         let ease = match entries.iter().any(|e| e.tag == tags::EASE) {
             true => {
-                let ease =
-                    sections::decode_ease(&payload(tags::EASE)?).map_err(malformed(tags::EASE))?;
+                let ease = sections::decode_ease(&payload(tags::EASE)?, version)
+                    .map_err(malformed(tags::EASE))?;
                 if ease.items() != n {
                     return Err(malformed(tags::EASE)(mismatch("table", ease.items())));
                 }

@@ -245,7 +245,8 @@ pub fn decode_model(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), D
     Ok((config, tensors))
 }
 
-/// EASE: λ, item count, CSR offsets, per-row scales, then kept items and int8 weights.
+/// EASE: λ, item count, CSR offsets, per-row scales, then kept items (byte planes) and int8
+/// weights.
 pub fn encode_ease(e: &SparseEase) -> Vec<u8> {
     let mut w = ByteWriter::default();
     w.f32(e.lambda);
@@ -253,20 +254,24 @@ pub fn encode_ease(e: &SparseEase) -> Vec<u8> {
     e.offsets.iter().for_each(|&o| w.u32(o));
     e.scales.iter().for_each(|&s| w.f32(s));
     w.u32(e.items.len() as u32);
-    e.items.iter().for_each(|&j| w.u32(j));
+    w.u32_planes(&e.items);
     w.bytes(&e.weights.iter().map(|&q| q as u8).collect::<Vec<u8>>());
     w.0
 }
 
-/// Decodes EASE and validates its structure.
-pub fn decode_ease(payload: &[u8]) -> Result<SparseEase, DecodeError> {
+/// Decodes EASE and validates its structure; version 3 files stored the items interleaved.
+pub fn decode_ease(payload: &[u8], version: u32) -> Result<SparseEase, DecodeError> {
     let mut r = ByteReader::new(payload);
     let lambda = f32::from_bits(r.u32("lambda")?);
     let n = r.count(8, "item count")?;
     let offsets = r.u32s(n + 1, "row offsets")?;
     let scales = r.f32s(n, "row scales")?;
     let m = r.count(5, "weight count")?;
-    let items = r.u32s(m, "weight items")?;
+    let items = if version >= 4 {
+        r.u32_planes(m, "weight items")?
+    } else {
+        r.u32s(m, "weight items")?
+    };
     let weights = r.take(m, "weights")?.iter().map(|&b| b as i8).collect();
     r.finish("sparse EASE")?;
     let table = SparseEase {

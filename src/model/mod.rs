@@ -219,6 +219,9 @@ impl BasketModel {
     }
 }
 
+/// Name of the item id table, the bulk of the model's bytes (one row per catalog item).
+pub const ITEM_ID_TABLE: &str = "item_id.weight";
+
 /// How a weight tensor's values are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WeightType {
@@ -226,6 +229,9 @@ pub enum WeightType {
     F32,
     /// candle's (GGML's) Q8_0: blocks of 32 values, one f16 scale and 32 int8 each.
     Q8_0,
+    /// candle's (GGML's) Q5_1: blocks of 32 values, an f16 scale and minimum and 32 5-bit
+    /// values each.
+    Q5_1,
 }
 
 impl WeightType {
@@ -233,6 +239,7 @@ impl WeightType {
     pub fn code(self) -> u32 {
         match self {
             WeightType::F32 => 0,
+            WeightType::Q5_1 => 7,
             WeightType::Q8_0 => 8,
         }
     }
@@ -241,8 +248,18 @@ impl WeightType {
     pub fn from_code(code: u32) -> Option<Self> {
         match code {
             0 => Some(WeightType::F32),
+            7 => Some(WeightType::Q5_1),
             8 => Some(WeightType::Q8_0),
             _ => None,
+        }
+    }
+
+    /// GGML's lower-case name, e.g. "q8_0".
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightType::F32 => "f32",
+            WeightType::Q8_0 => "q8_0",
+            WeightType::Q5_1 => "q5_1",
         }
     }
 
@@ -250,6 +267,7 @@ impl WeightType {
         match self {
             WeightType::F32 => GgmlDType::F32,
             WeightType::Q8_0 => GgmlDType::Q8_0,
+            WeightType::Q5_1 => GgmlDType::Q5_1,
         }
     }
 
@@ -272,14 +290,15 @@ pub struct NamedTensor {
 }
 
 impl NamedTensor {
-    /// Stores a tensor, as Q8_0 when `quantize` and its rows fill whole blocks, else as f32.
-    pub fn store(name: &str, tensor: &Tensor, quantize: bool) -> Result<Self> {
+    /// Stores a tensor as `dtype`, or as f32 where its rows do not fill whole blocks (biases,
+    /// layer norms).
+    pub fn store(name: &str, tensor: &Tensor, dtype: WeightType) -> Result<Self> {
         let dims = tensor.dims().to_vec();
-        let rows_fit = dims.len() == 2 && dims[1].is_multiple_of(GgmlDType::Q8_0.block_size());
-        let (dtype, bytes) = if quantize && rows_fit {
+        let rows_fit = dims.len() == 2 && dims[1].is_multiple_of(dtype.ggml().block_size());
+        let (dtype, bytes) = if dtype != WeightType::F32 && rows_fit {
             (
-                WeightType::Q8_0,
-                QTensor::quantize(tensor, GgmlDType::Q8_0)?
+                dtype,
+                QTensor::quantize(tensor, dtype.ggml())?
                     .data()?
                     .into_owned(),
             )
@@ -309,8 +328,8 @@ impl NamedTensor {
                     .collect();
                 Tensor::from_vec(values, self.dims.as_slice(), device)
             }
-            WeightType::Q8_0 => {
-                qtensor_from_ggml(GgmlDType::Q8_0, &self.bytes, self.dims.clone(), device)?
+            WeightType::Q8_0 | WeightType::Q5_1 => {
+                qtensor_from_ggml(self.dtype.ggml(), &self.bytes, self.dims.clone(), device)?
                     .dequantize(device)
             }
         }
@@ -332,12 +351,19 @@ impl ModelExport {
         self.tensors.iter().map(|t| t.bytes.len() as u64).sum()
     }
 
-    /// "q8_0" when any weight is quantized, else "f32": for reports.
-    pub fn precision(&self) -> &'static str {
-        if self.tensors.iter().any(|t| t.dtype == WeightType::Q8_0) {
-            "q8_0"
-        } else {
-            "f32"
+    /// The storage types of the weights, e.g. "q8_0, item ids q4_0", for reports.
+    pub fn precision(&self) -> String {
+        let of = |ids: bool| {
+            self.tensors
+                .iter()
+                .filter(|t| (t.name == ITEM_ID_TABLE) == ids && t.dims.len() == 2)
+                .map(|t| t.dtype.name())
+                .next()
+                .unwrap_or("f32")
+        };
+        match (of(false), of(true)) {
+            (layers, ids) if layers == ids => layers.to_string(),
+            (layers, ids) => format!("{layers}, item ids {ids}"),
         }
     }
 

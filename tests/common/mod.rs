@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use cartwise::export::Export;
+use cartwise::export::{Export, ENTRY_LEN, HEADER_LEN};
 use cartwise::synth::{generate, Shop, SynthConfig};
 use cartwise::train::{train, TrainConfig};
 use proptest::prelude::*;
@@ -37,4 +37,16 @@ pub fn baskets_strategy(
             ),
         )
     })
+}
+
+/// Rewrites a file's format version, keeping its table checksum valid: how an older writer's
+/// file looks when its sections are laid out as that version had them.
+pub fn set_version(bytes: &mut [u8], version: u32) {
+    bytes[8..12].copy_from_slice(&version.to_le_bytes());
+    let count = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&bytes[..24]);
+    crc.update(&bytes[HEADER_LEN..HEADER_LEN + count * ENTRY_LEN]);
+    let table_crc = crc.finalize();
+    bytes[24..28].copy_from_slice(&table_crc.to_le_bytes());
 }
