@@ -4,6 +4,7 @@
 //! (item-kNN, EASE) live in [`crate::baselines`].
 
 use crate::assoc::count::prepare_baskets;
+use crate::export::Export;
 use crate::ingest::{Order, OrderLog};
 use crate::suggest::blend::Blend;
 use crate::suggest::Engine;
@@ -199,7 +200,15 @@ pub fn export_methods<'a>(
     if blend != Blend::default() {
         methods.push(Method {
             name: "cartwise assoc only".into(),
-            size_bytes: items * 4 + pairs * 16,
+            // The file this export would be without its learned sections.
+            size_bytes: Export {
+                model: None,
+                ease: None,
+                blend: Blend::default(),
+                ..engine.export().clone()
+            }
+            .to_bytes()
+            .len() as u64,
             rank: ranked(Blend::default()),
         });
     }
