@@ -10,6 +10,7 @@ pub mod assoc;
 pub mod catalog;
 pub mod ease;
 pub mod export;
+pub mod kernel;
 pub mod model;
 pub mod money;
 pub mod rules;

@@ -1,0 +1,399 @@
+//! The WebGPU scoring kernel through wgpu: the item table lives on the device in tiles that fit
+//! its binding limits; one dispatch scores and keeps each chunk's best `k`, a second merges them,
+//! and only `k` results per query are read back.
+
+use super::{quantize, Hit, ItemTable, Rows, TableError};
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+/// Rows one workgroup scores (the shader's `CHUNK`).
+const CHUNK: u64 = 1024;
+/// The most workgroups one dispatch dimension may have in WebGPU.
+const MAX_DISPATCH: u64 = 65_535;
+/// Largest `k` one call may ask for.
+pub const MAX_K: usize = 1024;
+
+/// Why the GPU path could not run; the caller falls back to the CPU.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GpuError {
+    #[error("no WebGPU adapter: {0}")]
+    NoAdapter(String),
+    #[error("could not open the GPU device: {0}")]
+    Device(String),
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("item table is empty")]
+    Empty,
+    #[error("k: {0} is more than {MAX_K}")]
+    K(usize),
+    #[error("GPU error: {0}")]
+    Failed(String),
+}
+
+/// Settings of a [`GpuScorer`]; the defaults take the adapter's own limits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GpuOptions {
+    /// Caps the bytes of one storage binding below the adapter's limit (tests use it to force
+    /// tiling on small tables).
+    pub max_binding_bytes: Option<u64>,
+}
+
+/// One slice of the table's rows, in buffers no larger than one binding may be.
+struct Tile {
+    table: wgpu::Buffer,
+    scales: Option<wgpu::Buffer>,
+    row_base: u32,
+    rows: u32,
+    chunk_base: u32,
+    chunks: u32,
+}
+
+/// An item table uploaded to a GPU, ready to rank queries against it.
+pub struct GpuScorer {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    score: wgpu::ComputePipeline,
+    merge: wgpu::ComputePipeline,
+    tiles: Vec<Tile>,
+    int8: bool,
+    dim: usize,
+    rows: usize,
+    /// Chunks (partial top-k lists) per query over all tiles.
+    chunks: u32,
+    max_binding: u64,
+    error: Arc<Mutex<Option<String>>>,
+    adapter: String,
+}
+
+impl GpuScorer {
+    /// Opens the default adapter and uploads `table`.
+    pub async fn new(table: &ItemTable, options: GpuOptions) -> Result<Self, GpuError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let info = adapter.get_info();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("cartwise scoring"),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        Self::with_device(
+            device,
+            queue,
+            format!("{} ({:?})", info.name, info.backend),
+            table,
+            options,
+        )
+    }
+
+    /// Uploads `table` to an opened device.
+    pub fn with_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        adapter: String,
+        table: &ItemTable,
+        options: GpuOptions,
+    ) -> Result<Self, GpuError> {
+        if table.rows == 0 {
+            return Err(GpuError::Empty);
+        }
+        let error = Arc::new(Mutex::new(None::<String>));
+        let sink = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock()
+                .expect("error slot")
+                .get_or_insert_with(|| e.to_string());
+        }));
+        let lost = error.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            lost.lock()
+                .expect("error slot")
+                .get_or_insert_with(|| format!("device lost ({reason:?}): {message}"));
+        });
+        let limits = device.limits();
+        let max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            .min(options.max_binding_bytes.unwrap_or(u64::MAX));
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("score.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("score.wgsl").into()),
+        });
+        let int8 = matches!(table.data, Rows::Int8 { .. });
+        let pipeline = |entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let score = pipeline(if int8 { "score_i8" } else { "score_f32" });
+        let merge = pipeline("merge");
+
+        // Rows per tile: whole chunks, within the binding limit and one dispatch dimension.
+        let row_bytes = match table.data {
+            Rows::F32(_) => table.dim as u64 * 4,
+            Rows::Int8 { .. } => table.dim as u64,
+        };
+        let tile_rows = (max_binding / row_bytes / CHUNK).min(MAX_DISPATCH) * CHUNK;
+        if tile_rows == 0 {
+            return Err(GpuError::Failed(format!(
+                "a binding of {max_binding} bytes cannot hold {CHUNK} rows of {row_bytes} bytes"
+            )));
+        }
+        let mut tiles = Vec::new();
+        let mut chunk_base = 0u32;
+        for start in (0..table.rows as u64).step_by(tile_rows as usize) {
+            let rows = tile_rows.min(table.rows as u64 - start);
+            let range =
+                |per_row: u64| (start * per_row) as usize..((start + rows) * per_row) as usize;
+            let (bytes, scales): (Vec<u8>, Option<Vec<u8>>) = match &table.data {
+                Rows::F32(v) => (
+                    v[range(table.dim as u64)]
+                        .iter()
+                        .flat_map(|x| x.to_le_bytes())
+                        .collect(),
+                    None,
+                ),
+                Rows::Int8 { values, scales } => (
+                    values[range(table.dim as u64)]
+                        .iter()
+                        .map(|&x| x as u8)
+                        .collect(),
+                    Some(
+                        scales[range(1)]
+                            .iter()
+                            .flat_map(|x| x.to_le_bytes())
+                            .collect(),
+                    ),
+                ),
+            };
+            let storage = |label: &str, contents: &[u8]| {
+                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents,
+                    usage: wgpu::BufferUsages::STORAGE,
+                })
+            };
+            let chunks = rows.div_ceil(CHUNK) as u32;
+            tiles.push(Tile {
+                table: storage("item table tile", &bytes),
+                scales: scales.map(|s| storage("row scales", &s)),
+                row_base: start as u32,
+                rows: rows as u32,
+                chunk_base,
+                chunks,
+            });
+            chunk_base += chunks;
+        }
+        let scorer = Self {
+            device,
+            queue,
+            score,
+            merge,
+            tiles,
+            int8,
+            dim: table.dim,
+            rows: table.rows,
+            chunks: chunk_base,
+            max_binding,
+            error,
+            adapter,
+        };
+        scorer.check()?;
+        Ok(scorer)
+    }
+
+    /// The adapter's name and backend, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)".
+    pub fn adapter(&self) -> &str {
+        &self.adapter
+    }
+
+    /// How many tiles the table was split into to respect the device's binding limits.
+    pub fn tiles(&self) -> usize {
+        self.tiles.len()
+    }
+
+    fn check(&self) -> Result<(), GpuError> {
+        match self.error.lock().expect("error slot").clone() {
+            Some(e) => Err(GpuError::Failed(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The best `k` rows for each query of `queries` (row-major, `dim` values each): best first,
+    /// ties by row index, exactly as [`super::cpu::top_k`] ranks them on an int8 table.
+    pub async fn top_k(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Hit>>, GpuError> {
+        if k > MAX_K {
+            return Err(GpuError::K(k));
+        }
+        if !queries.len().is_multiple_of(self.dim) {
+            return Err(TableError::Query {
+                got: queries.len() % self.dim,
+                dim: self.dim,
+            }
+            .into());
+        }
+        let k = k.min(self.rows);
+        let count = queries.len() / self.dim;
+        if k == 0 || count == 0 {
+            return Ok(vec![Vec::new(); count]);
+        }
+        // Queries per submission: their partial lists must fit one binding.
+        let per_query = u64::from(self.chunks) * k as u64 * 8;
+        let batch = (self.max_binding / per_query).clamp(1, MAX_DISPATCH) as usize;
+        let mut out = Vec::with_capacity(count);
+        for group in queries.chunks(batch * self.dim) {
+            out.extend(self.run(group, k).await?);
+        }
+        Ok(out)
+    }
+
+    async fn run(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Hit>>, GpuError> {
+        let device = &self.device;
+        let count = queries.len() / self.dim;
+        let mut words = Vec::with_capacity(queries.len() + count);
+        for q in queries.chunks_exact(self.dim) {
+            if let Some(i) = q.iter().position(|v| !v.is_finite()) {
+                return Err(TableError::QueryNotFinite(i).into());
+            }
+            if self.int8 {
+                let (scale, codes) = quantize(q).expect("finite query");
+                words.extend(
+                    codes.chunks_exact(4).map(|c| {
+                        u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8])
+                    }),
+                );
+                words.push(scale.to_bits());
+            } else {
+                words.extend(q.iter().map(|v| v.to_bits()));
+            }
+        }
+        let row_words = if self.int8 { self.dim / 4 } else { self.dim } as u32;
+        let query_stride = row_words + u32::from(self.int8);
+        let bytes = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let init = |label: &str, contents: &[u8], usage| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
+        };
+        let query_buf = init("queries", &bytes(&words), wgpu::BufferUsages::STORAGE);
+        let partials = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("partial top-k"),
+            size: count as u64 * u64::from(self.chunks) * k as u64 * 8,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let results_size = count as u64 * k as u64 * 8;
+        let results = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("top-k"),
+            size: results_size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("top-k readback"),
+            size: results_size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let params = |tile: &Tile| {
+            let p = [
+                tile.rows,
+                tile.row_base,
+                row_words,
+                k as u32,
+                tile.chunk_base,
+                self.chunks,
+                query_stride,
+                0,
+            ];
+            init("params", &bytes(&p), wgpu::BufferUsages::UNIFORM)
+        };
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&self.score);
+            for tile in &self.tiles {
+                let p = params(tile);
+                let mut entries = vec![
+                    entry(0, &p),
+                    entry(1, &tile.table),
+                    entry(3, &query_buf),
+                    entry(4, &partials),
+                ];
+                if let Some(s) = &tile.scales {
+                    entries.push(entry(2, s));
+                }
+                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("score"),
+                    layout: &self.score.get_bind_group_layout(0),
+                    entries: &entries,
+                });
+                pass.set_bind_group(0, &group, &[]);
+                pass.dispatch_workgroups(tile.chunks, count as u32, 1);
+            }
+            let p = params(&self.tiles[0]);
+            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("merge"),
+                layout: &self.merge.get_bind_group_layout(0),
+                entries: &[entry(0, &p), entry(4, &partials), entry(5, &results)],
+            });
+            pass.set_pipeline(&self.merge);
+            pass.set_bind_group(0, &group, &[]);
+            pass.dispatch_workgroups(1, count as u32, 1);
+        }
+        encoder.copy_buffer_to_buffer(&results, 0, &staging, 0, results_size);
+        self.queue.submit([encoder.finish()]);
+
+        let (tx, rx) = futures_channel::oneshot::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Failed(e.to_string()))?;
+        let mapped = rx
+            .await
+            .map_err(|_| GpuError::Failed("readback was dropped".into()))?;
+        self.check()?;
+        mapped.map_err(|e| GpuError::Failed(e.to_string()))?;
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| GpuError::Failed(e.to_string()))?;
+        let out = view
+            .chunks_exact(k * 8)
+            .map(|list| {
+                list.chunks_exact(8)
+                    .map(|e| Hit {
+                        score: f32::from_bits(u32::from_le_bytes([e[0], e[1], e[2], e[3]])),
+                        item: u32::from_le_bytes([e[4], e[5], e[6], e[7]]),
+                    })
+                    .take_while(|h| h.item != u32::MAX)
+                    .collect()
+            })
+            .collect();
+        Ok(out)
+    }
+}
+
+fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}

@@ -1,0 +1,151 @@
+//! Catalog scoring kernels: every item vector against a query vector, fused with top-k.
+//!
+//! Scoring the whole catalog per cart change is the step that grows with the shop, so it has one
+//! table layout and one ranking rule shared by every backend: [`cpu`] (the reference and the
+//! fallback) and [`gpu`] (WGSL through wgpu). Rankings are best score first, ties broken by the
+//! lower item index; on an int8 table both backends compute every score bit for bit alike, so
+//! their top-k lists are identical.
+
+pub mod cpu;
+pub mod gpu;
+
+/// One ranked item: its catalog index and score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub item: u32,
+    pub score: f32,
+}
+
+impl Hit {
+    /// Whether `self` ranks before `other`: higher score, then lower item index.
+    pub fn before(&self, other: &Hit) -> bool {
+        self.score > other.score || (self.score == other.score && self.item < other.item)
+    }
+}
+
+/// How item rows are stored for scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rows {
+    /// f32 values, row-major.
+    F32(Vec<f32>),
+    /// int8 values, row-major, with one scale per row: value = q × scale.
+    Int8 { values: Vec<i8>, scales: Vec<f32> },
+}
+
+/// The item table the kernels score: `rows` vectors of `dim` values, `dim` a multiple of 4.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemTable {
+    pub rows: usize,
+    pub dim: usize,
+    pub data: Rows,
+}
+
+/// A table that cannot be scored as given.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TableError {
+    #[error("item table: dimension {0} is not a positive multiple of 4")]
+    Dim(usize),
+    #[error("item table: {values} values do not make {rows} rows of {dim}")]
+    Shape {
+        values: usize,
+        rows: usize,
+        dim: usize,
+    },
+    #[error("item table: row {row} has a value that is not finite")]
+    NotFinite { row: usize },
+    #[error("query: {got} values, the table's rows have {dim}")]
+    Query { got: usize, dim: usize },
+    #[error("query: value {0} is not finite")]
+    QueryNotFinite(usize),
+}
+
+impl ItemTable {
+    /// An f32 table from row-major values.
+    pub fn f32(values: Vec<f32>, dim: usize) -> Result<Self, TableError> {
+        let rows = check_shape(values.len(), dim)?;
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(TableError::NotFinite { row: i / dim });
+        }
+        Ok(Self {
+            rows,
+            dim,
+            data: Rows::F32(values),
+        })
+    }
+
+    /// An int8 table from row-major f32 values: each row scaled by its largest |value| / 127.
+    pub fn int8(values: &[f32], dim: usize) -> Result<Self, TableError> {
+        let rows = check_shape(values.len(), dim)?;
+        let mut q = Vec::with_capacity(values.len());
+        let mut scales = Vec::with_capacity(rows);
+        for (row, chunk) in values.chunks_exact(dim).enumerate() {
+            let (scale, codes) = quantize(chunk).ok_or(TableError::NotFinite { row })?;
+            scales.push(scale);
+            q.extend(codes);
+        }
+        Ok(Self {
+            rows,
+            dim,
+            data: Rows::Int8 { values: q, scales },
+        })
+    }
+
+    /// Bytes one row takes on the device (values plus, for int8, its scale).
+    pub fn row_bytes(&self) -> u64 {
+        match self.data {
+            Rows::F32(_) => self.dim as u64 * 4,
+            Rows::Int8 { .. } => self.dim as u64 + 4,
+        }
+    }
+
+    pub(crate) fn check_query(&self, query: &[f32]) -> Result<(), TableError> {
+        if query.len() != self.dim {
+            return Err(TableError::Query {
+                got: query.len(),
+                dim: self.dim,
+            });
+        }
+        match query.iter().position(|v| !v.is_finite()) {
+            Some(i) => Err(TableError::QueryNotFinite(i)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn check_shape(values: usize, dim: usize) -> Result<usize, TableError> {
+    if dim == 0 || !dim.is_multiple_of(4) {
+        return Err(TableError::Dim(dim));
+    }
+    if !values.is_multiple_of(dim) {
+        return Err(TableError::Shape {
+            values,
+            rows: values / dim,
+            dim,
+        });
+    }
+    Ok(values / dim)
+}
+
+/// Symmetric int8 quantization of one vector: (scale, codes) with value ≈ code × scale; `None`
+/// if a value is not finite. An all-zero vector gets scale 0.
+pub fn quantize(values: &[f32]) -> Option<(f32, Vec<i8>)> {
+    if values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 {
+        return Some((0.0, vec![0; values.len()]));
+    }
+    let scale = max / 127.0;
+    let codes = values
+        .iter()
+        .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    Some((scale, codes))
+}
+
+/// The score of an int8 row against an int8 query, as both backends compute it: the exact
+/// integer dot product, then one rounding by the product of the two scales.
+pub fn int8_score(dot: i32, row_scale: f32, query_scale: f32) -> f32 {
+    dot as f32 * (row_scale * query_scale)
+}

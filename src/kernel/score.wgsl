@@ -1,0 +1,173 @@
+// Catalog scoring fused with top-k selection.
+//
+// `score_i8` / `score_f32`: one workgroup scores CHUNK rows of one tile against one query
+// (workgroup_id.y) and writes that chunk's best `k` (score bits, item) to `partials`. `merge`:
+// one workgroup per query selects the best `k` of all its partial lists into `results`, so only
+// k entries per query are read back. Order: higher score first, then lower item index; NONE
+// marks an empty entry.
+
+struct Params {
+    rows: u32,         // rows in this tile
+    row_base: u32,     // catalog index of the tile's first row
+    words: u32,        // u32 words per row: dim / 4 (int8) or dim (f32)
+    k: u32,
+    wg_base: u32,      // this tile's first chunk among a query's partial lists
+    wg_total: u32,     // partial lists per query, over all tiles
+    query_stride: u32, // u32 words per query: words, plus the scale word for int8
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> table: array<u32>;
+@group(0) @binding(2) var<storage, read> scales: array<f32>;
+@group(0) @binding(3) var<storage, read> queries: array<u32>;
+@group(0) @binding(4) var<storage, read_write> partials: array<vec2<u32>>;
+@group(0) @binding(5) var<storage, read_write> results: array<vec2<u32>>;
+
+const WG: u32 = 256u;
+const PER: u32 = 4u;
+const CHUNK: u32 = 1024u;
+const NONE: u32 = 0xffffffffu;
+
+var<workgroup> s_score: array<f32, CHUNK>;
+var<workgroup> s_item: array<u32, CHUNK>;
+var<workgroup> r_score: array<f32, WG>;
+var<workgroup> r_item: array<u32, WG>;
+var<workgroup> r_slot: array<u32, WG>;
+
+fn better(sa: f32, ia: u32, sb: f32, ib: u32) -> bool {
+    if ia == NONE { return false; }
+    if ib == NONE { return true; }
+    return sa > sb || (sa == sb && ia < ib);
+}
+
+// Reduces the per-thread candidates in r_* to the workgroup's best in slot 0.
+fn reduce_best(lid: u32) {
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+        if lid < stride && better(r_score[lid + stride], r_item[lid + stride], r_score[lid], r_item[lid]) {
+            r_score[lid] = r_score[lid + stride];
+            r_item[lid] = r_item[lid + stride];
+            r_slot[lid] = r_slot[lid + stride];
+        }
+        workgroupBarrier();
+    }
+}
+
+// Selects the chunk's best k from s_* into partials[out..out + k].
+fn select_chunk(lid: u32, out: u32) {
+    workgroupBarrier();
+    for (var r = 0u; r < params.k; r = r + 1u) {
+        var bs = 0.0;
+        var bi = NONE;
+        var bslot = NONE;
+        for (var j = 0u; j < PER; j = j + 1u) {
+            let slot = lid + j * WG;
+            if better(s_score[slot], s_item[slot], bs, bi) {
+                bs = s_score[slot];
+                bi = s_item[slot];
+                bslot = slot;
+            }
+        }
+        r_score[lid] = bs;
+        r_item[lid] = bi;
+        r_slot[lid] = bslot;
+        reduce_best(lid);
+        if lid == 0u {
+            partials[out + r] = vec2<u32>(bitcast<u32>(r_score[0]), r_item[0]);
+            if r_slot[0] != NONE {
+                s_item[r_slot[0]] = NONE;
+            }
+        }
+        workgroupBarrier();
+    }
+}
+
+fn dot4i8(a: u32, b: u32) -> i32 {
+    let x = bitcast<i32>(a);
+    let y = bitcast<i32>(b);
+    return extractBits(x, 0u, 8u) * extractBits(y, 0u, 8u)
+        + extractBits(x, 8u, 8u) * extractBits(y, 8u, 8u)
+        + extractBits(x, 16u, 8u) * extractBits(y, 16u, 8u)
+        + extractBits(x, 24u, 8u) * extractBits(y, 24u, 8u);
+}
+
+@compute @workgroup_size(256)
+fn score_i8(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+    let lid = lid3.x;
+    let q = wg.y * params.query_stride;
+    let q_scale = bitcast<f32>(queries[q + params.words]);
+    for (var j = 0u; j < PER; j = j + 1u) {
+        let slot = lid + j * WG;
+        let row = wg.x * CHUNK + slot;
+        if row < params.rows {
+            var acc = 0i;
+            let base = row * params.words;
+            for (var w = 0u; w < params.words; w = w + 1u) {
+                acc = acc + dot4i8(table[base + w], queries[q + w]);
+            }
+            s_score[slot] = f32(acc) * (scales[row] * q_scale);
+            s_item[slot] = params.row_base + row;
+        } else {
+            s_score[slot] = 0.0;
+            s_item[slot] = NONE;
+        }
+    }
+    select_chunk(lid, (wg.y * params.wg_total + params.wg_base + wg.x) * params.k);
+}
+
+@compute @workgroup_size(256)
+fn score_f32(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+    let lid = lid3.x;
+    let q = wg.y * params.query_stride;
+    for (var j = 0u; j < PER; j = j + 1u) {
+        let slot = lid + j * WG;
+        let row = wg.x * CHUNK + slot;
+        if row < params.rows {
+            var acc = 0.0;
+            let base = row * params.words;
+            for (var w = 0u; w < params.words; w = w + 1u) {
+                acc = acc + bitcast<f32>(table[base + w]) * bitcast<f32>(queries[q + w]);
+            }
+            s_score[slot] = acc;
+            s_item[slot] = params.row_base + row;
+        } else {
+            s_score[slot] = 0.0;
+            s_item[slot] = NONE;
+        }
+    }
+    select_chunk(lid, (wg.y * params.wg_total + params.wg_base + wg.x) * params.k);
+}
+
+@compute @workgroup_size(256)
+fn merge(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+    let lid = lid3.x;
+    let n = params.wg_total * params.k;
+    let base = wg.y * n;
+    for (var r = 0u; r < params.k; r = r + 1u) {
+        var bs = 0.0;
+        var bi = NONE;
+        var bslot = NONE;
+        for (var e = lid; e < n; e = e + WG) {
+            let p = partials[base + e];
+            let s = bitcast<f32>(p.x);
+            if better(s, p.y, bs, bi) {
+                bs = s;
+                bi = p.y;
+                bslot = e;
+            }
+        }
+        r_score[lid] = bs;
+        r_item[lid] = bi;
+        r_slot[lid] = bslot;
+        reduce_best(lid);
+        if lid == 0u {
+            results[wg.y * params.k + r] = vec2<u32>(bitcast<u32>(r_score[0]), r_item[0]);
+            if r_slot[0] != NONE {
+                partials[base + r_slot[0]].y = NONE;
+            }
+        }
+        storageBarrier();
+        workgroupBarrier();
+    }
+}
