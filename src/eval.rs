@@ -55,14 +55,28 @@ pub struct TestCart {
     pub cart: Vec<u32>,
     pub hidden: u32,
     pub month: Option<u8>,
+    /// The shopper's earlier items, most recent first (see [`crate::history`]); empty when
+    /// unknown.
+    pub history: Vec<u32>,
 }
 
 /// Picks one hidden item per order with ≥ 2 distinct items, seeded.
 pub fn test_carts(log: &OrderLog, seed: u64) -> Vec<TestCart> {
+    sourced_test_carts(log.orders.iter(), seed)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// [`test_carts`] of `orders`, each with the position of the order it came from.
+fn sourced_test_carts<'a>(
+    orders: impl Iterator<Item = &'a Order>,
+    seed: u64,
+) -> Vec<(usize, TestCart)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    log.orders
-        .iter()
-        .filter_map(|o| {
+    orders
+        .enumerate()
+        .filter_map(|(source, o)| {
             let mut items = Vec::new();
             for &i in &o.items {
                 if !items.contains(&i) {
@@ -73,11 +87,15 @@ pub fn test_carts(log: &OrderLog, seed: u64) -> Vec<TestCart> {
                 return None;
             }
             let hidden = items.remove(rng.random_range(0..items.len()));
-            Some(TestCart {
-                cart: items,
-                hidden,
-                month: o.month(),
-            })
+            Some((
+                source,
+                TestCart {
+                    cart: items,
+                    hidden,
+                    month: o.month(),
+                    history: Vec::new(),
+                },
+            ))
         })
         .collect()
 }
@@ -98,6 +116,7 @@ pub fn leave_one_out(carts: &[TestCart]) -> Vec<TestCart> {
                     cart,
                     hidden,
                     month: t.month,
+                    history: t.history.clone(),
                 }
             })
         })
@@ -118,27 +137,45 @@ pub fn tuning_carts(validation: &[TestCart]) -> Vec<TestCart> {
     carts
 }
 
-/// The validation protocol shared by early stopping and λ tuning: baskets of all but the
-/// latest tenth of orders by time (untimed orders count as earliest), and seeded test carts
-/// from the latest tenth.
+/// What the validation protocol fits on and checks against.
+pub struct Validation {
+    /// Baskets of all but the latest tenth of orders by time (see `prepare_baskets`).
+    pub baskets: Vec<Vec<u32>>,
+    /// Each basket's shopper history (empty without `max_history`).
+    pub histories: Vec<Vec<u32>>,
+    /// Seeded test carts from the latest tenth, with their shoppers' histories.
+    pub carts: Vec<TestCart>,
+}
+
+/// The validation protocol shared by early stopping and λ tuning: all but the latest tenth of
+/// orders by time (untimed orders count as earliest) to fit on, seeded test carts from the
+/// latest tenth, and with `max_history` each one's shopper history.
 pub fn validation_split(
     log: &OrderLog,
     max_order_items: usize,
+    max_history: usize,
     seed: u64,
-) -> (Vec<Vec<u32>>, Vec<TestCart>) {
+) -> Validation {
     let mut orders: Vec<&Order> = log.orders.iter().collect();
     orders.sort_by_key(|o| o.time);
     let cut = orders.len() - orders.len() / 10;
+    let histories = crate::history::customer_histories(&orders, max_history);
     let fit = prepare_baskets(
         orders[..cut].iter().map(|o| o.items.as_slice()),
         max_order_items,
-    )
-    .baskets;
-    let held_out = OrderLog {
-        orders: orders[cut..].iter().map(|&o| o.clone()).collect(),
-        lines: 0,
-    };
-    (fit, test_carts(&held_out, seed))
+    );
+    let carts = sourced_test_carts(orders[cut..].iter().copied(), seed)
+        .into_iter()
+        .map(|(i, t)| TestCart {
+            history: histories[cut + i].clone(),
+            ..t
+        })
+        .collect();
+    Validation {
+        histories: fit.source.iter().map(|&i| histories[i].clone()).collect(),
+        baskets: fit.baskets,
+        carts,
+    }
 }
 
 fn score_rank(rank: Option<usize>, m: &mut Metrics) {

@@ -22,6 +22,8 @@ pub mod baselines;
 #[cfg(feature = "cli")]
 pub mod eval;
 #[cfg(feature = "cli")]
+pub mod history;
+#[cfg(feature = "cli")]
 pub mod ingest;
 #[cfg(feature = "cli")]
 pub mod synth;

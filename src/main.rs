@@ -99,6 +99,10 @@ enum Command {
         /// Transformer: decay the learning rate along a cosine to a tenth by the last epoch.
         #[arg(long)]
         cosine_lr: bool,
+        /// Transformer: also read up to N items of the shopper's earlier orders (orders need a
+        /// customer_id) as history tokens, for on-device personalization; 0 turns it off.
+        #[arg(long, default_value_t = 0)]
+        history: usize,
         /// Transformer: save every epoch to this folder, and resume from it when it holds a
         /// checkpoint of the same settings and data.
         #[arg(long)]
@@ -235,6 +239,7 @@ fn run(cli: Cli) -> Result<()> {
             dim,
             f32,
             cosine_lr,
+            history,
             checkpoint,
             ease_max_items,
             refit,
@@ -260,6 +265,7 @@ fn run(cli: Cli) -> Result<()> {
                     ff: 2 * dim,
                     quantize: !f32,
                     cosine_lr,
+                    max_history: history,
                     seed,
                     ..Default::default()
                 });
@@ -444,7 +450,11 @@ fn fit_baselines(
         );
         return Ok((knn, None));
     }
-    let (fit_baskets, validation) = eval::validation_split(&log, cap, seed);
+    let eval::Validation {
+        baskets: fit_baskets,
+        carts: validation,
+        ..
+    } = eval::validation_split(&log, cap, 0, seed);
     let validation = eval::tuning_carts(&validation);
     bar.set_message(format!(
         "tuning EASE λ on {} leave-one-out validation carts",

@@ -1,13 +1,14 @@
 //! Training: order log and catalog in, a complete [`Export`] out.
 
 use crate::assoc::build::{build_table, AssocConfig};
-use crate::assoc::count::{count_pairs, prepare_baskets, PairSet, DEFAULT_CHUNK_PAIRS};
+use crate::assoc::count::{count_pairs, prepare_baskets, Baskets, PairSet, DEFAULT_CHUNK_PAIRS};
 use crate::assoc::itemsets::mine_triples;
 use crate::catalog::Catalog;
 use crate::ease::{self, fit::Ease, SparseEase};
-use crate::eval::{measure, tuning_carts, validation_split, TestCart};
+use crate::eval::{measure, tuning_carts, validation_split, TestCart, Validation};
 use crate::export::{Export, Meta};
-use crate::ingest::OrderLog;
+use crate::history::customer_histories;
+use crate::ingest::{Order, OrderLog};
 use crate::model::fit::{fit, FitConfig, Fitted};
 use crate::model::ModelExport;
 use crate::rules::MerchantRules;
@@ -99,13 +100,7 @@ pub fn train(
     let fit_ease = catalog.len() <= config.ease_max_items;
     let learned = if config.transformer.is_some() || fit_ease {
         fit_learned(
-            catalog,
-            log,
-            config,
-            &baskets.baskets,
-            fit_ease,
-            &seasonal,
-            &mut stage,
+            catalog, log, config, &baskets, fit_ease, &seasonal, &mut stage,
         )?
     } else {
         Learned::default()
@@ -138,22 +133,31 @@ pub const MODEL_CANDIDATES: u32 = 100;
 fn fit_transformer(
     catalog: &Catalog,
     baskets: &[Vec<u32>],
+    histories: &[Vec<u32>],
     validation: &[TestCart],
     fit_config: &FitConfig,
     checkpoint: Option<&std::path::Path>,
     stage: &mut impl FnMut(&str),
 ) -> Result<Fitted, TrainError> {
-    fit(catalog, baskets, validation, fit_config, checkpoint, |e| {
-        stage(&if validation.is_empty() {
-            format!("transformer refit epoch {}: loss {:.4}", e.epoch, e.loss)
-        } else {
-            format!(
-                "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
-                e.epoch, e.loss, e.val_hr10
-            )
-        });
-        std::ops::ControlFlow::Continue(())
-    })
+    fit(
+        catalog,
+        baskets,
+        histories,
+        validation,
+        fit_config,
+        checkpoint,
+        |e| {
+            stage(&if validation.is_empty() {
+                format!("transformer refit epoch {}: loss {:.4}", e.epoch, e.loss)
+            } else {
+                format!(
+                    "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
+                    e.epoch, e.loss, e.val_hr10
+                )
+            });
+            std::ops::ControlFlow::Continue(())
+        },
+    )
 }
 
 /// Chooses EASE's λ by the pruned model's HR@10 on the (leave-one-out) validation carts, fitting on
@@ -202,12 +206,18 @@ fn fit_learned(
     catalog: &Catalog,
     log: &OrderLog,
     config: &TrainConfig,
-    all_baskets: &[Vec<u32>],
+    all: &Baskets,
     fit_ease: bool,
     seasonal: &SeasonalIndex,
     stage: &mut impl FnMut(&str),
 ) -> Result<Learned, TrainError> {
-    let (fit_baskets, validation) = validation_split(log, config.max_order_items, config.seed);
+    let max_history = config.transformer.map_or(0, |f| f.max_history);
+    let all_baskets = &all.baskets;
+    let Validation {
+        baskets: fit_baskets,
+        histories: fit_histories,
+        carts: validation,
+    } = validation_split(log, config.max_order_items, max_history, config.seed);
     stage(&format!(
         "validation: {} training baskets, {} validation carts from the latest tenth of orders",
         fit_baskets.len(),
@@ -218,6 +228,7 @@ fn fit_learned(
             let fitted = fit_transformer(
                 catalog,
                 &fit_baskets,
+                &fit_histories,
                 &validation,
                 fit_config,
                 config.checkpoint.as_deref(),
@@ -319,9 +330,14 @@ fn fit_learned(
                 epochs: best_epoch,
                 ..*fit_config
             };
+            let orders: Vec<&Order> = log.orders.iter().collect();
+            let histories = customer_histories(&orders, max_history);
+            let all_histories: Vec<Vec<u32>> =
+                all.source.iter().map(|&o| histories[o].clone()).collect();
             let fitted = fit_transformer(
                 catalog,
                 all_baskets,
+                &all_histories,
                 &[],
                 &refit_config,
                 config

@@ -18,7 +18,7 @@ proptest! {
             .map(|(items, month)| {
                 let mut cart: Vec<u32> = items.iter().copied().collect();
                 let hidden = cart.remove(cart.len() / 2);
-                TestCart { cart, hidden, month: *month }
+                TestCart { cart, hidden, month: *month, history: Vec::new() }
             })
             .collect();
         let expanded = leave_one_out(&carts);

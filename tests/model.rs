@@ -48,13 +48,21 @@ fn small_fit(
         seed,
         ..FitConfig::default()
     };
-    let fitted = fit(&catalog, &baskets, &validation, &config, checkpoint, |e| {
-        if e.epoch >= stop_after {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(())
-        }
-    })
+    let fitted = fit(
+        &catalog,
+        &baskets,
+        &[],
+        &validation,
+        &config,
+        checkpoint,
+        |e| {
+            if e.epoch >= stop_after {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        },
+    )
     .map_err(|e| e.to_string());
     // Popularity's HR@10 on the same validation carts, for reference.
     let mut counts = vec![0u32; catalog.len()];

@@ -6,7 +6,8 @@ use super::adamw::AdamW;
 use super::checkpoint::{saved, Checkpoint, State, Tensors};
 use super::titles::{title_tokens, train_tokenizer};
 use super::{
-    rank_catalog, BasketModel, ModelConfig, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE,
+    rank_catalog_with_history, BasketModel, ModelConfig, ModelExport, NamedTensor, WeightType,
+    ITEM_ID_TABLE,
 };
 use crate::catalog::Catalog;
 use crate::eval::TestCart;
@@ -28,6 +29,9 @@ pub struct FitConfig {
     pub layers: usize,
     pub ff: usize,
     pub max_cart: usize,
+    /// Most history tokens (the shopper's earlier items, see `crate::history`) per training
+    /// cart; 0 trains without history and without a segment vector.
+    pub max_history: usize,
     /// Most whole words in the title vocabulary (characters are always in it).
     pub vocab: usize,
     pub epochs: usize,
@@ -53,6 +57,7 @@ impl Default for FitConfig {
             layers: 2,
             ff: 128,
             max_cart: 15,
+            max_history: 0,
             vocab: 4_000,
             epochs: 20,
             batch: 256,
@@ -107,7 +112,10 @@ fn initialise(weights: &VarMap, seed: u64) -> candle_core::Result<()> {
             // Embeddings with variance 1/dim so catalog logits start informative; linear
             // layers Xavier-uniform so attention mixes the cart from the first step.
             let dims = var.dims();
-            let a = if name.starts_with("item_id") || name.starts_with("token") {
+            let a = if ["item_id", "token", "segment"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
                 (3.0 / dims[1] as f32).sqrt()
             } else {
                 (6.0 / (dims[0] + dims[dims.len() - 1]) as f32).sqrt()
@@ -121,7 +129,8 @@ fn initialise(weights: &VarMap, seed: u64) -> candle_core::Result<()> {
 
 fn hr10(model: &BasketModel, carts: &[TestCart]) -> candle_core::Result<f64> {
     let views: Vec<&[u32]> = carts.iter().map(|t| t.cart.as_slice()).collect();
-    let ranked = rank_catalog(model, &views)?;
+    let histories: Vec<&[u32]> = carts.iter().map(|t| t.history.as_slice()).collect();
+    let ranked = rank_catalog_with_history(model, &views, &histories)?;
     let hits = ranked
         .iter()
         .zip(carts)
@@ -151,13 +160,15 @@ fn restore(weights: &VarMap, tensors: &Tensors, prefix: &str) -> candle_core::Re
     Ok(())
 }
 
-/// Trains on baskets (distinct item indices per order), validating on `validation` after every
+/// Trains on baskets (distinct item indices per order) and their shopper histories
+/// (`histories`, parallel to `baskets`, or empty), validating on `validation` after every
 /// epoch. `progress` sees each epoch as it ends and may stop training early (the best weights
 /// so far are kept). With `checkpoint`, every epoch is saved there, and a checkpoint of the
 /// same settings and data found there is resumed.
 pub fn fit(
     catalog: &Catalog,
     baskets: &[Vec<u32>],
+    histories: &[Vec<u32>],
     validation: &[TestCart],
     config: &FitConfig,
     checkpoint: Option<&Path>,
@@ -175,6 +186,7 @@ pub fn fit(
         layers: config.layers,
         ff: config.ff,
         max_cart: config.max_cart,
+        max_history: config.max_history,
     };
     let weights = VarMap::new();
     let vb = VarBuilder::from_varmap(&weights, DType::F32, &device);
@@ -185,7 +197,13 @@ pub fn fit(
         config.lr,
         config.weight_decay,
     )?;
-    let usable: Vec<&Vec<u32>> = baskets.iter().filter(|b| b.len() >= 2).collect();
+    let no_history = Vec::new();
+    let usable: Vec<(&Vec<u32>, &Vec<u32>)> = baskets
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.len() >= 2)
+        .map(|(i, b)| (b, histories.get(i).unwrap_or(&no_history)))
+        .collect();
     let fingerprint = format!(
         "{config:?}, {} items, {} training baskets, {} validation carts",
         catalog.len(),
@@ -235,15 +253,20 @@ pub fn fit(
         for chunk in order.chunks(config.batch) {
             let mut contexts: Vec<Vec<u32>> = Vec::with_capacity(chunk.len());
             let mut targets: Vec<u32> = Vec::with_capacity(chunk.len());
+            let mut pasts: Vec<&[u32]> = Vec::with_capacity(chunk.len());
             for &k in chunk {
-                let mut items = usable[k].clone();
+                let (basket, past) = usable[k];
+                pasts.push(past);
+                let mut items = basket.clone();
                 items.shuffle(&mut rng);
                 targets.push(items.pop().expect("baskets have 2+ items"));
                 items.truncate(config.max_cart);
                 contexts.push(items);
             }
             let views: Vec<&[u32]> = contexts.iter().map(Vec::as_slice).collect();
-            let logits = model.forward(&model.batch(&views, &device)?)?;
+            let past = model.history_batch(&pasts, &device)?;
+            let logits =
+                model.forward_with_history(&model.batch(&views, &device)?, past.as_ref())?;
             let loss = candle_nn::loss::cross_entropy(
                 &logits,
                 &Tensor::new(targets.as_slice(), &device)?,

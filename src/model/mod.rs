@@ -35,6 +35,10 @@ pub struct ModelConfig {
     pub ff: usize,
     /// Most cart items the encoder sees.
     pub max_cart: usize,
+    /// Most history tokens (items of the shopper's earlier orders) the encoder sees; 0 for a
+    /// model trained without history, which has no segment vector and ignores any history.
+    #[serde(default)]
+    pub max_history: usize,
 }
 
 impl ModelConfig {
@@ -113,6 +117,8 @@ pub struct BasketModel {
     title_owner: Tensor,
     title_counts: Tensor,
     has_titles: bool,
+    /// Added to history tokens so attention can tell the shopper's past from the cart.
+    segment: Option<Tensor>,
     /// The item table computed once for inference (see [`BasketModel::freeze`]).
     frozen: Option<Tensor>,
 }
@@ -143,6 +149,9 @@ impl BasketModel {
             title_owner: Tensor::new(title_owner, &device)?,
             title_counts: Tensor::from_vec(counts, (rows, 1), &device)?,
             has_titles: !title_ids.is_empty(),
+            segment: (config.max_history > 0)
+                .then(|| vb.get((1, config.dim), "segment.weight"))
+                .transpose()?,
             frozen: None,
             config,
         })
@@ -172,20 +181,45 @@ impl BasketModel {
 
     /// Catalog logits [B, items] for carts [B, L] of item ids padded with [`ModelConfig::pad`].
     pub fn forward(&self, carts: &Tensor) -> Result<Tensor> {
+        self.forward_with_history(carts, None)
+    }
+
+    /// Catalog logits [B, items] for carts [B, L] and, for a model trained with history, the
+    /// shoppers' history items [B, H] (both padded with [`ModelConfig::pad`]); a model without
+    /// a segment vector ignores `history`. The history enters as one token, the mean of its
+    /// item vectors plus the segment vector, so a long history cannot drown out the cart in
+    /// attention; an empty history is masked like padding.
+    pub fn forward_with_history(&self, carts: &Tensor, history: Option<&Tensor>) -> Result<Tensor> {
         let table = match &self.frozen {
             Some(t) => t.clone(),
             None => self.item_table()?,
         };
         let (b, l) = carts.dims2()?;
+        let d = self.config.dim;
         let device = carts.device();
         let query = Tensor::full(self.config.query(), (b, 1), device)?;
         let ids = Tensor::cat(&[&query, carts], 1)?;
-        let mut x =
-            table
-                .index_select(&ids.flatten_all()?, 0)?
-                .reshape((b, l + 1, self.config.dim))?;
-        let mask =
-            (ids.eq(self.config.pad())?.to_dtype(DType::F32)? * -1e9)?.reshape((b, 1, 1, l + 1))?;
+        let mut x = table
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, l + 1, d))?;
+        let mut padding = ids.eq(self.config.pad())?.to_dtype(DType::F32)?;
+        if let Some((h, segment)) = history.zip(self.segment.as_ref()) {
+            let kept = h.ne(self.config.pad())?.to_dtype(DType::F32)?;
+            let count = kept.sum_keepdim(1)?;
+            let sum = table
+                .index_select(&h.flatten_all()?, 0)?
+                .reshape((b, h.dim(1)?, d))?
+                .broadcast_mul(&kept.unsqueeze(2)?)?
+                .sum(1)?;
+            let token = sum
+                .broadcast_div(&count.clamp(1f32, f32::MAX)?)?
+                .broadcast_add(segment)?
+                .unsqueeze(1)?;
+            x = Tensor::cat(&[&x, &token], 1)?;
+            padding = Tensor::cat(&[&padding, &count.eq(0f32)?.to_dtype(DType::F32)?], 1)?;
+        }
+        let n = x.dim(1)?;
+        let mask = (padding * -1e9)?.reshape((b, 1, 1, n))?;
         for block in &self.blocks {
             x = block.forward(&x, &mask)?;
         }
@@ -203,19 +237,33 @@ impl BasketModel {
 
     /// Pads carts (item indices, at most `max_cart` kept) into a [B, L] tensor.
     pub fn batch(&self, carts: &[&[u32]], device: &Device) -> Result<Tensor> {
-        let l = carts
+        self.pad_rows(carts, self.config.max_cart, device)
+    }
+
+    /// Pads histories (most recent first, at most `max_history` kept) into a [B, H] tensor, or
+    /// `None` when none has an item or the model takes no history.
+    pub fn history_batch(&self, histories: &[&[u32]], device: &Device) -> Result<Option<Tensor>> {
+        if self.segment.is_none() || histories.iter().all(|h| h.is_empty()) {
+            return Ok(None);
+        }
+        self.pad_rows(histories, self.config.max_history, device)
+            .map(Some)
+    }
+
+    fn pad_rows(&self, rows: &[&[u32]], max: usize, device: &Device) -> Result<Tensor> {
+        let l = rows
             .iter()
-            .map(|c| c.len().min(self.config.max_cart))
+            .map(|c| c.len().min(max))
             .max()
             .unwrap_or(0)
             .max(1);
-        let mut flat = Vec::with_capacity(carts.len() * l);
-        for c in carts {
+        let mut flat = Vec::with_capacity(rows.len() * l);
+        for c in rows {
             let kept = &c[..c.len().min(l)];
             flat.extend_from_slice(kept);
             flat.extend(std::iter::repeat_n(self.config.pad(), l - kept.len()));
         }
-        Tensor::from_vec(flat, (carts.len(), l), device)
+        Tensor::from_vec(flat, (rows.len(), l), device)
     }
 }
 
@@ -407,11 +455,24 @@ pub fn top_items(scores: &[f32], k: usize, keep: impl Fn(u32) -> bool) -> Vec<u3
 
 /// Ranks the whole catalog for each cart (best first), cart items left out.
 pub fn rank_catalog(model: &BasketModel, carts: &[&[u32]]) -> Result<Vec<Vec<u32>>> {
+    rank_catalog_with_history(model, carts, &[])
+}
+
+/// [`rank_catalog`] with each cart's shopper history (parallel to `carts`, or empty).
+pub fn rank_catalog_with_history(
+    model: &BasketModel,
+    carts: &[&[u32]],
+    histories: &[&[u32]],
+) -> Result<Vec<Vec<u32>>> {
     let device = Device::Cpu;
     let mut out = Vec::with_capacity(carts.len());
-    for chunk in carts.chunks(512) {
+    for (n, chunk) in carts.chunks(512).enumerate() {
+        let past = match histories.get(n * 512..n * 512 + chunk.len()) {
+            Some(h) => model.history_batch(h, &device)?,
+            None => None,
+        };
         let logits = model
-            .forward(&model.batch(chunk, &device)?)?
+            .forward_with_history(&model.batch(chunk, &device)?, past.as_ref())?
             .to_vec2::<f32>()?;
         for (row, cart) in logits.iter().zip(chunk) {
             out.push(top_items(row, row.len(), |i| !cart.contains(&i)));

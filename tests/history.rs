@@ -1,0 +1,162 @@
+//! Shopper history: each order's earlier items per customer, and the transformer's history
+//! tokens, which personalize its ranking and change nothing for a model trained without them.
+
+use cartwise::eval::validation_split;
+use cartwise::history::customer_histories;
+use cartwise::ingest::Order;
+use cartwise::model::fit::{fit, FitConfig};
+use cartwise::model::{rank_catalog, rank_catalog_with_history, ModelConfig};
+
+fn order(id: &str, customer: Option<&str>, time: i64, items: &[u32]) -> Order {
+    Order {
+        id: id.into(),
+        customer: customer.map(Into::into),
+        time: Some(time),
+        items: items.to_vec(),
+    }
+}
+
+#[test]
+fn histories_are_earlier_orders_by_time_most_recent_first_distinct_and_capped() {
+    let orders = [
+        order("late", Some("a"), 30, &[7, 8]),
+        order("first", Some("a"), 10, &[1, 2]),
+        order("other", Some("b"), 15, &[9]),
+        order("second", Some("a"), 20, &[3, 1]),
+        order("anon", None, 25, &[4]),
+    ];
+    let refs: Vec<&Order> = orders.iter().collect();
+    let h = customer_histories(&refs, 3);
+    assert_eq!(
+        h[1],
+        Vec::<u32>::new(),
+        "a customer's first order has no history"
+    );
+    assert_eq!(h[3], vec![1, 2]);
+    // Most recent order first, item 1 once, capped at 3.
+    assert_eq!(h[0], vec![3, 1, 2]);
+    assert_eq!(h[2], Vec::<u32>::new());
+    assert_eq!(
+        h[4],
+        Vec::<u32>::new(),
+        "orders without a customer have none"
+    );
+    assert!(customer_histories(&refs, 0).iter().all(Vec::is_empty));
+}
+
+#[test]
+fn a_model_config_without_history_reads_from_older_exports() {
+    let json = r#"{"items":3,"tokens":5,"dim":8,"heads":2,"layers":1,"ff":16,"maxCart":4}"#;
+    let config: ModelConfig = serde_json::from_str(json).unwrap();
+    assert_eq!(config.max_history, 0);
+}
+
+#[test]
+fn history_tokens_personalize_the_ranking() {
+    // Synthetic customers favour three categories each, so their past orders say what they
+    // will add next.
+    let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
+        seed: 4,
+        items: 300,
+        customers: 300,
+        orders: 12_000,
+    });
+    let (catalog, log) = shop.to_log();
+    let split = validation_split(&log, 100, 16, 1);
+    assert!(split.carts.iter().filter(|t| !t.history.is_empty()).count() > split.carts.len() / 2);
+    let config = FitConfig {
+        dim: 32,
+        ff: 64,
+        epochs: 6,
+        batch: 128,
+        vocab: 500,
+        max_history: 16,
+        ..FitConfig::default()
+    };
+    let train = |config: &FitConfig| {
+        fit(
+            &catalog,
+            &split.baskets,
+            &split.histories,
+            &split.carts,
+            config,
+            None,
+            |_| std::ops::ControlFlow::Continue(()),
+        )
+        .unwrap()
+        .to_export(true)
+        .unwrap()
+    };
+    let carts: Vec<&[u32]> = split.carts.iter().map(|t| t.cart.as_slice()).collect();
+    let histories: Vec<&[u32]> = split.carts.iter().map(|t| t.history.as_slice()).collect();
+    let hr = |ranked: Vec<Vec<u32>>| {
+        ranked
+            .iter()
+            .zip(&split.carts)
+            .filter(|(r, t)| r[..10].contains(&t.hidden))
+            .count() as f64
+            / split.carts.len() as f64
+    };
+    // The shipped (quantized) models, reloaded from their export sections.
+    let export = train(&config);
+    assert_eq!(export.config.max_history, 16);
+    assert!(export.tensors.iter().any(|t| t.name == "segment.weight"));
+    let model = export.load(&catalog.titles()).unwrap();
+    let with = hr(rank_catalog_with_history(&model, &carts, &histories).unwrap());
+    let same_model_without = hr(rank_catalog(&model, &carts).unwrap());
+    let plain = train(&FitConfig {
+        max_history: 0,
+        ..config
+    })
+    .load(&catalog.titles())
+    .unwrap();
+    let trained_without = hr(rank_catalog(&plain, &carts).unwrap());
+    eprintln!(
+        "validation HR@10: history model with history {with:.4}, without {same_model_without:.4}; \
+         model trained without history {trained_without:.4}"
+    );
+    assert!(
+        with > trained_without * 1.05,
+        "with {with}, trained without {trained_without}"
+    );
+}
+
+#[test]
+fn a_model_trained_without_history_ignores_it() {
+    let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
+        seed: 5,
+        items: 300,
+        customers: 200,
+        orders: 3_000,
+    });
+    let (catalog, log) = shop.to_log();
+    let split = validation_split(&log, 100, 8, 1);
+    let config = FitConfig {
+        dim: 16,
+        ff: 32,
+        epochs: 1,
+        batch: 128,
+        vocab: 200,
+        ..FitConfig::default()
+    };
+    let fitted = fit(
+        &catalog,
+        &split.baskets,
+        &split.histories,
+        &split.carts,
+        &config,
+        None,
+        |_| std::ops::ControlFlow::Continue(()),
+    )
+    .unwrap();
+    let export = fitted.to_export(true).unwrap();
+    assert!(!export.tensors.iter().any(|t| t.name == "segment.weight"));
+    let model = export.load(&catalog.titles()).unwrap();
+    let carts: Vec<&[u32]> = split.carts.iter().map(|t| t.cart.as_slice()).collect();
+    let histories: Vec<&[u32]> = split.carts.iter().map(|t| t.history.as_slice()).collect();
+    assert!(histories.iter().any(|h| !h.is_empty()));
+    assert_eq!(
+        rank_catalog_with_history(&model, &carts, &histories).unwrap(),
+        rank_catalog(&model, &carts).unwrap()
+    );
+}
