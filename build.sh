@@ -106,15 +106,21 @@ bench() {
   native
   model
   wasm
-  log "association build (criterion)"
+  log "association build and catalog top-k, CPU vs wgpu (criterion)"
   cargo bench --bench assoc
+  cargo bench --bench kernel
   node -e '
     const fs = require("fs"), path = require("path");
-    const dir = path.join(process.env.CARGO_TARGET_DIR, "criterion", "association build");
-    for (const name of fs.readdirSync(dir).filter((n) => n !== "report").sort()) {
-      const e = JSON.parse(fs.readFileSync(path.join(dir, name, "new", "estimates.json")));
-      const title = JSON.parse(fs.readFileSync(path.join(dir, name, "new", "benchmark.json"))).function_id;
-      console.log(`association build, ${title}: median ${(e.median.point_estimate / 1e6).toFixed(1)} ms`);
+    const walk = (dir) => !fs.existsSync(dir) ? [] : fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+      d.name === "report" ? [] : d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]);
+    for (const group of ["association build", "catalog top-k"]) {
+      const files = walk(path.join(process.env.CARGO_TARGET_DIR, "criterion", group))
+        .filter((f) => f.endsWith(path.join("new", "benchmark.json"))).sort();
+      for (const f of files) {
+        const b = JSON.parse(fs.readFileSync(f));
+        const e = JSON.parse(fs.readFileSync(path.join(path.dirname(f), "estimates.json")));
+        console.log(`${group}, ${b.title.replace(group + "/", "")}: median ${(e.median.point_estimate / 1e6).toFixed(2)} ms`);
+      }
     }'
   log "suggest() in Chromium"
   CARTWISE_MODEL="$MODEL" node tests/browser/bench.mjs
