@@ -123,11 +123,17 @@ impl GpuScorer {
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
             .min(options.max_binding_bytes.unwrap_or(u64::MAX));
+        let int8 = matches!(table.data, Rows::Int8 { .. });
+        let rows = if int8 {
+            include_str!("row_i8.wgsl")
+        } else {
+            include_str!("row_f32.wgsl")
+        };
+        let source = format!("{}\n{rows}", include_str!("score.wgsl"));
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("score.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("score.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
         });
-        let int8 = matches!(table.data, Rows::Int8 { .. });
         let pipeline = |entry: &str| {
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
@@ -138,7 +144,7 @@ impl GpuScorer {
                 cache: None,
             })
         };
-        let score = pipeline(if int8 { "score_i8" } else { "score_f32" });
+        let score = pipeline("score");
         let merge = pipeline("merge");
 
         // Rows per tile: whole chunks, within the binding limit and one dispatch dimension.

@@ -1,7 +1,8 @@
 // Catalog scoring fused with top-k selection.
 //
-// `score_i8` / `score_f32`: one workgroup scores CHUNK rows of one tile against one query
-// (workgroup_id.y) and writes that chunk's best `k` (score bits, item) to `partials`. `merge`:
+// The host appends `row_i8.wgsl` or `row_f32.wgsl`, which define `row_score(row, q)`.
+// `score`: one workgroup scores CHUNK rows of one tile against one query (workgroup_id.y) and
+// writes that chunk's best `k` (score bits, item) to `partials`. `merge`:
 // one workgroup per query selects the best `k` of all its partial lists into `results`, so only
 // k entries per query are read back. Order: higher score first, then lower item index; NONE
 // marks an empty entry.
@@ -19,7 +20,6 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
-@group(0) @binding(2) var<storage, read> scales: array<f32>;
 @group(0) @binding(3) var<storage, read> queries: array<u32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<vec2<u32>>;
 @group(0) @binding(5) var<storage, read_write> results: array<vec2<u32>>;
@@ -83,53 +83,15 @@ fn select_chunk(lid: u32, out: u32) {
     }
 }
 
-fn dot4i8(a: u32, b: u32) -> i32 {
-    let x = bitcast<i32>(a);
-    let y = bitcast<i32>(b);
-    return extractBits(x, 0u, 8u) * extractBits(y, 0u, 8u)
-        + extractBits(x, 8u, 8u) * extractBits(y, 8u, 8u)
-        + extractBits(x, 16u, 8u) * extractBits(y, 16u, 8u)
-        + extractBits(x, 24u, 8u) * extractBits(y, 24u, 8u);
-}
-
 @compute @workgroup_size(256)
-fn score_i8(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
-    let lid = lid3.x;
-    let q = wg.y * params.query_stride;
-    let q_scale = bitcast<f32>(queries[q + params.words]);
-    for (var j = 0u; j < PER; j = j + 1u) {
-        let slot = lid + j * WG;
-        let row = wg.x * CHUNK + slot;
-        if row < params.rows {
-            var acc = 0i;
-            let base = row * params.words;
-            for (var w = 0u; w < params.words; w = w + 1u) {
-                acc = acc + dot4i8(table[base + w], queries[q + w]);
-            }
-            s_score[slot] = f32(acc) * (scales[row] * q_scale);
-            s_item[slot] = params.row_base + row;
-        } else {
-            s_score[slot] = 0.0;
-            s_item[slot] = NONE;
-        }
-    }
-    select_chunk(lid, (wg.y * params.wg_total + params.wg_base + wg.x) * params.k);
-}
-
-@compute @workgroup_size(256)
-fn score_f32(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+fn score(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
     let lid = lid3.x;
     let q = wg.y * params.query_stride;
     for (var j = 0u; j < PER; j = j + 1u) {
         let slot = lid + j * WG;
         let row = wg.x * CHUNK + slot;
         if row < params.rows {
-            var acc = 0.0;
-            let base = row * params.words;
-            for (var w = 0u; w < params.words; w = w + 1u) {
-                acc = acc + bitcast<f32>(table[base + w]) * bitcast<f32>(queries[q + w]);
-            }
-            s_score[slot] = acc;
+            s_score[slot] = row_score(row, q);
             s_item[slot] = params.row_base + row;
         } else {
             s_score[slot] = 0.0;
