@@ -5,6 +5,8 @@
 //! `Error` with a message, never as a panic.
 
 use crate::export::{Export, VERSION};
+use crate::kernel::probe::probe;
+use crate::kernel::ItemTable;
 use crate::suggest::{self, Cart, SuggestOptions};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -40,6 +42,11 @@ export interface EngineInfo {
   catalogSize: number; orders: number; neighbours: number; itemsets: number;
   modelDims: number; backend: "webgpu" | "cpu"; exportVersion: number; exportBytes: number;
 }
+/** Both catalog-scoring kernels on this export's item table (int8), one query per cart change. */
+export interface GpuProbe {
+  adapter: string | null; error: string | null; identical: boolean; queries: number;
+  rows: number; tiles: number; cpuMs: number; gpuMs: number | null;
+}
 /** The basket model's top completions of a cart: ids best first, with their logits. */
 export interface ModelScores { items: string[]; scores: number[]; unknown?: string[] }
 /** A catalog entry for listing products. */
@@ -60,6 +67,8 @@ extern "C" {
     pub type JsProducts;
     #[wasm_bindgen(typescript_type = "ModelScores")]
     pub type JsModelScores;
+    #[wasm_bindgen(typescript_type = "Promise<GpuProbe>")]
+    pub type JsGpuProbe;
 }
 
 /// The in-browser engine over one loaded export.
@@ -73,6 +82,21 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&format!("cartwise: could not build the result: {e}")))
+}
+
+/// `performance.now()` of the page or worker, in milliseconds.
+fn now_ms() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| {
+            let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
+            now.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&p)
+                .ok()?
+                .as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
 }
 
 fn cart_from_js(cart: JsCart) -> Result<Cart, JsError> {
@@ -147,6 +171,34 @@ impl Engine {
             .model_scores(&cart, k)
             .map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
         Ok(to_js(&out)?.unchecked_into())
+    }
+
+    /// Runs the catalog-scoring kernels on WebGPU and on the CPU over this export's item table
+    /// (int8), with the vectors of the `queries` most popular items as queries: the adapter,
+    /// whether both rank identically, and the median time of one query on each. Resolves with
+    /// `adapter: null` and the reason where WebGPU cannot run; an `Error` without a model.
+    #[wasm_bindgen(js_name = probeGpu)]
+    pub fn probe_gpu(&self, queries: u32) -> Result<JsGpuProbe, JsError> {
+        let model = self.inner.model().ok_or_else(|| {
+            JsError::new("cartwise: this export has no basket model to score with")
+        })?;
+        let dim = model.config.dim;
+        let vectors = model
+            .item_vectors()
+            .map_err(|e| JsError::new(&format!("cartwise: model item table: {e}")))?;
+        let table =
+            ItemTable::int8(&vectors, dim).map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
+        let popular = self.inner.export().assoc.by_popularity();
+        let picked: Vec<f32> = popular
+            .iter()
+            .take(queries.clamp(1, 1_000) as usize)
+            .flat_map(|&i| vectors[i as usize * dim..][..dim].to_vec())
+            .collect();
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
+            let found = probe(&table, &picked, 10, now_ms).await;
+            to_js(&found).map_err(JsValue::from)
+        });
+        Ok(promise.unchecked_into())
     }
 
     /// Catalog size, counts, model dimensions, compute backend and export version.

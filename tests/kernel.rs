@@ -242,3 +242,19 @@ fn gpu_refuses_what_it_cannot_rank() {
         Err(GpuError::Empty)
     ));
 }
+
+#[test]
+fn probe_reports_the_adapter_parity_and_both_timings() {
+    use cartwise::kernel::probe::probe;
+    let table = ItemTable::int8(&random_values(5_000, 16, 8), 16).unwrap();
+    let start = std::time::Instant::now();
+    let clock = || start.elapsed().as_secs_f64() * 1e3;
+    let found = pollster::block_on(probe(&table, &random_values(4, 16, 9), 10, clock));
+    assert!(
+        found.adapter.is_some() && found.error.is_none(),
+        "{found:?}"
+    );
+    assert!(found.identical);
+    assert_eq!((found.queries, found.rows, found.tiles), (4, 5_000, 1));
+    assert!(found.cpu_ms > 0.0 && found.gpu_ms.is_some_and(|ms| ms > 0.0));
+}

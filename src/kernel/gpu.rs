@@ -88,7 +88,11 @@ impl GpuScorer {
         Self::with_device(
             device,
             queue,
-            format!("{} ({:?})", info.name, info.backend),
+            // Browsers hide the adapter's name: then the backend alone.
+            match info.name.as_str() {
+                "" => format!("{:?}", info.backend),
+                name => format!("{name} ({:?})", info.backend),
+            },
             table,
             options,
         )

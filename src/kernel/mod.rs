@@ -8,6 +8,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod probe;
 
 /// One ranked item: its catalog index and score.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -179,6 +179,18 @@ impl BasketModel {
         ids + sums.broadcast_div(&self.title_counts)?
     }
 
+    /// The catalog's item vectors, row-major [items, dim]: the table the scoring kernels rank.
+    pub fn item_vectors(&self) -> Result<Vec<f32>> {
+        let table = match &self.frozen {
+            Some(t) => t.clone(),
+            None => self.item_table()?,
+        };
+        table
+            .narrow(0, 0, self.config.items)?
+            .flatten_all()?
+            .to_vec1()
+    }
+
     /// Catalog logits [B, items] for carts [B, L] of item ids padded with [`ModelConfig::pad`].
     pub fn forward(&self, carts: &Tensor) -> Result<Tensor> {
         self.forward_with_history(carts, None)
