@@ -41,8 +41,12 @@ fn better(sa: f32, ia: u32, sb: f32, ib: u32) -> bool {
     return sa > sb || (sa == sb && ia < ib);
 }
 
-// Reduces the per-thread candidates in r_* to the workgroup's best in slot 0.
-fn reduce_best(lid: u32) {
+// Offers each thread's best candidate (score, item, where it came from) and reduces them to
+// the workgroup's best in r_*[0].
+fn reduce_best(lid: u32, score: f32, item: u32, slot: u32) {
+    r_score[lid] = score;
+    r_item[lid] = item;
+    r_slot[lid] = slot;
     workgroupBarrier();
     for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
         if lid < stride && better(r_score[lid + stride], r_item[lid + stride], r_score[lid], r_item[lid]) {
@@ -69,10 +73,7 @@ fn select_chunk(lid: u32, out: u32) {
                 bslot = slot;
             }
         }
-        r_score[lid] = bs;
-        r_item[lid] = bi;
-        r_slot[lid] = bslot;
-        reduce_best(lid);
+        reduce_best(lid, bs, bi, bslot);
         if lid == 0u {
             partials[out + r] = vec2<u32>(bitcast<u32>(r_score[0]), r_item[0]);
             if r_slot[0] != NONE {
@@ -119,10 +120,7 @@ fn merge(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) w
                 bslot = e;
             }
         }
-        r_score[lid] = bs;
-        r_item[lid] = bi;
-        r_slot[lid] = bslot;
-        reduce_best(lid);
+        reduce_best(lid, bs, bi, bslot);
         if lid == 0u {
             results[wg.y * params.k + r] = vec2<u32>(bitcast<u32>(r_score[0]), r_item[0]);
             if r_slot[0] != NONE {
