@@ -2,7 +2,7 @@
 //! its binding limits; one dispatch scores and keeps each chunk's best `k`, a second merges them,
 //! and only `k` results per query are read back.
 
-use super::{quantize, Hit, ItemTable, Rows, TableError};
+use super::{check_query, quantize, Hit, ItemTable, Rows, TableError};
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
@@ -255,6 +255,9 @@ impl GpuScorer {
             }
             .into());
         }
+        for q in queries.chunks_exact(self.dim) {
+            check_query(q, self.dim)?;
+        }
         let k = k.min(self.rows);
         let count = queries.len() / self.dim;
         if k == 0 || count == 0 {
@@ -275,11 +278,8 @@ impl GpuScorer {
         let count = queries.len() / self.dim;
         let mut words = Vec::with_capacity(queries.len() + count);
         for q in queries.chunks_exact(self.dim) {
-            if let Some(i) = q.iter().position(|v| !v.is_finite()) {
-                return Err(TableError::QueryNotFinite(i).into());
-            }
             if self.int8 {
-                let (scale, codes) = quantize(q).expect("finite query");
+                let (scale, codes) = quantize(q).expect("top_k admits finite queries only");
                 words.extend(
                     codes.chunks_exact(4).map(|c| {
                         u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8])

@@ -91,25 +91,22 @@ impl ItemTable {
         })
     }
 
-    /// Bytes one row takes on the device (values plus, for int8, its scale).
-    pub fn row_bytes(&self) -> u64 {
-        match self.data {
-            Rows::F32(_) => self.dim as u64 * 4,
-            Rows::Int8 { .. } => self.dim as u64 + 4,
-        }
-    }
-
     pub(crate) fn check_query(&self, query: &[f32]) -> Result<(), TableError> {
-        if query.len() != self.dim {
-            return Err(TableError::Query {
-                got: query.len(),
-                dim: self.dim,
-            });
-        }
-        match query.iter().position(|v| !v.is_finite()) {
-            Some(i) => Err(TableError::QueryNotFinite(i)),
-            None => Ok(()),
-        }
+        check_query(query, self.dim)
+    }
+}
+
+/// A query must have `dim` values, all finite: one check for every backend.
+pub(crate) fn check_query(query: &[f32], dim: usize) -> Result<(), TableError> {
+    if query.len() != dim {
+        return Err(TableError::Query {
+            got: query.len(),
+            dim,
+        });
+    }
+    match query.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(TableError::QueryNotFinite(i)),
+        None => Ok(()),
     }
 }
 

@@ -179,13 +179,17 @@ impl BasketModel {
         ids + sums.broadcast_div(&self.title_counts)?
     }
 
+    /// The item table: the frozen one at inference, computed afresh while training.
+    fn table(&self) -> Result<Tensor> {
+        match &self.frozen {
+            Some(t) => Ok(t.clone()),
+            None => self.item_table(),
+        }
+    }
+
     /// The catalog's item vectors, row-major [items, dim]: the table the scoring kernels rank.
     pub fn item_vectors(&self) -> Result<Vec<f32>> {
-        let table = match &self.frozen {
-            Some(t) => t.clone(),
-            None => self.item_table()?,
-        };
-        table
+        self.table()?
             .narrow(0, 0, self.config.items)?
             .flatten_all()?
             .to_vec1()
@@ -202,10 +206,7 @@ impl BasketModel {
     /// item vectors plus the segment vector, so a long history cannot drown out the cart in
     /// attention; an empty history is masked like padding.
     pub fn forward_with_history(&self, carts: &Tensor, history: Option<&Tensor>) -> Result<Tensor> {
-        let table = match &self.frozen {
-            Some(t) => t.clone(),
-            None => self.item_table()?,
-        };
+        let table = self.table()?;
         let (b, l) = carts.dims2()?;
         let d = self.config.dim;
         let device = carts.device();
