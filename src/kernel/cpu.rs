@@ -16,22 +16,58 @@ pub fn rank_order(a: &Hit, b: &Hit) -> Ordering {
 
 /// Every row's score against `query`, in row order.
 pub fn scores(table: &ItemTable, query: &[f32]) -> Result<Vec<f32>, TableError> {
-    table.check_query(query)?;
-    let dim = table.dim;
-    Ok(match &table.data {
-        Rows::F32(values) => values
-            .chunks_exact(dim)
-            .map(|row| row.iter().zip(query).map(|(a, b)| a * b).sum())
-            .collect(),
-        Rows::Int8 { values, scales } => {
-            let (qs, q) = quantize(query).expect("check_query admits finite values only");
-            values
-                .chunks_exact(dim)
-                .zip(scales)
-                .map(|(row, &s)| int8_score(dot_i8(row, &q), s, qs))
-                .collect()
+    let score = row_scorer(table, query)?;
+    Ok((0..table.rows).map(|r| score.score(r)).collect())
+}
+
+/// The scores of the listed rows against `query`, in the listed order: the same numbers
+/// [`top_k`] (and the GPU kernel) give those rows.
+pub fn scores_of(table: &ItemTable, query: &[f32], rows: &[u32]) -> Result<Vec<f32>, TableError> {
+    let score = row_scorer(table, query)?;
+    rows.iter()
+        .map(|&r| match r as usize {
+            r if r < table.rows => Ok(score.score(r)),
+            _ => Err(TableError::Row {
+                row: r as usize,
+                rows: table.rows,
+            }),
+        })
+        .collect()
+}
+
+/// Scores rows (by index) against one query, quantized once for an int8 table.
+struct RowScorer<'a> {
+    table: &'a ItemTable,
+    query: &'a [f32],
+    /// The int8 query and its scale, for an int8 table.
+    int8: Option<(f32, Vec<i8>)>,
+}
+
+impl RowScorer<'_> {
+    #[inline]
+    fn score(&self, r: usize) -> f32 {
+        let dim = self.table.dim;
+        match (&self.table.data, &self.int8) {
+            (Rows::Int8 { values, scales }, Some((qs, q))) => {
+                int8_score(dot_i8(&values[r * dim..][..dim], q), scales[r], *qs)
+            }
+            (Rows::F32(values), _) => values[r * dim..][..dim]
+                .iter()
+                .zip(self.query)
+                .map(|(a, b)| a * b)
+                .sum(),
+            (Rows::Int8 { .. }, None) => unreachable!("an int8 table's scorer quantizes its query"),
         }
-    })
+    }
+}
+
+fn row_scorer<'a>(table: &'a ItemTable, query: &'a [f32]) -> Result<RowScorer<'a>, TableError> {
+    table.check_query(query)?;
+    let int8 = match table.data {
+        Rows::Int8 { .. } => Some(quantize(query).expect("check_query admits finite values only")),
+        Rows::F32(_) => None,
+    };
+    Ok(RowScorer { table, query, int8 })
 }
 
 /// The exact integer dot product of two int8 vectors.

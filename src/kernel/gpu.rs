@@ -235,6 +235,16 @@ impl GpuScorer {
         self.tiles.len()
     }
 
+    /// Releases the device and the table's buffers now rather than when dropped; every later
+    /// call fails with a [`GpuError`].
+    pub fn destroy(&self) {
+        self.error
+            .lock()
+            .expect("error slot")
+            .get_or_insert_with(|| "the GPU device was released".into());
+        self.device.destroy();
+    }
+
     fn check(&self) -> Result<(), GpuError> {
         match self.error.lock().expect("error slot").clone() {
             Some(e) => Err(GpuError::Failed(e)),
@@ -274,6 +284,7 @@ impl GpuScorer {
     }
 
     async fn run(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Hit>>, GpuError> {
+        self.check()?;
         let device = &self.device;
         let count = queries.len() / self.dim;
         let mut words = Vec::with_capacity(queries.len() + count);
@@ -293,12 +304,17 @@ impl GpuScorer {
         let row_words = if self.int8 { self.dim / 4 } else { self.dim } as u32;
         let query_stride = row_words + u32::from(self.int8);
         let bytes = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        let init = |label: &str, contents: &[u8], usage| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        // Written through the queue rather than mapped at creation: on a lost device mapping
+        // panics inside wgpu, while a write fails into the error slot checked below.
+        let init = |label: &str, contents: &[u8], usage: wgpu::BufferUsages| {
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
-                contents,
-                usage,
-            })
+                size: contents.len() as u64,
+                usage: usage | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            self.queue.write_buffer(&buffer, 0, contents);
+            buffer
         };
         let query_buf = init("queries", &bytes(&words), wgpu::BufferUsages::STORAGE);
         let partials = device.create_buffer(&wgpu::BufferDescriptor {

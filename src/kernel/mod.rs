@@ -6,6 +6,7 @@
 //! lower item index; on an int8 table both backends compute every score bit for bit alike, so
 //! their top-k lists are identical.
 
+pub mod backend;
 pub mod cpu;
 pub mod gpu;
 pub mod probe;
@@ -56,6 +57,8 @@ pub enum TableError {
     NotFinite { row: usize },
     #[error("query: {got} values, the table's rows have {dim}")]
     Query { got: usize, dim: usize },
+    #[error("item table: row {row} asked of a table of {rows} rows")]
+    Row { row: usize, rows: usize },
     #[error("query: value {0} is not finite")]
     QueryNotFinite(usize),
 }

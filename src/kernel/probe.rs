@@ -34,6 +34,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs every query of `queries` (row-major, `table.dim` values each) through both kernels,
 /// one query at a time as a cart change would; `now` is a millisecond clock.
 pub async fn probe(table: &ItemTable, queries: &[f32], k: usize, now: impl Fn() -> f64) -> Probe {
+    let (found, gpu) = measure(table, queries, k, now).await;
+    if let Some(gpu) = gpu {
+        gpu.destroy();
+    }
+    found
+}
+
+/// [`probe`], keeping the GPU scorer when its device opened and ran every query.
+pub async fn measure(
+    table: &ItemTable,
+    queries: &[f32],
+    k: usize,
+    now: impl Fn() -> f64,
+) -> (Probe, Option<GpuScorer>) {
     let mut cpu_times = Vec::new();
     let mut expected = Vec::new();
     for q in queries.chunks_exact(table.dim) {
@@ -55,7 +69,7 @@ pub async fn probe(table: &ItemTable, queries: &[f32], k: usize, now: impl Fn() 
         Ok(gpu) => gpu,
         Err(e) => {
             out.error = Some(e.to_string());
-            return out;
+            return (out, None);
         }
     };
     out.adapter = Some(gpu.adapter().to_string());
@@ -70,12 +84,13 @@ pub async fn probe(table: &ItemTable, queries: &[f32], k: usize, now: impl Fn() 
             (Ok(got), Ok(want)) => identical &= got.first() == Some(want),
             (Err(e), _) => {
                 out.error = Some(e.to_string());
-                return out;
+                gpu.destroy();
+                return (out, None);
             }
             (_, Err(_)) => identical = false,
         }
     }
     out.identical = identical;
     out.gpu_ms = Some(median(gpu_times));
-    out
+    (out, Some(gpu))
 }

@@ -206,6 +206,13 @@ impl BasketModel {
     /// item vectors plus the segment vector, so a long history cannot drown out the cart in
     /// attention; an empty history is masked like padding.
     pub fn forward_with_history(&self, carts: &Tensor, history: Option<&Tensor>) -> Result<Tensor> {
+        let h = self.hidden_with_history(carts, history)?;
+        h.matmul(&self.table()?.narrow(0, 0, self.config.items)?.t()?)
+    }
+
+    /// The query vectors [B, dim] of [`BasketModel::forward_with_history`], before they are
+    /// scored against the item table: what the catalog-scoring kernels take.
+    pub fn hidden_with_history(&self, carts: &Tensor, history: Option<&Tensor>) -> Result<Tensor> {
         let table = self.table()?;
         let (b, l) = carts.dims2()?;
         let d = self.config.dim;
@@ -236,14 +243,22 @@ impl BasketModel {
         for block in &self.blocks {
             x = block.forward(&x, &mask)?;
         }
-        let h = self.ln_f.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)?;
-        h.matmul(&table.narrow(0, 0, self.config.items)?.t()?)
+        self.ln_f.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)
     }
 
     /// Catalog logits for one cart of item indices (at most `max_cart` used).
     pub fn cart_logits(&self, cart: &[u32]) -> Result<Vec<f32>> {
         let device = Device::Cpu;
         self.forward(&self.batch(&[cart], &device)?)?
+            .squeeze(0)?
+            .to_vec1::<f32>()
+    }
+
+    /// The query vector of one cart of item indices (at most `max_cart` used): its logits are
+    /// this vector's dot products with [`BasketModel::item_vectors`].
+    pub fn cart_vector(&self, cart: &[u32]) -> Result<Vec<f32>> {
+        let device = Device::Cpu;
+        self.hidden_with_history(&self.batch(&[cart], &device)?, None)?
             .squeeze(0)?
             .to_vec1::<f32>()
     }

@@ -9,6 +9,7 @@ pub mod discount;
 pub mod reasons;
 
 use crate::export::Export;
+use crate::kernel::{cpu, Hit, ItemTable};
 use crate::model::{top_items, BasketModel};
 use crate::rules::{fraction_to_bp, RuleError};
 use blend::Features;
@@ -145,10 +146,75 @@ pub struct Candidate {
     pub evidence: Evidence,
 }
 
+/// The basket model's item vectors as the scoring kernels rank them: int8 rows (one scale per
+/// row) of the items a suggestion may offer, merchant exclusions left out.
+pub struct ScoringTable {
+    /// The rows, in catalog order of the items they hold.
+    pub table: ItemTable,
+    /// Row → catalog index.
+    items: Vec<u32>,
+    /// Catalog index → row, `u32::MAX` for an excluded item.
+    rows: Vec<u32>,
+}
+
+impl ScoringTable {
+    fn new(model: &BasketModel, excluded: &[bool]) -> Result<Self, SuggestError> {
+        let dim = model.config.dim;
+        let vectors = model
+            .item_vectors()
+            .map_err(|e| SuggestError::Model(format!("item table: {e}")))?;
+        let mut kept = Vec::with_capacity(vectors.len());
+        let mut items = Vec::new();
+        let mut rows = vec![u32::MAX; excluded.len()];
+        for (i, row) in vectors.chunks_exact(dim).enumerate() {
+            if !excluded.get(i).copied().unwrap_or(true) {
+                rows[i] = items.len() as u32;
+                items.push(i as u32);
+                kept.extend_from_slice(row);
+            }
+        }
+        let table = ItemTable::int8(&kept, dim).map_err(|e| SuggestError::Model(e.to_string()))?;
+        Ok(Self { table, items, rows })
+    }
+
+    /// The catalog index of a row.
+    pub fn item(&self, row: u32) -> u32 {
+        self.items[row as usize]
+    }
+}
+
+/// What a call asks of the catalog-scoring kernel: the basket model's query vector for the
+/// cart and how many of the best rows of [`ScoringTable`] it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelQuery {
+    pub vector: Vec<f32>,
+    pub k: usize,
+}
+
+/// A suggest call up to its catalog-scoring step, which a caller may run on any backend (the
+/// CPU kernel, or WebGPU asynchronously) before [`Engine::finish`].
+#[derive(Debug, Clone)]
+pub struct Pending {
+    in_cart: Vec<u32>,
+    unknown: Vec<String>,
+    k: u32,
+    month: u8,
+    rules: crate::rules::MerchantRules,
+    query: Option<ModelQuery>,
+}
+
+impl Pending {
+    /// The scoring the call needs, if the export's blend consults the basket model.
+    pub fn query(&self) -> Option<&ModelQuery> {
+        self.query.as_ref()
+    }
+}
+
 /// Loaded export, its basket model (when it has one) and the per-item exclusion mask.
 pub struct Engine {
     export: Export,
     model: Option<BasketModel>,
+    scoring: Option<ScoringTable>,
     excluded: Vec<bool>,
 }
 
@@ -156,7 +222,7 @@ impl Engine {
     /// Prepares an engine over a decoded export, rebuilding its basket model if it has one.
     pub fn new(export: Export) -> Result<Self, SuggestError> {
         let rules = &export.rules;
-        let excluded = export
+        let excluded: Vec<bool> = export
             .catalog
             .products()
             .iter()
@@ -172,11 +238,53 @@ impl Engine {
             ),
             None => None,
         };
+        let scoring = match &model {
+            Some(m) => Some(ScoringTable::new(m, &excluded)?),
+            None => None,
+        };
         Ok(Self {
             export,
             model,
+            scoring,
             excluded,
         })
+    }
+
+    /// The table the catalog-scoring kernels rank, when the export has a basket model.
+    pub fn scoring_table(&self) -> Option<&ScoringTable> {
+        self.scoring.as_ref()
+    }
+
+    /// The kernel query a cart needs under `blend`: `None` when the blend does not consult the
+    /// model, the export has none, or the cart is empty.
+    pub fn model_query(
+        &self,
+        cart: &[u32],
+        blend: &blend::Blend,
+    ) -> Result<Option<ModelQuery>, SuggestError> {
+        let weighs_model = blend.model != 0.0 || blend.model_candidates > 0;
+        let Some(model) = self
+            .model
+            .as_ref()
+            .filter(|_| weighs_model && !cart.is_empty())
+        else {
+            return Ok(None);
+        };
+        let vector = model
+            .cart_vector(cart)
+            .map_err(|e| SuggestError::Model(e.to_string()))?;
+        // Cart items may be among the best rows; ask for enough to drop them.
+        let k = (blend.model_candidates as usize + cart.len()).min(crate::kernel::gpu::MAX_K);
+        Ok(Some(ModelQuery { vector, k }))
+    }
+
+    /// Runs a query on the CPU kernel: the reference every other backend must equal.
+    pub fn cpu_hits(&self, query: &ModelQuery) -> Result<Vec<Hit>, SuggestError> {
+        let table = self
+            .scoring_table()
+            .expect("a model query implies a scoring table");
+        cpu::top_k(&table.table, &query.vector, query.k)
+            .map_err(|e| SuggestError::Model(e.to_string()))
     }
 
     /// The export behind the engine.
@@ -200,6 +308,19 @@ impl Engine {
         cart: &[u32],
         month: u8,
         blend: &blend::Blend,
+    ) -> Result<Vec<(Features, Evidence)>, SuggestError> {
+        let query = self.model_query(cart, blend)?;
+        let hits = query.as_ref().map(|q| self.cpu_hits(q)).transpose()?;
+        self.features_from(cart, month, blend, query.as_ref().zip(hits.as_deref()))
+    }
+
+    /// [`Engine::features`] given the model query's best rows (from any backend).
+    fn features_from(
+        &self,
+        cart: &[u32],
+        month: u8,
+        blend: &blend::Blend,
+        scored: Option<(&ModelQuery, &[Hit])>,
     ) -> Result<Vec<(Features, Evidence)>, SuggestError> {
         let export = &self.export;
         let assoc = &export.assoc;
@@ -271,22 +392,28 @@ impl Engine {
                 }
             }
         }
-        let weighs_model = blend.model != 0.0 || blend.model_candidates > 0;
-        let mut logits = None;
-        if let (Some(model), true, false) = (&self.model, weighs_model, cart.is_empty()) {
-            let l = model
-                .cart_logits(cart)
-                .map_err(|e| SuggestError::Model(e.to_string()))?;
-            for j in top_items(&l, blend.model_candidates as usize, |j| !blocked(j)) {
+        if let (Some((query, hits)), Some(table)) = (scored, &self.scoring) {
+            let best = hits
+                .iter()
+                .map(|h| table.item(h.item))
+                .filter(|&j| !blocked(j));
+            for j in best.take(blend.model_candidates as usize) {
                 add(j, Evidence::Model, &mut out);
             }
-            logits = Some(l);
+            // Every candidate's model score, as the kernel scores its row; excluded items have
+            // no row and are never candidates.
+            let rows: Vec<u32> = out
+                .iter()
+                .map(|(f, _)| table.rows[f.item as usize])
+                .collect();
+            let scores = cpu::scores_of(&table.table, &query.vector, &rows)
+                .map_err(|e| SuggestError::Model(e.to_string()))?;
+            for ((f, _), s) in out.iter_mut().zip(scores) {
+                f.model = s;
+            }
         }
         for (f, _) in &mut out {
             f.assoc *= export.seasonal.factor(f.item, month);
-            if let Some(l) = &logits {
-                f.model = l[f.item as usize];
-            }
         }
         // Every cart item's EASE row adds to the candidates it keeps, substitutes included.
         if let Some(ease) = ease {
@@ -329,12 +456,25 @@ impl Engine {
         month: u8,
         blend: &blend::Blend,
     ) -> Result<Vec<Candidate>, SuggestError> {
+        let query = self.model_query(cart, blend)?;
+        let hits = query.as_ref().map(|q| self.cpu_hits(q)).transpose()?;
+        self.rank(cart, month, blend, query.as_ref().zip(hits.as_deref()))
+    }
+
+    /// Ranks the candidates of [`Engine::features_from`] by `blend`.
+    fn rank(
+        &self,
+        cart: &[u32],
+        month: u8,
+        blend: &blend::Blend,
+        scored: Option<(&ModelQuery, &[Hit])>,
+    ) -> Result<Vec<Candidate>, SuggestError> {
         let fallback = blend::Blend {
             popularity: 1.0,
             ..blend::Blend::default()
         };
         let mut out: Vec<Candidate> = self
-            .features(cart, month, blend)?
+            .features_from(cart, month, blend, scored)?
             .into_iter()
             .map(|(f, evidence)| Candidate {
                 item: f.item,
@@ -398,13 +538,25 @@ impl Engine {
     }
 
     /// Answers one cart: ranking, bundles, prices and reasons. `clock_month` is used when the
-    /// options name no month.
+    /// options name no month. Catalog scoring runs on the CPU kernel.
     pub fn suggest(
         &self,
         cart: &Cart,
         options: &SuggestOptions,
         clock_month: u8,
     ) -> Result<Suggestions, SuggestError> {
+        let pending = self.begin(cart, options, clock_month)?;
+        let hits = pending.query().map(|q| self.cpu_hits(q)).transpose()?;
+        self.finish(pending, hits)
+    }
+
+    /// Checks a call and prepares its catalog scoring: the first half of [`Engine::suggest`].
+    pub fn begin(
+        &self,
+        cart: &Cart,
+        options: &SuggestOptions,
+        clock_month: u8,
+    ) -> Result<Pending, SuggestError> {
         let k = options.k.unwrap_or(DEFAULT_K);
         if !(1..=MAX_K).contains(&k) {
             return Err(SuggestError::K(k));
@@ -420,9 +572,44 @@ impl Engine {
         if let Some(v) = options.min_margin {
             rules.min_margin_bp = fraction_to_bp("minMargin", v, 10.0)?;
         }
-        let catalog = &self.export.catalog;
         let (in_cart, unknown) = self.resolve(cart);
-        let candidates = self.candidates(&in_cart, month)?;
+        let query = self.model_query(&in_cart, &self.export.blend)?;
+        Ok(Pending {
+            in_cart,
+            unknown,
+            k,
+            month,
+            rules,
+            query,
+        })
+    }
+
+    /// Ranks, bundles, prices and explains a prepared call given its query's best rows: the
+    /// second half of [`Engine::suggest`]. `hits` must answer `pending.query()`.
+    pub fn finish(
+        &self,
+        pending: Pending,
+        hits: Option<Vec<Hit>>,
+    ) -> Result<Suggestions, SuggestError> {
+        let Pending {
+            in_cart,
+            unknown,
+            k,
+            month,
+            rules,
+            query,
+        } = pending;
+        let scored = match (&query, &hits) {
+            (Some(q), Some(h)) => Some((q, h.as_slice())),
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(SuggestError::Model(
+                    "the cart's catalog scores are missing".into(),
+                ))
+            }
+        };
+        let candidates = self.rank(&in_cart, month, &self.export.blend, scored)?;
+        let catalog = &self.export.catalog;
         let items = candidates
             .iter()
             .take(k as usize)
