@@ -1,14 +1,16 @@
-//! The JS API of the wasm32 build: `Engine.fromBytes`, `suggest`, `info`, `products`,
-//! `modelScores`.
+//! The JS API of the wasm32 build: `Engine.fromBytes` / `Engine.load`, `suggest` /
+//! `suggestAsync`, `info`, `products`, `modelScores`, `probeGpu`.
 //!
 //! Every export returns `Result<_, JsError>`, so a bad export, cart or option reaches JS as an
 //! `Error` with a message, never as a panic.
 
 use crate::export::{Export, VERSION};
+use crate::kernel::backend::{Backend, Mode, Status, CALIBRATION_QUERIES};
 use crate::kernel::probe::probe;
 use crate::kernel::ItemTable;
 use crate::suggest::{self, Cart, SuggestOptions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -37,10 +39,21 @@ export interface Bundle {
 }
 /** Suggestions for a cart: item ranking (ids, best first) and bundles. */
 export interface Suggestions { items: string[]; bundles: Bundle[]; unknown?: string[] }
-/** What the engine loaded and how it computes. */
+/** How `Engine.load` picks the catalog-scoring backend (default "auto": calibrate). */
+export interface LoadOptions { backend?: "auto" | "webgpu" | "cpu" }
+/** What the engine loaded and how it computes. `backend` is what `suggestAsync` scores the
+ * catalog with; `suggest` (synchronous) always uses the CPU kernel, with identical results. */
 export interface EngineInfo {
   catalogSize: number; orders: number; neighbours: number; itemsets: number;
   modelDims: number; backend: "webgpu" | "cpu"; exportVersion: number; exportBytes: number;
+  /** Why this backend: forced, the calibration's figures, or the GPU error that ended it. */
+  backendReason: string;
+  /** The WebGPU adapter opened at load, if one was. */
+  gpuAdapter: string | null;
+  /** Calibration medians of one catalog scoring, in milliseconds, when one ran. */
+  calibration: { cpuMs: number; gpuMs: number | null } | null;
+  /** Calls the GPU failed and the CPU answered instead (the GPU is then dropped). */
+  gpuFallbacks: number;
 }
 /** Both catalog-scoring kernels on this export's item table (int8), one query per cart change. */
 export interface GpuProbe {
@@ -61,6 +74,10 @@ extern "C" {
     pub type JsOptions;
     #[wasm_bindgen(typescript_type = "Suggestions")]
     pub type JsSuggestions;
+    #[wasm_bindgen(typescript_type = "Promise<Suggestions>")]
+    pub type JsSuggestionsPromise;
+    #[wasm_bindgen(typescript_type = "LoadOptions | undefined")]
+    pub type JsLoadOptions;
     #[wasm_bindgen(typescript_type = "EngineInfo")]
     pub type JsInfo;
     #[wasm_bindgen(typescript_type = "ProductInfo[]")]
@@ -74,8 +91,44 @@ extern "C" {
 /// The in-browser engine over one loaded export.
 #[wasm_bindgen]
 pub struct Engine {
-    inner: suggest::Engine,
+    /// Shared with the futures of `suggestAsync`, which outlive the call that made them.
+    inner: Rc<suggest::Engine>,
+    backend: Rc<Backend>,
     export_bytes: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct LoadOptions {
+    backend: Mode,
+}
+
+/// Where one calibration query comes from: the catalog's most popular items, each as a
+/// one-item cart, so the calibration times the queries shoppers' carts make.
+fn calibration_queries(engine: &suggest::Engine) -> Result<Option<(Vec<f32>, usize)>, JsError> {
+    let blend = &engine.export().blend;
+    let mut vectors = Vec::new();
+    let mut k = 0;
+    for item in engine
+        .export()
+        .assoc
+        .by_popularity()
+        .into_iter()
+        .take(CALIBRATION_QUERIES)
+    {
+        match engine.model_query(&[item], blend).map_err(js_error)? {
+            Some(q) => {
+                k = q.k;
+                vectors.extend(q.vector);
+            }
+            None => return Ok(None),
+        }
+    }
+    Ok((!vectors.is_empty()).then_some((vectors, k)))
+}
+
+fn js_error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&format!("cartwise: {e}"))
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
@@ -99,6 +152,20 @@ fn now_ms() -> f64 {
         .unwrap_or_else(js_sys::Date::now)
 }
 
+fn options_from_js(options: JsOptions) -> Result<SuggestOptions, JsError> {
+    let options: JsValue = options.into();
+    if options.is_undefined() || options.is_null() {
+        return Ok(SuggestOptions::default());
+    }
+    serde_wasm_bindgen::from_value(options)
+        .map_err(|e| JsError::new(&format!("cartwise: options: {e}")))
+}
+
+/// The caller's calendar month, for seasonal factors when the options name none.
+fn clock_month() -> u8 {
+    js_sys::Date::new_0().get_utc_month() as u8 + 1
+}
+
 fn cart_from_js(cart: JsCart) -> Result<Cart, JsError> {
     serde_wasm_bindgen::from_value(cart.into()).map_err(|e| {
         JsError::new(&format!(
@@ -118,6 +185,17 @@ struct Info {
     backend: &'static str,
     export_version: u32,
     export_bytes: usize,
+    backend_reason: String,
+    gpu_adapter: Option<String>,
+    calibration: Option<Calibration>,
+    gpu_fallbacks: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Calibration {
+    cpu_ms: f64,
+    gpu_ms: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -132,33 +210,97 @@ struct ProductInfo<'a> {
 #[wasm_bindgen]
 impl Engine {
     /// Loads an export file's bytes; a truncated, corrupted or newer file is an `Error`.
+    /// Catalog scoring runs on the CPU kernel; `Engine.load` may choose WebGPU.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Engine, JsError> {
-        let export =
-            Export::from_bytes(bytes).map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
+        let inner = Self::engine(bytes)?;
         Ok(Engine {
-            inner: suggest::Engine::new(export)
-                .map_err(|e| JsError::new(&format!("cartwise: {e}")))?,
+            inner: Rc::new(inner),
+            backend: Rc::new(Backend::cpu(
+                "Engine.fromBytes scores on the CPU; Engine.load chooses WebGPU where it pays",
+            )),
             export_bytes: bytes.len(),
         })
     }
 
-    /// Suggests add-ons and priced bundles for a cart.
-    pub fn suggest(&self, cart: JsCart, options: JsOptions) -> Result<JsSuggestions, JsError> {
-        let cart = cart_from_js(cart)?;
+    /// Loads an export file's bytes and chooses the catalog-scoring backend for `suggestAsync`:
+    /// `backend: "auto"` (default) times both kernels on the real catalog and keeps WebGPU only
+    /// where it is faster, `"webgpu"` uses WebGPU whenever it runs and ranks as the CPU does,
+    /// `"cpu"` opens no GPU. The choice and why are in `info()`.
+    pub async fn load(bytes: Vec<u8>, options: JsLoadOptions) -> Result<Engine, JsError> {
         let options: JsValue = options.into();
-        let options: SuggestOptions = if options.is_undefined() || options.is_null() {
-            SuggestOptions::default()
+        let options: LoadOptions = if options.is_undefined() || options.is_null() {
+            LoadOptions::default()
         } else {
             serde_wasm_bindgen::from_value(options)
-                .map_err(|e| JsError::new(&format!("cartwise: options: {e}")))?
+                .map_err(|e| JsError::new(&format!("cartwise: load options: {e}")))?
         };
-        let month = js_sys::Date::new_0().get_utc_month() as u8 + 1;
+        let inner = Self::engine(&bytes)?;
+        let backend = match (options.backend, calibration_queries(&inner)?) {
+            (Mode::Cpu, _) => Backend::cpu("forced by the caller"),
+            (_, None) => {
+                Backend::cpu("this export's blend does not score the catalog with a model")
+            }
+            (mode, Some((queries, k))) => {
+                let table = &inner.scoring_table().expect("a model query").table;
+                Backend::choose(table, mode, &queries, k, now_ms).await
+            }
+        };
+        Ok(Engine {
+            inner: Rc::new(inner),
+            backend: Rc::new(backend),
+            export_bytes: bytes.len(),
+        })
+    }
+
+    fn engine(bytes: &[u8]) -> Result<suggest::Engine, JsError> {
+        let export = Export::from_bytes(bytes).map_err(js_error)?;
+        suggest::Engine::new(export).map_err(js_error)
+    }
+
+    /// Suggests add-ons and priced bundles for a cart, scoring the catalog on the CPU kernel.
+    pub fn suggest(&self, cart: JsCart, options: JsOptions) -> Result<JsSuggestions, JsError> {
+        let cart = cart_from_js(cart)?;
+        let options = options_from_js(options)?;
         let out = self
             .inner
-            .suggest(&cart, &options, month)
-            .map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
+            .suggest(&cart, &options, clock_month())
+            .map_err(js_error)?;
         Ok(to_js(&out)?.unchecked_into())
+    }
+
+    /// `suggest` with the catalog scored on the backend `Engine.load` chose; resolves with the
+    /// same answer `suggest` gives. A GPU error or lost device moves this call and every later
+    /// one to the CPU (see `info().gpuFallbacks`); bad input rejects with an `Error`.
+    #[wasm_bindgen(js_name = suggestAsync)]
+    pub fn suggest_async(&self, cart: JsCart, options: JsOptions) -> JsSuggestionsPromise {
+        let begun = cart_from_js(cart).and_then(|cart| {
+            let options = options_from_js(options)?;
+            self.inner
+                .begin(&cart, &options, clock_month())
+                .map_err(js_error)
+        });
+        let pending = match begun {
+            Ok(p) => p,
+            Err(e) => return js_sys::Promise::reject(&e.into()).unchecked_into(),
+        };
+        let (inner, backend) = (self.inner.clone(), self.backend.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let hits = match (pending.query(), inner.scoring_table()) {
+                (Some(q), Some(t)) => Some(
+                    backend
+                        .top_k(&t.table, &q.vector, q.k)
+                        .await
+                        .map_err(|e| JsValue::from(js_error(e)))?,
+                ),
+                _ => None,
+            };
+            let out = inner
+                .finish(pending, hits)
+                .map_err(|e| JsValue::from(js_error(e)))?;
+            to_js(&out).map_err(JsValue::from)
+        })
+        .unchecked_into()
     }
 
     /// The basket model's own top `k` completions of a cart with their logits; an `Error` when
@@ -166,10 +308,7 @@ impl Engine {
     #[wasm_bindgen(js_name = modelScores)]
     pub fn model_scores(&self, cart: JsCart, k: u32) -> Result<JsModelScores, JsError> {
         let cart = cart_from_js(cart)?;
-        let out = self
-            .inner
-            .model_scores(&cart, k)
-            .map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
+        let out = self.inner.model_scores(&cart, k).map_err(js_error)?;
         Ok(to_js(&out)?.unchecked_into())
     }
 
@@ -186,8 +325,7 @@ impl Engine {
         let vectors = model
             .item_vectors()
             .map_err(|e| JsError::new(&format!("cartwise: model item table: {e}")))?;
-        let table =
-            ItemTable::int8(&vectors, dim).map_err(|e| JsError::new(&format!("cartwise: {e}")))?;
+        let table = ItemTable::int8(&vectors, dim).map_err(js_error)?;
         let popular = self.inner.export().assoc.by_popularity();
         let picked: Vec<f32> = popular
             .iter()
@@ -204,15 +342,27 @@ impl Engine {
     /// Catalog size, counts, model dimensions, compute backend and export version.
     pub fn info(&self) -> Result<JsInfo, JsError> {
         let export = self.inner.export();
+        let Status {
+            backend,
+            reason,
+            adapter,
+            cpu_ms,
+            gpu_ms,
+            fallbacks,
+        } = self.backend.status();
         let info = Info {
             catalog_size: export.catalog.len(),
             orders: export.assoc.orders,
             neighbours: export.assoc.neighbors.len(),
             itemsets: export.itemsets.len(),
             model_dims: export.model.as_ref().map_or(0, |m| m.config.dim as u32),
-            backend: "cpu",
+            backend,
             export_version: VERSION,
             export_bytes: self.export_bytes,
+            backend_reason: reason,
+            gpu_adapter: adapter,
+            calibration: cpu_ms.map(|cpu_ms| Calibration { cpu_ms, gpu_ms }),
+            gpu_fallbacks: fallbacks,
         };
         Ok(to_js(&info)?.unchecked_into())
     }

@@ -1,4 +1,5 @@
-// <cartwise-bundles model="URL" k="3" currency="USD">: renders bundle suggestions for a cart.
+// <cartwise-bundles model="URL" k="3" currency="USD" backend="auto">: renders bundle suggestions
+// for a cart. `backend` ("auto", "webgpu" or "cpu") says how the engine scores the catalog.
 //
 // Set `element.cart = {items: [{id, qty}]}` on every cart change. The element fetches the export
 // once (the only request it makes), runs the engine in a Web Worker, and fires:
@@ -33,8 +34,8 @@ export class CartwiseClient {
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }
-  /** Loads export bytes (an ArrayBuffer, transferred to the worker). */
-  load(bytes) { return this.call({ type: "load", bytes }, [bytes]); }
+  /** Loads export bytes (an ArrayBuffer, transferred to the worker); `backend` as Engine.load. */
+  load(bytes, backend = "auto") { return this.call({ type: "load", bytes, backend }, [bytes]); }
   suggest(cart, options) { return this.call({ type: "suggest", cart, options }); }
   info() { return this.call({ type: "info" }); }
   products(offset = 0, limit = 24) { return this.call({ type: "products", offset, limit }); }
@@ -98,7 +99,8 @@ export class CartwiseBundles extends HTMLElement {
     this._ready = (async () => {
       const response = await fetch(url);
       if (!response.ok) throw new Error(`cartwise-bundles: ${url}: HTTP ${response.status}`);
-      const info = await this.client.load(await response.arrayBuffer());
+      const backend = this.getAttribute("backend") ?? "auto";
+      const info = await this.client.load(await response.arrayBuffer(), backend);
       this.dispatchEvent(new CustomEvent("cartwise-ready", { detail: info, bubbles: true }));
       this.#refresh();
       return info;

@@ -1,6 +1,6 @@
 // Runs the cartwise Engine off the main thread. Messages in: {id, type, ...}; out: {id, ok, result|error}.
-//   {type: "load", bytes: ArrayBuffer}          -> engine info
-//   {type: "suggest", cart, options}            -> suggestions
+//   {type: "load", bytes: ArrayBuffer, backend} -> engine info (backend "auto" | "webgpu" | "cpu")
+//   {type: "suggest", cart, options}            -> suggestions (on the backend load chose)
 //   {type: "info"}                              -> engine info
 //   {type: "products", offset, limit}           -> products by popularity
 // The worker makes no request of its own: the page fetches the export and transfers its bytes.
@@ -9,14 +9,15 @@ import init, { Engine } from "../pkg/cartwise.js";
 let ready = null;
 let engine = null;
 
-function handle(msg) {
+async function handle(msg) {
   switch (msg.type) {
     case "load":
       engine?.free();
-      engine = Engine.fromBytes(new Uint8Array(msg.bytes));
+      engine = null;
+      engine = await Engine.load(new Uint8Array(msg.bytes), { backend: msg.backend ?? "auto" });
       return engine.info();
     case "suggest":
-      return requireEngine().suggest(msg.cart, msg.options);
+      return await requireEngine().suggestAsync(msg.cart, msg.options);
     case "info":
       return requireEngine().info();
     case "products":
@@ -36,7 +37,7 @@ self.onmessage = async (event) => {
   try {
     ready ??= init();
     await ready;
-    self.postMessage({ id: msg.id, ok: true, result: handle(msg) });
+    self.postMessage({ id: msg.id, ok: true, result: await handle(msg) });
   } catch (err) {
     self.postMessage({ id: msg.id, ok: false, error: String(err?.message ?? err) });
   }
