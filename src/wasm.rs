@@ -127,6 +127,9 @@ fn calibration_queries(engine: &suggest::Engine) -> Result<Option<(Vec<f32>, usi
     Ok((!vectors.is_empty()).then_some((vectors, k)))
 }
 
+/// The largest table `probeGpu` builds: 4 million rows of 64 int8 values are 256 MiB.
+const MAX_PROBE_ROWS: u32 = 4_000_000;
+
 fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&format!("cartwise: {e}"))
 }
@@ -314,10 +317,17 @@ impl Engine {
 
     /// Runs the catalog-scoring kernels on WebGPU and on the CPU over this export's item table
     /// (int8), with the vectors of the `queries` most popular items as queries: the adapter,
-    /// whether both rank identically, and the median time of one query on each. Resolves with
-    /// `adapter: null` and the reason where WebGPU cannot run; an `Error` without a model.
+    /// whether both rank identically, and the median time of one query on each. `rows` repeats
+    /// the table's rows to that many (measuring a larger catalog on this device) and `k` is the
+    /// list length (default 10). Resolves with `adapter: null` and the reason where WebGPU
+    /// cannot run; an `Error` without a model.
     #[wasm_bindgen(js_name = probeGpu)]
-    pub fn probe_gpu(&self, queries: u32) -> Result<JsGpuProbe, JsError> {
+    pub fn probe_gpu(
+        &self,
+        queries: u32,
+        rows: Option<u32>,
+        k: Option<u32>,
+    ) -> Result<JsGpuProbe, JsError> {
         let model = self.inner.model().ok_or_else(|| {
             JsError::new("cartwise: this export has no basket model to score with")
         })?;
@@ -325,7 +335,22 @@ impl Engine {
         let vectors = model
             .item_vectors()
             .map_err(|e| JsError::new(&format!("cartwise: model item table: {e}")))?;
-        let table = ItemTable::int8(&vectors, dim).map_err(js_error)?;
+        let mut table = ItemTable::int8(&vectors, dim).map_err(js_error)?;
+        if let Some(rows) = rows {
+            if !(1..=MAX_PROBE_ROWS).contains(&rows) {
+                return Err(js_error(format!(
+                    "probeGpu rows: {rows} is not between 1 and {MAX_PROBE_ROWS}"
+                )));
+            }
+            table = table.cycled(rows as usize);
+        }
+        let k = k.unwrap_or(10) as usize;
+        if !(1..=crate::kernel::gpu::MAX_K).contains(&k) {
+            return Err(js_error(format!(
+                "probeGpu k: {k} is not between 1 and {}",
+                crate::kernel::gpu::MAX_K
+            )));
+        }
         let popular = self.inner.export().assoc.by_popularity();
         let picked: Vec<f32> = popular
             .iter()
@@ -333,7 +358,7 @@ impl Engine {
             .flat_map(|&i| vectors[i as usize * dim..][..dim].to_vec())
             .collect();
         let promise = wasm_bindgen_futures::future_to_promise(async move {
-            let found = probe(&table, &picked, 10, now_ms).await;
+            let found = probe(&table, &picked, k, now_ms).await;
             to_js(&found).map_err(JsValue::from)
         });
         Ok(promise.unchecked_into())

@@ -94,6 +94,31 @@ impl ItemTable {
         })
     }
 
+    /// The table's rows repeated cyclically to `rows` rows (none if it has none): real values
+    /// at a catalog size the export does not have, for measuring the kernels there.
+    pub fn cycled(&self, rows: usize) -> ItemTable {
+        fn cycle<T: Copy>(v: &[T], width: usize, rows: usize) -> Vec<T> {
+            v.chunks_exact(width)
+                .cycle()
+                .take(rows)
+                .flatten()
+                .copied()
+                .collect()
+        }
+        let data = match &self.data {
+            Rows::F32(v) => Rows::F32(cycle(v, self.dim, rows)),
+            Rows::Int8 { values, scales } => Rows::Int8 {
+                values: cycle(values, self.dim, rows),
+                scales: cycle(scales, 1, rows),
+            },
+        };
+        ItemTable {
+            rows: if self.rows == 0 { 0 } else { rows },
+            dim: self.dim,
+            data,
+        }
+    }
+
     pub(crate) fn check_query(&self, query: &[f32]) -> Result<(), TableError> {
         check_query(query, self.dim)
     }

@@ -1,8 +1,8 @@
 // Catalog scoring fused with top-k selection.
 //
 // The host appends `row_i8.wgsl` or `row_f32.wgsl`, which define `row_score(row, q)`.
-// `score`: one workgroup scores CHUNK rows of one tile against one query (workgroup_id.y) and
-// writes that chunk's best `k` (score bits, item) to `partials`. `merge`:
+// `score`: one workgroup scores CHUNK rows of one tile against one query (workgroup_id.y), sorts
+// them in workgroup memory and writes that chunk's best `k` (score bits, item) to `partials`. `merge`:
 // one workgroup per query selects the best `k` of all its partial lists into `results`, so only
 // k entries per query are read back. Order: higher score first, then lower item index; NONE
 // marks an empty entry.
@@ -58,29 +58,31 @@ fn reduce_best(lid: u32, score: f32, item: u32, slot: u32) {
     }
 }
 
-// Selects the chunk's best k from s_* into partials[out..out + k].
+// Sorts the chunk's CHUNK entries in s_* best first (a bitonic network: 55 barrier steps for any
+// k, where selecting k one by one took k reductions) and writes the first k to partials[out..].
 fn select_chunk(lid: u32, out: u32) {
     workgroupBarrier();
-    for (var r = 0u; r < params.k; r = r + 1u) {
-        var bs = 0.0;
-        var bi = NONE;
-        var bslot = NONE;
-        for (var j = 0u; j < PER; j = j + 1u) {
-            let slot = lid + j * WG;
-            if better(s_score[slot], s_item[slot], bs, bi) {
-                bs = s_score[slot];
-                bi = s_item[slot];
-                bslot = slot;
+    for (var size = 2u; size <= CHUNK; size = size * 2u) {
+        for (var stride = size / 2u; stride > 0u; stride = stride / 2u) {
+            for (var t = lid; t < CHUNK / 2u; t = t + WG) {
+                let i = 2u * stride * (t / stride) + t % stride;
+                let j = i + stride;
+                // Blocks alternate direction until the last merge, which puts the best first.
+                let best_first = (i & size) == 0u;
+                if better(s_score[j], s_item[j], s_score[i], s_item[i]) == best_first {
+                    let score = s_score[i];
+                    let item = s_item[i];
+                    s_score[i] = s_score[j];
+                    s_item[i] = s_item[j];
+                    s_score[j] = score;
+                    s_item[j] = item;
+                }
             }
+            workgroupBarrier();
         }
-        reduce_best(lid, bs, bi, bslot);
-        if lid == 0u {
-            partials[out + r] = vec2<u32>(bitcast<u32>(r_score[0]), r_item[0]);
-            if r_slot[0] != NONE {
-                s_item[r_slot[0]] = NONE;
-            }
-        }
-        workgroupBarrier();
+    }
+    for (var r = lid; r < params.k; r = r + WG) {
+        partials[out + r] = vec2<u32>(bitcast<u32>(s_score[r]), s_item[r]);
     }
 }
 

@@ -1,4 +1,5 @@
-// Browser benchmark: Engine.fromBytes and engine.suggest() latency in Chromium (CPU path).
+// Browser benchmark: Engine.fromBytes and engine.suggest() latency in Chromium (CPU path), then
+// catalog scoring + top-k on both kernels (wasm SIMD CPU vs WebGPU) at 10k / 100k / 1M items.
 // Prints medians and p99 over per-call timings; performance.now() is coarsened by Chromium
 // (about 0.1 ms), so a batched mean is printed beside them.
 import { launch, enginePage } from "./harness.mjs";
@@ -67,4 +68,28 @@ try {
   }
 } finally {
   await env.close();
+}
+
+// Both catalog-scoring kernels in one page (WebGPU through Chromium's SwiftShader adapter, as a
+// GPU-less machine has it): the export's int8 item table repeated to each size, the popular
+// items' vectors as queries, k = 10 and k = 101 (what suggest asks: 100 model candidates + cart).
+const gpuEnv = await launch({ webgpu: true });
+try {
+  const { page } = await enginePage(gpuEnv.browser, gpuEnv.base);
+  const sizes = (process.env.CARTWISE_BENCH_ROWS ?? "10000,100000,1000000").split(",").map(Number);
+  console.log("catalog scoring + top-k, one query (medians, ms): rows, k, CPU (wasm simd128), WebGPU, WebGPU/CPU");
+  for (const rows of sizes) {
+    for (const k of [10, 101]) {
+      const queries = rows >= 1_000_000 ? 5 : 9;
+      const r = await page.evaluate(([q, n, k]) => window.engine.probeGpu(q, n, k), [queries, rows, k]);
+      if (r.gpuMs === null) {
+        console.log(`  ${rows} rows, k ${k}: CPU ${r.cpuMs.toFixed(2)}; WebGPU did not run: ${r.error}`);
+        continue;
+      }
+      console.log(`  ${rows} rows, k ${k}: CPU ${r.cpuMs.toFixed(2)}, WebGPU ${r.gpuMs.toFixed(2)} (${r.tiles} tile(s), ` +
+        `${r.adapter}), ratio ${(r.gpuMs / Math.max(r.cpuMs, 0.1)).toFixed(1)}x, identical top-k: ${r.identical}`);
+    }
+  }
+} finally {
+  await gpuEnv.close();
 }
