@@ -2,7 +2,7 @@
 //! real adapter (Mesa's lavapipe natively, installed by `build.sh setup`) returns the very same
 //! top-k, ties by item index, for random and trained tables, with and without tiling.
 
-use cartwise::kernel::gpu::{GpuError, GpuOptions, GpuScorer};
+use cartwise::kernel::gpu::{GpuError, GpuOptions, GpuScorer, Precision};
 use cartwise::kernel::{cpu, Hit, ItemTable, Rows};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -103,7 +103,17 @@ fn bad_tables_and_queries_are_named() {
 
 /// Opens the GPU kernel over `table`; a machine without an adapter fails the test by name.
 fn gpu(table: &ItemTable, max_binding_bytes: Option<u64>) -> GpuScorer {
-    match pollster::block_on(GpuScorer::new(table, GpuOptions { max_binding_bytes })) {
+    gpu_with(
+        table,
+        GpuOptions {
+            max_binding_bytes,
+            ..Default::default()
+        },
+    )
+}
+
+fn gpu_with(table: &ItemTable, options: GpuOptions) -> GpuScorer {
+    match pollster::block_on(GpuScorer::new(table, options)) {
         Ok(scorer) => scorer,
         Err(e @ GpuError::NoAdapter(_)) => panic!(
             "{e}: the wgpu tests need a real adapter (Debian's mesa-vulkan-drivers, which \
@@ -257,4 +267,46 @@ fn probe_reports_the_adapter_parity_and_both_timings() {
     assert!(found.identical);
     assert_eq!((found.queries, found.rows, found.tiles), (4, 5_000, 1));
     assert!(found.cpu_ms > 0.0 && found.gpu_ms.is_some_and(|ms| ms > 0.0));
+}
+
+/// Values as the f16 path holds them: rounded to the nearest f16.
+fn f16_rounded(values: &[f32]) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&v| half::f16::from_f32(v).to_f32())
+        .collect()
+}
+
+#[test]
+fn f16_tables_rank_as_the_cpu_on_f16_rounded_values() {
+    let dim = 64;
+    let values = random_values(20_000, dim, 21);
+    let queries = random_values(4, dim, 22);
+    let table = ItemTable::f32(values.clone(), dim).unwrap();
+    // 256 KiB bindings: 10 tiles of f16 rows (2,048 rows each; f32 rows would need 20).
+    let half = gpu_with(
+        &table,
+        GpuOptions {
+            max_binding_bytes: Some(256 << 10),
+            half: true,
+        },
+    );
+    assert_eq!(half.precision(), Precision::F16);
+    assert_eq!(half.tiles(), 20_000usize.div_ceil(2_048));
+    let rounded = ItemTable::f32(f16_rounded(&values), dim).unwrap();
+    let got = pollster::block_on(half.top_k(&queries, 50)).unwrap();
+    for (q, list) in f16_rounded(&queries).chunks_exact(dim).zip(&got) {
+        assert_eq!(list, &cpu::top_k(&rounded, q, 50).unwrap(), "bit for bit");
+    }
+    assert_eq!(
+        gpu(&table, None).precision(),
+        Precision::F32,
+        "f16 only when asked"
+    );
+    let int8 = ItemTable::int8(&values, dim).unwrap();
+    let options = GpuOptions {
+        half: true,
+        ..Default::default()
+    };
+    assert_eq!(gpu_with(&int8, options).precision(), Precision::Int8);
 }

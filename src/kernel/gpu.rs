@@ -36,6 +36,22 @@ pub struct GpuOptions {
     /// Caps the bytes of one storage binding below the adapter's limit (tests use it to force
     /// tiling on small tables).
     pub max_binding_bytes: Option<u64>,
+    /// Holds an f32 table as f16 on the device: half the memory and bandwidth, scores of the
+    /// values rounded to f16. Any adapter can: WGSL's `unpack2x16float` reads f16 pairs without
+    /// the `shader-f16` feature. Int8 tables are unaffected.
+    pub half: bool,
+}
+
+/// How the device holds the table's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// int8 rows with a per-row scale: scores bit for bit as the CPU kernel's.
+    Int8,
+    /// f16 rows and query, multiplied exactly in f32: scores bit for bit as the CPU kernel's on
+    /// the same values rounded to f16.
+    F16,
+    /// f32 rows and query.
+    F32,
 }
 
 /// One slice of the table's rows, in buffers no larger than one binding may be.
@@ -55,7 +71,7 @@ pub struct GpuScorer {
     score: wgpu::ComputePipeline,
     merge: wgpu::ComputePipeline,
     tiles: Vec<Tile>,
-    int8: bool,
+    precision: Precision,
     dim: usize,
     rows: usize,
     /// Chunks (partial top-k lists) per query over all tiles.
@@ -98,7 +114,7 @@ impl GpuScorer {
         )
     }
 
-    /// Uploads `table` to an opened device.
+    /// Uploads `table` to an opened device (an f32 table as f16 when `options.half`).
     pub fn with_device(
         device: wgpu::Device,
         queue: wgpu::Queue,
@@ -127,13 +143,28 @@ impl GpuScorer {
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
             .min(options.max_binding_bytes.unwrap_or(u64::MAX));
-        let int8 = matches!(table.data, Rows::Int8 { .. });
-        let rows = if int8 {
-            include_str!("row_i8.wgsl")
-        } else {
-            include_str!("row_f32.wgsl")
+        let precision = match table.data {
+            Rows::Int8 { .. } => Precision::Int8,
+            Rows::F32(_) if options.half => Precision::F16,
+            Rows::F32(_) => Precision::F32,
         };
-        let source = format!("{}\n{rows}", include_str!("score.wgsl"));
+        let source = match precision {
+            Precision::Int8 => format!(
+                "{}\n{}",
+                include_str!("score.wgsl"),
+                include_str!("row_i8.wgsl")
+            ),
+            Precision::F16 => format!(
+                "{}\n{}",
+                include_str!("score.wgsl"),
+                include_str!("row_f16.wgsl")
+            ),
+            Precision::F32 => format!(
+                "{}\n{}",
+                include_str!("score.wgsl"),
+                include_str!("row_f32.wgsl")
+            ),
+        };
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("score.wgsl"),
             source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -152,10 +183,7 @@ impl GpuScorer {
         let merge = pipeline("merge");
 
         // Rows per tile: whole chunks, within the binding limit and one dispatch dimension.
-        let row_bytes = match table.data {
-            Rows::F32(_) => table.dim as u64 * 4,
-            Rows::Int8 { .. } => table.dim as u64,
-        };
+        let row_bytes = table.dim as u64 * precision.bytes();
         let tile_rows = (max_binding / row_bytes / CHUNK).min(MAX_DISPATCH) * CHUNK;
         if tile_rows == 0 {
             return Err(GpuError::Failed(format!(
@@ -169,13 +197,7 @@ impl GpuScorer {
             let range =
                 |per_row: u64| (start * per_row) as usize..((start + rows) * per_row) as usize;
             let (bytes, scales): (Vec<u8>, Option<Vec<u8>>) = match &table.data {
-                Rows::F32(v) => (
-                    v[range(table.dim as u64)]
-                        .iter()
-                        .flat_map(|x| x.to_le_bytes())
-                        .collect(),
-                    None,
-                ),
+                Rows::F32(v) => (precision.encode(&v[range(table.dim as u64)]), None),
                 Rows::Int8 { values, scales } => (
                     values[range(table.dim as u64)]
                         .iter()
@@ -213,7 +235,7 @@ impl GpuScorer {
             score,
             merge,
             tiles,
-            int8,
+            precision,
             dim: table.dim,
             rows: table.rows,
             chunks: chunk_base,
@@ -228,6 +250,11 @@ impl GpuScorer {
     /// The adapter's name and backend, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)".
     pub fn adapter(&self) -> &str {
         &self.adapter
+    }
+
+    /// How the device holds the table.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// How many tiles the table was split into to respect the device's binding limits.
@@ -287,22 +314,18 @@ impl GpuScorer {
         self.check()?;
         let device = &self.device;
         let count = queries.len() / self.dim;
-        let mut words = Vec::with_capacity(queries.len() + count);
+        let mut query_bytes = Vec::with_capacity(queries.len() * 4 + count * 4);
         for q in queries.chunks_exact(self.dim) {
-            if self.int8 {
+            if self.precision == Precision::Int8 {
                 let (scale, codes) = quantize(q).expect("top_k admits finite queries only");
-                words.extend(
-                    codes.chunks_exact(4).map(|c| {
-                        u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8])
-                    }),
-                );
-                words.push(scale.to_bits());
+                query_bytes.extend(codes.iter().map(|&c| c as u8));
+                query_bytes.extend(scale.to_le_bytes());
             } else {
-                words.extend(q.iter().map(|v| v.to_bits()));
+                query_bytes.extend(self.precision.encode(q));
             }
         }
-        let row_words = if self.int8 { self.dim / 4 } else { self.dim } as u32;
-        let query_stride = row_words + u32::from(self.int8);
+        let row_words = (self.dim as u64 * self.precision.bytes() / 4) as u32;
+        let query_stride = row_words + u32::from(self.precision == Precision::Int8);
         let bytes = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         // Written through the queue rather than mapped at creation: on a lost device mapping
         // panics inside wgpu, while a write fails into the error slot checked below.
@@ -316,7 +339,7 @@ impl GpuScorer {
             self.queue.write_buffer(&buffer, 0, contents);
             buffer
         };
-        let query_buf = init("queries", &bytes(&words), wgpu::BufferUsages::STORAGE);
+        let query_buf = init("queries", &query_bytes, wgpu::BufferUsages::STORAGE);
         let partials = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("partial top-k"),
             size: count as u64 * u64::from(self.chunks) * k as u64 * 8,
@@ -414,6 +437,28 @@ impl GpuScorer {
             })
             .collect();
         Ok(out)
+    }
+}
+
+impl Precision {
+    /// Bytes per value on the device.
+    fn bytes(self) -> u64 {
+        match self {
+            Precision::Int8 => 1,
+            Precision::F16 => 2,
+            Precision::F32 => 4,
+        }
+    }
+
+    /// Float values as the device reads them: little-endian f16 (rounded to nearest) or f32.
+    fn encode(self, values: &[f32]) -> Vec<u8> {
+        match self {
+            Precision::F16 => values
+                .iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                .collect(),
+            _ => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-// f32 rows against an f32 query.
+// f32 rows against an f32 query, summed in row order (as the CPU kernel).
 
 fn row_score(row: u32, q: u32) -> f32 {
     var acc = 0.0;
