@@ -1,5 +1,6 @@
 //! Catalog scoring + top-10: the CPU kernel against the wgpu kernel (Mesa's lavapipe here; a
-//! real GPU where there is one), int8 and f32 tables of 10k, 100k and 1M items × 64 dims, one
+//! real GPU where there is one), int8 and f32 tables (and f32 held as f16 on the GPU) of 10k,
+//! 100k and 1M items × 64 dims, one
 //! query per cart change, and a batch of 64 carts (native evaluation) up to 100k items (on
 //! lavapipe a 1M-item batch takes most of a minute per iteration).
 
@@ -43,6 +44,16 @@ fn bench(c: &mut Criterion) {
             group.bench_function(id("gpu 1 query"), |b| {
                 b.iter(|| pollster::block_on(gpu.top_k(one, K)).unwrap())
             });
+            if precision == "f32" {
+                let options = GpuOptions {
+                    half: true,
+                    ..Default::default()
+                };
+                let half = pollster::block_on(GpuScorer::new(&table, options)).unwrap();
+                group.bench_function(BenchmarkId::new("gpu 1 query f16", items), |b| {
+                    b.iter(|| pollster::block_on(half.top_k(one, K)).unwrap())
+                });
+            }
             if items > 100_000 {
                 continue;
             }

@@ -166,13 +166,24 @@ fn gpu_top_k_equals_cpu_top_k_on_random_tables_of_several_sizes() {
         if tile_cap.is_some() {
             assert_eq!(scorer.tiles(), rows.div_ceil(1024));
         }
-        for k in [1, 10, 100] {
+        for k in [1, 10, 100, 512] {
             assert_parity(&scorer, &table, &queries, k, true);
         }
         let table = ItemTable::f32(values, dim).unwrap();
         let scorer = gpu(&table, tile_cap.map(|c| c * 4));
         assert_parity(&scorer, &table, &queries, 10, false);
     }
+}
+
+#[test]
+fn a_million_rows_reduce_to_the_cpu_top_k() {
+    // 977 chunk lists of 512: three reduce passes; one merging workgroup stopped early here
+    // (llvmpipe ends a loop after 65,535 iterations of one invocation).
+    let dim = 16;
+    let table = ItemTable::int8(&random_values(1_000_000, dim, 31), dim).unwrap();
+    let scorer = gpu(&table, None);
+    assert_parity(&scorer, &table, &random_values(1, dim, 32), 512, true);
+    assert_parity(&scorer, &table, &random_values(2, dim, 33), 101, true);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The WebGPU scoring kernel through wgpu: the item table lives on the device in tiles that fit
-//! its binding limits; one dispatch scores and keeps each chunk's best `k`, a second merges them,
-//! and only `k` results per query are read back.
+//! its binding limits; one dispatch scores and keeps each chunk's best `k`, reduce dispatches
+//! keep the best `k` of each 1,024 of those until one list per query is left, and only `k`
+//! results per query are read back.
 
 use super::{check_query, quantize, Hit, ItemTable, Rows, TableError};
 use std::sync::{Arc, Mutex};
@@ -10,8 +11,9 @@ use wgpu::util::DeviceExt;
 const CHUNK: u64 = 1024;
 /// The most workgroups one dispatch dimension may have in WebGPU.
 const MAX_DISPATCH: u64 = 65_535;
-/// Largest `k` one call may ask for.
-pub const MAX_K: usize = 1024;
+/// Largest `k` one call may ask for: half a chunk, so each reduce pass at least halves a
+/// query's entries.
+pub const MAX_K: usize = (CHUNK / 2) as usize;
 
 /// Why the GPU path could not run; the caller falls back to the CPU.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -69,7 +71,7 @@ pub struct GpuScorer {
     device: wgpu::Device,
     queue: wgpu::Queue,
     score: wgpu::ComputePipeline,
-    merge: wgpu::ComputePipeline,
+    reduce: wgpu::ComputePipeline,
     tiles: Vec<Tile>,
     precision: Precision,
     dim: usize,
@@ -180,7 +182,7 @@ impl GpuScorer {
             })
         };
         let score = pipeline("score");
-        let merge = pipeline("merge");
+        let reduce = pipeline("reduce");
 
         // Rows per tile: whole chunks, within the binding limit and one dispatch dimension.
         let row_bytes = table.dim as u64 * precision.bytes();
@@ -233,7 +235,7 @@ impl GpuScorer {
             device,
             queue,
             score,
-            merge,
+            reduce,
             tiles,
             precision,
             dim: table.dim,
@@ -340,49 +342,48 @@ impl GpuScorer {
             buffer
         };
         let query_buf = init("queries", &query_bytes, wgpu::BufferUsages::STORAGE);
-        let partials = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("partial top-k"),
-            size: count as u64 * u64::from(self.chunks) * k as u64 * 8,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
+        // Lists of k entries ping-pong between two buffers: the score pass writes one list per
+        // chunk, each reduce pass at least halves them, until one list per query is left.
+        let lists_bytes = count as u64 * u64::from(self.chunks) * k as u64 * 8;
+        let lists = [0, 1].map(|_| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("top-k lists"),
+                size: lists_bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
         });
         let results_size = count as u64 * k as u64 * 8;
-        let results = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("top-k"),
-            size: results_size,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("top-k readback"),
             size: results_size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let params = |tile: &Tile| {
-            let p = [
-                tile.rows,
-                tile.row_base,
-                row_words,
-                k as u32,
-                tile.chunk_base,
-                self.chunks,
-                query_stride,
-                0,
-            ];
-            init("params", &bytes(&p), wgpu::BufferUsages::UNIFORM)
-        };
+        let params = |p: [u32; 8]| init("params", &bytes(&p), wgpu::BufferUsages::UNIFORM);
         let mut encoder = device.create_command_encoder(&Default::default());
+        let mut current = 0;
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             pass.set_pipeline(&self.score);
             for tile in &self.tiles {
-                let p = params(tile);
+                let p = params([
+                    tile.rows,
+                    tile.row_base,
+                    row_words,
+                    k as u32,
+                    tile.chunk_base,
+                    self.chunks,
+                    query_stride,
+                    0,
+                ]);
+                // `out` is bound but not written by this pass; it may not alias `lists`.
                 let mut entries = vec![
                     entry(0, &p),
                     entry(1, &tile.table),
                     entry(3, &query_buf),
-                    entry(4, &partials),
+                    entry(4, &lists[0]),
+                    entry(5, &lists[1]),
                 ];
                 if let Some(s) = &tile.scales {
                     entries.push(entry(2, s));
@@ -395,17 +396,28 @@ impl GpuScorer {
                 pass.set_bind_group(0, &group, &[]);
                 pass.dispatch_workgroups(tile.chunks, count as u32, 1);
             }
-            let p = params(&self.tiles[0]);
-            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("merge"),
-                layout: &self.merge.get_bind_group_layout(0),
-                entries: &[entry(0, &p), entry(4, &partials), entry(5, &results)],
-            });
-            pass.set_pipeline(&self.merge);
-            pass.set_bind_group(0, &group, &[]);
-            pass.dispatch_workgroups(1, count as u32, 1);
+            pass.set_pipeline(&self.reduce);
+            let mut entries = u64::from(self.chunks) * k as u64;
+            while entries > k as u64 {
+                let groups = entries.div_ceil(CHUNK);
+                let p = params([entries as u32, 0, 0, k as u32, 0, groups as u32, 0, 0]);
+                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("reduce"),
+                    layout: &self.reduce.get_bind_group_layout(0),
+                    entries: &[
+                        entry(0, &p),
+                        entry(4, &lists[current]),
+                        entry(5, &lists[1 - current]),
+                    ],
+                });
+                pass.set_bind_group(0, &group, &[]);
+                pass.dispatch_workgroups(groups as u32, count as u32, 1);
+                entries = groups * k as u64;
+                current = 1 - current;
+            }
         }
-        encoder.copy_buffer_to_buffer(&results, 0, &staging, 0, results_size);
+        let results = &lists[current];
+        encoder.copy_buffer_to_buffer(results, 0, &staging, 0, results_size);
         self.queue.submit([encoder.finish()]);
 
         let (tx, rx) = futures_channel::oneshot::channel();
