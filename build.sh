@@ -76,7 +76,7 @@ model() {
     "$CLI" synth --out "$SHOP_DIR" --seed 42
   fi
   log "training $MODEL (association tables, basket transformer, blend)"
-  "$CLI" train --orders "$SHOP_DIR/orders.csv" --products "$SHOP_DIR/products.csv" --out "$MODEL" --transformer
+  "$CLI" train --orders "$SHOP_DIR/orders.csv" --products "$SHOP_DIR/products.csv" --out "$MODEL" --transformer --history 16
 }
 
 serve() {

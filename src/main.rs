@@ -611,9 +611,15 @@ fn suggest_cmd(engine: &Engine, carts: &Path, options: &SuggestOptions) -> Resul
             let s = engine
                 .suggest(cart, options, month)
                 .map_err(|e| e.to_string())?;
+            let mut unknown = s.unknown;
+            unknown.extend(
+                s.unknown_history
+                    .into_iter()
+                    .map(|id| format!("{id} (history)")),
+            );
             Ok((
                 serde_json::json!({ "items": s.items, "bundles": s.bundles }),
-                s.unknown,
+                unknown,
             ))
         },
         serde_json::json!({ "items": [], "bundles": [] }),

@@ -17,8 +17,9 @@ use wasm_bindgen::prelude::*;
 const TS_TYPES: &str = r#"
 /** A cart entry: an item id, or an id with a quantity. */
 export type CartEntry = string | { id: string; qty?: number };
-/** The shopper's cart. */
-export interface Cart { items: CartEntry[] }
+/** The shopper's cart; `history` is the shopper's on-device history (item ids, most relevant
+ * first, e.g. from `CartwiseHistory.ids()`), read by a model trained with history. */
+export interface Cart { items: CartEntry[]; history?: string[] }
 /** Per-call options; each falls back to the export's merchant rules. */
 export interface SuggestOptions {
   /** Ranked items and bundles to return, 1..100 (default 5). */
@@ -38,7 +39,9 @@ export interface Bundle {
   score: number; reasons: string[];
 }
 /** Suggestions for a cart: item ranking (ids, best first) and bundles. */
-export interface Suggestions { items: string[]; bundles: Bundle[]; unknown?: string[] }
+export interface Suggestions {
+  items: string[]; bundles: Bundle[]; unknown?: string[]; unknownHistory?: string[];
+}
 /** How `Engine.load` picks the catalog-scoring backend (default "auto": calibrate). */
 export interface LoadOptions { backend?: "auto" | "webgpu" | "cpu" }
 /** What the engine loaded and how it computes. `backend` is what `suggestAsync` scores the
@@ -46,6 +49,8 @@ export interface LoadOptions { backend?: "auto" | "webgpu" | "cpu" }
 export interface EngineInfo {
   catalogSize: number; orders: number; neighbours: number; itemsets: number;
   modelDims: number; backend: "webgpu" | "cpu"; exportVersion: number; exportBytes: number;
+  /** History items the basket model reads (`cart.history`); 0 when it takes none. */
+  modelHistory: number;
   /** Why this backend: forced, the calibration's figures, or the GPU error that ended it. */
   backendReason: string;
   /** The WebGPU adapter opened at load, if one was. */
@@ -185,6 +190,7 @@ struct Info {
     neighbours: usize,
     itemsets: usize,
     model_dims: u32,
+    model_history: usize,
     backend: &'static str,
     export_version: u32,
     export_bytes: usize,
@@ -381,6 +387,7 @@ impl Engine {
             neighbours: export.assoc.neighbors.len(),
             itemsets: export.itemsets.len(),
             model_dims: export.model.as_ref().map_or(0, |m| m.config.dim as u32),
+            model_history: export.model.as_ref().map_or(0, |m| m.config.max_history),
             backend,
             export_version: VERSION,
             export_bytes: self.export_bytes,

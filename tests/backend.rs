@@ -54,6 +54,7 @@ fn carts(engine: &Engine, n: usize) -> Vec<Cart> {
             items: (0..1 + i % 4)
                 .map(|j| CartEntry::Id(products[(i * 37 + j * 101) % products.len()].id.clone()))
                 .collect(),
+            ..Default::default()
         })
         .collect()
 }

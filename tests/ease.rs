@@ -177,6 +177,7 @@ fn suggest_weighs_ease_and_explains_what_only_it_knows() {
     );
     let cart = Cart {
         items: vec![CartEntry::Id(export.catalog.get(anchor).id.clone())],
+        ..Default::default()
     };
     let options = SuggestOptions {
         k: Some(3),

@@ -160,3 +160,79 @@ fn a_model_trained_without_history_ignores_it() {
         rank_catalog(&model, &carts).unwrap()
     );
 }
+
+#[test]
+fn suggest_reads_the_shoppers_history_through_the_model_and_names_unknown_ids() {
+    use cartwise::suggest::{Cart, CartEntry, Engine, SuggestOptions};
+    let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
+        seed: 6,
+        items: 300,
+        customers: 300,
+        orders: 6_000,
+    });
+    let (catalog, log) = shop.to_log();
+    let train = |max_history: usize| {
+        let config = cartwise::train::TrainConfig {
+            transformer: Some(FitConfig {
+                dim: 16,
+                ff: 32,
+                epochs: 2,
+                batch: 128,
+                vocab: 200,
+                max_history,
+                ..FitConfig::default()
+            }),
+            ..Default::default()
+        };
+        Engine::new(cartwise::train::train(&catalog, &log, &config, |_| {}).unwrap()).unwrap()
+    };
+    let with = train(16);
+    let without = train(0);
+    assert!(with.model().unwrap().takes_history());
+    assert!(!without.model().unwrap().takes_history());
+    let ids: Vec<String> = catalog.products().iter().map(|p| p.id.clone()).collect();
+    let options = SuggestOptions {
+        k: Some(10),
+        month: Some(3),
+        ..Default::default()
+    };
+    let mut changed = 0;
+    for i in 0..30 {
+        let items = vec![CartEntry::Id(ids[i * 7 % ids.len()].clone())];
+        let history: Vec<String> = (0..6)
+            .map(|j| ids[(i * 31 + j * 17) % ids.len()].clone())
+            .collect();
+        let bare = Cart {
+            items: items.clone(),
+            history: Vec::new(),
+        };
+        let personal = Cart { items, history };
+        // The model's query changes with the history, and so (here and there) the ranking.
+        let q = |engine: &Engine, cart: &Cart| {
+            engine
+                .begin(cart, &options, 1)
+                .unwrap()
+                .query()
+                .unwrap()
+                .vector
+                .clone()
+        };
+        assert_ne!(q(&with, &personal), q(&with, &bare), "cart {i}");
+        let a = with.suggest(&personal, &options, 1).unwrap();
+        let b = with.suggest(&bare, &options, 1).unwrap();
+        changed += usize::from(a.items != b.items);
+        // A model trained without history answers exactly as if there were none.
+        assert_eq!(
+            without.suggest(&personal, &options, 1).unwrap(),
+            without.suggest(&bare, &options, 1).unwrap()
+        );
+    }
+    assert!(changed > 0, "history changed no ranking of 30 carts");
+    let cart = Cart {
+        items: vec![CartEntry::Id(ids[0].clone())],
+        history: vec!["NOPE".into(), ids[1].clone(), "NOPE".into()],
+    };
+    let out = with.suggest(&cart, &options, 1).unwrap();
+    assert_eq!(out.unknown_history, vec!["NOPE".to_string()]);
+    assert!(out.unknown.is_empty());
+}

@@ -16,6 +16,7 @@ fn cart(ids: &[&str]) -> Cart {
                 qty: 1,
             })
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -25,6 +25,7 @@ fn planted_partners_top_the_neighbour_lists() {
             let i = export.catalog.lookup(anchor).unwrap();
             let cart = Cart {
                 items: vec![CartEntry::Id(anchor.clone())],
+                ..Default::default()
             };
             let out = engine
                 .suggest(
@@ -108,6 +109,7 @@ fn espresso_machine_gets_a_discounted_bundle_with_reasons() {
     let machine = &shop.planted.groups[0].items[0];
     let cart = Cart {
         items: vec![CartEntry::Id(machine.clone())],
+        ..Default::default()
     };
     let out = engine
         .suggest(

@@ -1,5 +1,10 @@
-// <cartwise-bundles model="URL" k="3" currency="USD" backend="auto">: renders bundle suggestions
-// for a cart. `backend` ("auto", "webgpu" or "cpu") says how the engine scores the catalog.
+// <cartwise-bundles model="URL" k="3" currency="USD" backend="auto" history="on">: renders bundle
+// suggestions for a cart. `backend` ("auto", "webgpu" or "cpu") says how the engine scores the
+// catalog. `history="off"` keeps the shopper's on-device history out of it (neither read nor
+// recorded); otherwise `element.history` (a CartwiseHistory over localStorage) records every
+// item added to the cart, the page may record views and purchases with
+// `element.history.record("view" | "purchase", id)`, and suggestions read it. It never leaves
+// the browser.
 //
 // Set `element.cart = {items: [{id, qty}]}` on every cart change. The element fetches the export
 // once (the only request it makes), runs the engine in a Web Worker, and fires:
@@ -7,6 +12,8 @@
 //   "cartwise-add-bundle" detail: {items: [{id, title, price}], discount, bundlePrice}
 //   "cartwise-error"      detail: {message}
 // `element.client` exposes the worker as promises: suggest(cart, options), info(), products(offset, limit).
+
+import { CartwiseHistory } from "./cartwise-history.js";
 
 /** A promise-based handle on the engine worker. */
 export class CartwiseClient {
@@ -42,6 +49,8 @@ export class CartwiseClient {
   terminate() { this.worker.terminate(); }
 }
 
+const entryId = (entry) => (typeof entry === "string" ? entry : entry.id);
+
 const STYLE = `
 :host { display: block; font: 14px/1.4 system-ui, sans-serif; color: #1d2433; }
 h3 { margin: 0 0 8px; font-size: 15px; }
@@ -69,6 +78,14 @@ export class CartwiseBundles extends HTMLElement {
     this._ready = null;
     this._seq = 0;
     this.bundles = [];
+    this._history = undefined;
+  }
+
+  /** The shopper's on-device history, or null with `history="off"`. */
+  get history() {
+    if (this.getAttribute("history") === "off") return null;
+    this._history ??= new CartwiseHistory();
+    return this._history;
   }
 
   connectedCallback() { this.#ensureLoaded(); }
@@ -87,7 +104,11 @@ export class CartwiseBundles extends HTMLElement {
 
   get cart() { return this._cart; }
   set cart(value) {
+    const before = new Set(this._cart.items.map(entryId));
     this._cart = value ?? { items: [] };
+    for (const id of this._cart.items.map(entryId)) {
+      if (!before.has(id)) this.history?.record("cart", id);
+    }
     this.#refresh();
   }
 
@@ -114,7 +135,8 @@ export class CartwiseBundles extends HTMLElement {
     try {
       await this.#ensureLoaded();
       const k = Number(this.getAttribute("k") ?? 3);
-      const out = await this.client.suggest(this._cart, { k });
+      const cart = { items: this._cart.items, history: this.history?.ids() ?? [] };
+      const out = await this.client.suggest(cart, { k });
       if (seq !== this._seq) return; // a newer cart superseded this answer
       this.bundles = out.bundles;
       this.#render();

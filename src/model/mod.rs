@@ -254,13 +254,20 @@ impl BasketModel {
             .to_vec1::<f32>()
     }
 
-    /// The query vector of one cart of item indices (at most `max_cart` used): its logits are
+    /// The query vector of one cart of item indices (at most `max_cart` used) and the shopper's
+    /// history (most recent first; ignored by a model trained without history): its logits are
     /// this vector's dot products with [`BasketModel::item_vectors`].
-    pub fn cart_vector(&self, cart: &[u32]) -> Result<Vec<f32>> {
+    pub fn query_vector(&self, cart: &[u32], history: &[u32]) -> Result<Vec<f32>> {
         let device = Device::Cpu;
-        self.hidden_with_history(&self.batch(&[cart], &device)?, None)?
+        let past = self.history_batch(&[history], &device)?;
+        self.hidden_with_history(&self.batch(&[cart], &device)?, past.as_ref())?
             .squeeze(0)?
             .to_vec1::<f32>()
+    }
+
+    /// Whether the model reads a history token (trained with `--history`).
+    pub fn takes_history(&self) -> bool {
+        self.segment.is_some()
     }
 
     /// Pads carts (item indices, at most `max_cart` kept) into a [B, L] tensor.

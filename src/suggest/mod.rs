@@ -46,10 +46,15 @@ impl CartEntry {
     }
 }
 
-/// The shopper's cart.
+/// The shopper's cart, and what the shopper did before on this device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Cart {
     pub items: Vec<CartEntry>,
+    /// The shopper's on-device history: item ids, most relevant (recent) first. A basket model
+    /// trained with history (`train --history N`) reads it as its history token; others ignore
+    /// it. It never leaves the engine.
+    #[serde(default)]
+    pub history: Vec<String>,
 }
 
 /// Per-call options; every field is optional and falls back to the export's rules.
@@ -95,6 +100,9 @@ pub struct Suggestions {
     /// Cart ids the export does not know; they were ignored.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<String>,
+    /// History ids the export does not know; they were ignored.
+    #[serde(rename = "unknownHistory", skip_serializing_if = "Vec::is_empty")]
+    pub unknown_history: Vec<String>,
 }
 
 /// The basket model's ranking of a cart's completions: ids best first and their logits.
@@ -197,6 +205,7 @@ pub struct ModelQuery {
 pub struct Pending {
     in_cart: Vec<u32>,
     unknown: Vec<String>,
+    unknown_history: Vec<String>,
     k: u32,
     month: u8,
     rules: crate::rules::MerchantRules,
@@ -262,6 +271,16 @@ impl Engine {
         cart: &[u32],
         blend: &blend::Blend,
     ) -> Result<Option<ModelQuery>, SuggestError> {
+        self.model_query_with_history(cart, &[], blend)
+    }
+
+    /// [`Engine::model_query`] for a shopper with a history (item indices, most recent first).
+    pub fn model_query_with_history(
+        &self,
+        cart: &[u32],
+        history: &[u32],
+        blend: &blend::Blend,
+    ) -> Result<Option<ModelQuery>, SuggestError> {
         let weighs_model = blend.model != 0.0 || blend.model_candidates > 0;
         let Some(model) = self
             .model
@@ -271,7 +290,7 @@ impl Engine {
             return Ok(None);
         };
         let vector = model
-            .cart_vector(cart)
+            .query_vector(cart, history)
             .map_err(|e| SuggestError::Model(e.to_string()))?;
         // Cart items may be among the best rows; ask for enough to drop them.
         let k = (blend.model_candidates as usize + cart.len()).min(crate::kernel::gpu::MAX_K);
@@ -497,19 +516,22 @@ impl Engine {
 
     /// The cart's distinct known items (indices, in cart order) and its unknown ids.
     fn resolve(&self, cart: &Cart) -> (Vec<u32>, Vec<String>) {
-        let mut in_cart: Vec<u32> = Vec::new();
+        self.resolve_ids(cart.items.iter().map(CartEntry::id))
+    }
+
+    /// Distinct known items of a list of ids (indices, in order) and its unknown ids.
+    fn resolve_ids<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> (Vec<u32>, Vec<String>) {
+        let mut known: Vec<u32> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
-        for entry in &cart.items {
-            match self.export.catalog.lookup(entry.id()) {
-                Some(i) if !in_cart.contains(&i) => in_cart.push(i),
+        for id in ids {
+            match self.export.catalog.lookup(id) {
+                Some(i) if !known.contains(&i) => known.push(i),
                 Some(_) => {}
-                None if !unknown.iter().any(|u| u == entry.id()) => {
-                    unknown.push(entry.id().to_string())
-                }
+                None if !unknown.iter().any(|u| u == id) => unknown.push(id.to_string()),
                 None => {}
             }
         }
-        (in_cart, unknown)
+        (known, unknown)
     }
 
     /// The basket model's own top `k` completions of a cart with their logits, cart items
@@ -573,10 +595,12 @@ impl Engine {
             rules.min_margin_bp = fraction_to_bp("minMargin", v, 10.0)?;
         }
         let (in_cart, unknown) = self.resolve(cart);
-        let query = self.model_query(&in_cart, &self.export.blend)?;
+        let (history, unknown_history) = self.resolve_ids(cart.history.iter().map(String::as_str));
+        let query = self.model_query_with_history(&in_cart, &history, &self.export.blend)?;
         Ok(Pending {
             in_cart,
             unknown,
+            unknown_history,
             k,
             month,
             rules,
@@ -594,6 +618,7 @@ impl Engine {
         let Pending {
             in_cart,
             unknown,
+            unknown_history,
             k,
             month,
             rules,
@@ -620,6 +645,7 @@ impl Engine {
             items,
             bundles,
             unknown,
+            unknown_history,
         })
     }
 }

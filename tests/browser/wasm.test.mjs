@@ -62,17 +62,46 @@ test("wasm suggest equals native `cartwise suggest` on the same carts", async ()
   assert.deepEqual(wasm[carts.length - 3].unknown, ["NOT-A-SKU"]);
 });
 
-/** Writes carts as JSONL and runs a CLI subcommand over them; one parsed line per cart. */
+/** Writes carts (id lists, or {items, history} objects) as JSONL and runs a CLI subcommand over
+ * them; one parsed line per cart. */
 function runCli(command, carts, extra) {
   const dir = mkdtempSync(join(tmpdir(), "cartwise-parity-"));
   const file = join(dir, "carts.jsonl");
-  writeFileSync(file, carts.map((items) => JSON.stringify({ items })).join("\n") + "\n");
+  const line = (c) => JSON.stringify(Array.isArray(c) ? { items: c } : c);
+  writeFileSync(file, carts.map(line).join("\n") + "\n");
   const out = execFileSync(CLI, [command, "--model", MODEL, "--carts", file, ...extra], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });
   return out.trimEnd().split("\n").map((line) => JSON.parse(line));
 }
+
+test("wasm suggest with an on-device history equals native `cartwise suggest` with it", async () => {
+  const ids = await page.evaluate(() => window.engine.products(0, 2000).map((p) => p.id));
+  const carts = [];
+  for (let i = 0; i < 40; i++) {
+    const history = Array.from({ length: 1 + (i % 12) }, (_, j) => ids[(i * 53 + j * 29) % ids.length]);
+    carts.push({ items: [ids[i * 11]], history });
+  }
+  carts.push({ items: [ids[0]], history: ["NOT-A-SKU", ids[5]] });
+  const native = runCli("suggest", carts, ["--k", "10", "--month", "4"]);
+  const wasm = await page.evaluate(
+    (carts) => carts.map(({ items, history }) => window.engine.suggest({ items: items.map((id) => ({ id, qty: 1 })), history }, { k: 10, month: 4 })),
+    carts,
+  );
+  let personal = 0;
+  for (let c = 0; c < carts.length; c++) {
+    assert.deepEqual(wasm[c].items, native[c].items, `ranking for ${JSON.stringify(carts[c])}`);
+    assert.deepEqual(wasm[c].bundles, native[c].bundles, `bundles for ${JSON.stringify(carts[c])}`);
+  }
+  const plain = await page.evaluate(
+    (carts) => carts.map(({ items }) => window.engine.suggest({ items: items.map((id) => ({ id, qty: 1 })) }, { k: 10, month: 4 }).items),
+    carts,
+  );
+  for (let c = 0; c < carts.length; c++) personal += JSON.stringify(plain[c]) !== JSON.stringify(wasm[c].items);
+  assert.ok(personal > 0, `history changed some of ${carts.length} rankings (${personal})`);
+  assert.deepEqual(wasm[carts.length - 1].unknownHistory, ["NOT-A-SKU"]);
+});
 
 test("wasm transformer forward equals the native forward: logits within tolerance, same top-10", async () => {
   const ids = (await page.evaluate(() => window.engine.products(0, 2000))).map((p) => p.id);
