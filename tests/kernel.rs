@@ -79,6 +79,12 @@ fn int8_rows_keep_their_values_within_half_a_step() {
 #[test]
 fn bad_tables_and_queries_are_named() {
     assert_eq!(
+        ItemTable::int8(&vec![0.5; 516], 516)
+            .unwrap_err()
+            .to_string(),
+        "item table: int8 rows of 516 values are wider than 512"
+    );
+    assert_eq!(
         ItemTable::f32(vec![0.0; 6], 6).unwrap_err().to_string(),
         "item table: dimension 6 is not a positive multiple of 4"
     );

@@ -1,6 +1,6 @@
 //! The CPU scoring kernel: the reference every other backend must match, and the fallback.
 
-use super::{int8_score, quantize, Hit, ItemTable, Rows, TableError};
+use super::{int8_score, quantize_query, Hit, ItemTable, Rows, TableError};
 use std::cmp::Ordering;
 
 /// The ranking order of [`Hit::before`] as an `Ordering` (best first).
@@ -39,8 +39,8 @@ pub fn scores_of(table: &ItemTable, query: &[f32], rows: &[u32]) -> Result<Vec<f
 struct RowScorer<'a> {
     table: &'a ItemTable,
     query: &'a [f32],
-    /// The int8 query and its scale, for an int8 table.
-    int8: Option<(f32, Vec<i8>)>,
+    /// The int16 query and its scale, for an int8 table.
+    int8: Option<(f32, Vec<i16>)>,
 }
 
 impl RowScorer<'_> {
@@ -49,7 +49,7 @@ impl RowScorer<'_> {
         let dim = self.table.dim;
         match (&self.table.data, &self.int8) {
             (Rows::Int8 { values, scales }, Some((qs, q))) => {
-                int8_score(dot_i8(&values[r * dim..][..dim], q), scales[r], *qs)
+                int8_score(dot_i8_i16(&values[r * dim..][..dim], q), scales[r], *qs)
             }
             (Rows::F32(values), _) => values[r * dim..][..dim]
                 .iter()
@@ -64,15 +64,17 @@ impl RowScorer<'_> {
 fn row_scorer<'a>(table: &'a ItemTable, query: &'a [f32]) -> Result<RowScorer<'a>, TableError> {
     table.check_query(query)?;
     let int8 = match table.data {
-        Rows::Int8 { .. } => Some(quantize(query).expect("check_query admits finite values only")),
+        Rows::Int8 { .. } => {
+            Some(quantize_query(query).expect("check_query admits finite values only"))
+        }
         Rows::F32(_) => None,
     };
     Ok(RowScorer { table, query, int8 })
 }
 
-/// The exact integer dot product of two int8 vectors.
+/// The exact integer dot product of an int8 row and an int16 query.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+pub fn dot_i8_i16(a: &[i8], b: &[i16]) -> i32 {
     // Natively the compiler vectorizes this loop by itself.
     a.iter()
         .zip(b)
@@ -80,29 +82,26 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
         .sum()
 }
 
-/// The exact integer dot product of two int8 vectors, 16 lanes at a time with wasm simd128:
-/// products are exact in i16 (|x·y| ≤ 128²) and pairwise sums exact in i32.
+/// The exact integer dot product of an int8 row and an int16 query, 16 values at a time with
+/// wasm simd128: the row's bytes widen to i16 lanes and `i32x4.dot_i16x8_s` sums products
+/// pairwise into i32, exact (|2 × 127 × 32767| < 2^31).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+pub fn dot_i8_i16(a: &[i8], b: &[i16]) -> i32 {
     use core::arch::wasm32::*;
     let n = a.len().min(b.len());
     let mut acc = i32x4_splat(0);
     for i in (0..n - n % 16).step_by(16) {
-        // SAFETY: i + 16 <= n <= both lengths; v128_load reads 16 unaligned bytes.
-        let (x, y) = unsafe {
+        // SAFETY: i + 16 <= n <= both lengths; v128_load reads 16 unaligned bytes, so 16 i8 of
+        // `a` and twice 8 i16 of `b`.
+        let (x, y0, y1) = unsafe {
             (
                 v128_load(a.as_ptr().add(i).cast()),
                 v128_load(b.as_ptr().add(i).cast()),
+                v128_load(b.as_ptr().add(i + 8).cast()),
             )
         };
-        acc = i32x4_add(
-            acc,
-            i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(x, y)),
-        );
-        acc = i32x4_add(
-            acc,
-            i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(x, y)),
-        );
+        acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), y0));
+        acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), y1));
     }
     let tail = n - n % 16;
     i32x4_extract_lane::<0>(acc)

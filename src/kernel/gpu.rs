@@ -3,7 +3,7 @@
 //! keep the best `k` of each 1,024 of those until one list per query is left, and only `k`
 //! results per query are read back.
 
-use super::{check_query, quantize, Hit, ItemTable, Rows, TableError};
+use super::{check_query, quantize_query, Hit, ItemTable, Rows, TableError};
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
@@ -319,15 +319,19 @@ impl GpuScorer {
         let mut query_bytes = Vec::with_capacity(queries.len() * 4 + count * 4);
         for q in queries.chunks_exact(self.dim) {
             if self.precision == Precision::Int8 {
-                let (scale, codes) = quantize(q).expect("top_k admits finite queries only");
-                query_bytes.extend(codes.iter().map(|&c| c as u8));
+                let (scale, codes) = quantize_query(q).expect("top_k admits finite queries only");
+                query_bytes.extend(codes.iter().flat_map(|c| c.to_le_bytes()));
                 query_bytes.extend(scale.to_le_bytes());
             } else {
                 query_bytes.extend(self.precision.encode(q));
             }
         }
         let row_words = (self.dim as u64 * self.precision.bytes() / 4) as u32;
-        let query_stride = row_words + u32::from(self.precision == Precision::Int8);
+        // An int8 table's query is int16 (twice the row's words) plus its scale.
+        let query_stride = match self.precision {
+            Precision::Int8 => 2 * row_words + 1,
+            _ => row_words,
+        };
         let bytes = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         // Written through the queue rather than mapped at creation: on a lost device mapping
         // panics inside wgpu, while a write fails into the error slot checked below.

@@ -47,6 +47,8 @@ pub struct ItemTable {
 pub enum TableError {
     #[error("item table: dimension {0} is not a positive multiple of 4")]
     Dim(usize),
+    #[error("item table: int8 rows of {0} values are wider than {MAX_INT8_DIM}")]
+    Int8Dim(usize),
     #[error("item table: {values} values do not make {rows} rows of {dim}")]
     Shape {
         values: usize,
@@ -80,6 +82,9 @@ impl ItemTable {
     /// An int8 table from row-major f32 values: each row scaled by its largest |value| / 127.
     pub fn int8(values: &[f32], dim: usize) -> Result<Self, TableError> {
         let rows = check_shape(values.len(), dim)?;
+        if dim > MAX_INT8_DIM {
+            return Err(TableError::Int8Dim(dim));
+        }
         let mut q = Vec::with_capacity(values.len());
         let mut scales = Vec::with_capacity(rows);
         for (row, chunk) in values.chunks_exact(dim).enumerate() {
@@ -170,8 +175,33 @@ pub fn quantize(values: &[f32]) -> Option<(f32, Vec<i8>)> {
     Some((scale, codes))
 }
 
-/// The score of an int8 row against an int8 query, as both backends compute it: the exact
-/// integer dot product, then one rounding by the product of the two scales.
+/// Symmetric int16 quantization of a query for an int8 table: (scale, codes) with value ≈ code ×
+/// scale. 16 bits, not 8: a query computed by two builds (native, wasm) can differ in its last
+/// bits, and a code that rounds the other way then moves scores by 1/32767 of the largest value
+/// rather than by 1/127. `None` if a value is not finite.
+pub fn quantize_query(values: &[f32]) -> Option<(f32, Vec<i16>)> {
+    if values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 {
+        return Some((0.0, vec![0; values.len()]));
+    }
+    let scale = max / 32767.0;
+    let codes = values
+        .iter()
+        .map(|v| (v / scale).round().clamp(-32767.0, 32767.0) as i16)
+        .collect();
+    Some((scale, codes))
+}
+
+/// The score of an int8 row against an int16 query, as both backends compute it: the exact
+/// integer dot product (|sum| < 2^31 for rows of at most [`MAX_INT8_DIM`] values), then one
+/// rounding by the product of the two scales.
 pub fn int8_score(dot: i32, row_scale: f32, query_scale: f32) -> f32 {
     dot as f32 * (row_scale * query_scale)
 }
+
+/// The widest int8 row whose dot product with an int16 query cannot overflow i32
+/// (512 × 127 × 32767 < 2^31).
+pub const MAX_INT8_DIM: usize = 512;

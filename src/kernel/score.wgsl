@@ -17,7 +17,7 @@ struct Params {
     k: u32,
     wg_base: u32,      // score: this tile's first chunk among a query's lists
     wg_total: u32,     // lists (of k) per query that this pass writes, over all tiles
-    query_stride: u32, // score: u32 words per query (words, plus the scale word for int8)
+    query_stride: u32, // score: u32 words per query (int8 table: int16 query, 2 × words, and its scale)
     pad: u32,
 }
 
