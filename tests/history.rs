@@ -236,3 +236,79 @@ fn suggest_reads_the_shoppers_history_through_the_model_and_names_unknown_ids() 
     assert_eq!(out.unknown_history, vec!["NOPE".to_string()]);
     assert!(out.unknown.is_empty());
 }
+
+#[test]
+fn a_bundle_says_which_history_item_it_goes_with_and_by_how_much() {
+    use cartwise::suggest::reasons::HISTORY_REASON_LIFT;
+    use cartwise::suggest::{Cart, CartEntry, Engine, SuggestOptions};
+    // Association tables only: the history changes reasons, never the ranking or the bundles.
+    let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
+        seed: 8,
+        items: 300,
+        customers: 300,
+        orders: 6_000,
+    });
+    let (catalog, log) = shop.to_log();
+    let export = cartwise::train::train(&catalog, &log, &Default::default(), |_| {}).unwrap();
+    let engine = Engine::new(export).unwrap();
+    let assoc = &engine.export().assoc;
+    let options = SuggestOptions {
+        k: Some(5),
+        month: Some(6),
+        ..Default::default()
+    };
+    let mut explained = 0;
+    for anchor in 0..40u32 {
+        let items = vec![CartEntry::Id(catalog.get(anchor).id.clone())];
+        let bare = Cart {
+            items: items.clone(),
+            history: Vec::new(),
+        };
+        let plain = engine.suggest(&bare, &options, 1).unwrap();
+        let Some(bundle) = plain.bundles.first() else {
+            continue;
+        };
+        let addon = catalog.lookup(&bundle.items[0].id).unwrap();
+        // A past item (not the anchor) bought with the add-on well above chance.
+        let Some((past, stats)) = (0..catalog.len() as u32)
+            .filter(|&h| h != anchor && h != addon)
+            .filter_map(|h| assoc.find(h, addon).map(|nb| (h, assoc.stats(h, nb))))
+            .filter(|(_, s)| s.lift >= HISTORY_REASON_LIFT)
+            .max_by(|a, b| a.1.lift.total_cmp(&b.1.lift))
+        else {
+            continue;
+        };
+        let personal = Cart {
+            items,
+            history: vec![catalog.get(past).id.clone()],
+        };
+        let out = engine.suggest(&personal, &options, 1).unwrap();
+        assert_eq!(
+            out.items, plain.items,
+            "history does not move an association-only ranking"
+        );
+        let reason = format!(
+            "From your history: {} is bought with {} {:.1}x more often than chance",
+            catalog.get(past).title,
+            catalog.get(addon).title,
+            stats.lift
+        );
+        assert!(
+            out.bundles[0]
+                .reasons
+                .iter()
+                .any(|r| r.starts_with(&reason)),
+            "{reason:?} not in {:?}",
+            out.bundles[0].reasons
+        );
+        assert!(!plain.bundles[0]
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("From your history")));
+        explained += 1;
+    }
+    assert!(
+        explained >= 10,
+        "only {explained} carts had a history reason to check"
+    );
+}

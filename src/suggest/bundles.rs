@@ -23,11 +23,12 @@ pub fn mutual(engine: &Engine, a: u32, b: u32) -> f32 {
     ab.max(ba)
 }
 
-/// Builds up to `k` bundles; no add-on appears in two bundles, and a two-item bundle never pairs
+/// Builds up to `k` bundles (explained with the shopper's `history` too); no add-on appears in two bundles, and a two-item bundle never pairs
 /// two interchangeable items (same category with no association of their own).
 pub fn build(
     engine: &Engine,
     cart: &[u32],
+    history: &[u32],
     candidates: &[Candidate],
     rules: &MerchantRules,
     month: u8,
@@ -112,7 +113,7 @@ pub fn build(
             continue;
         }
         used.extend(option.items.iter().copied());
-        out.push(price(engine, &option, candidates, rules, month));
+        out.push(price(engine, &option, candidates, rules, month, history));
     }
     out
 }
@@ -124,6 +125,7 @@ fn price(
     candidates: &[Candidate],
     rules: &MerchantRules,
     month: u8,
+    history: &[u32],
 ) -> Bundle {
     let catalog = &engine.export().catalog;
     let products: Vec<_> = option.items.iter().map(|&i| catalog.get(i)).collect();
@@ -150,6 +152,6 @@ fn price(
         discount: pricing.discount,
         bundle_price: pricing.bundle_price,
         score: option.score,
-        reasons: reasons::explain(engine, option, candidates, month),
+        reasons: reasons::explain(engine, option, candidates, month, history),
     }
 }

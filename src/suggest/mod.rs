@@ -204,6 +204,7 @@ pub struct ModelQuery {
 #[derive(Debug, Clone)]
 pub struct Pending {
     in_cart: Vec<u32>,
+    history: Vec<u32>,
     unknown: Vec<String>,
     unknown_history: Vec<String>,
     k: u32,
@@ -599,6 +600,7 @@ impl Engine {
         let query = self.model_query_with_history(&in_cart, &history, &self.export.blend)?;
         Ok(Pending {
             in_cart,
+            history,
             unknown,
             unknown_history,
             k,
@@ -617,6 +619,7 @@ impl Engine {
     ) -> Result<Suggestions, SuggestError> {
         let Pending {
             in_cart,
+            history,
             unknown,
             unknown_history,
             k,
@@ -640,7 +643,15 @@ impl Engine {
             .take(k as usize)
             .map(|c| catalog.get(c.item).id.clone())
             .collect();
-        let bundles = bundles::build(self, &in_cart, &candidates, &rules, month, k as usize);
+        let bundles = bundles::build(
+            self,
+            &in_cart,
+            &history,
+            &candidates,
+            &rules,
+            month,
+            k as usize,
+        );
         Ok(Suggestions {
             items,
             bundles,

@@ -8,12 +8,18 @@ use crate::seasonal::MONTH_NAMES;
 /// Seasonal factors at or above this are worth telling the shopper about.
 pub const SEASONAL_REASON_FACTOR: f32 = 1.25;
 
-/// Explains a bundle: association with the cart, itemsets, seasonality and popularity.
+/// Lift at or above this between an item of the shopper's history and an add-on is worth
+/// telling the shopper about.
+pub const HISTORY_REASON_LIFT: f64 = 2.0;
+
+/// Explains a bundle: association with the cart, itemsets, the shopper's history (items of
+/// `history`, catalog indices), seasonality and popularity.
 pub fn explain(
     engine: &Engine,
     option: &BundleOption,
     candidates: &[Candidate],
     month: u8,
+    history: &[u32],
 ) -> Vec<String> {
     let export = engine.export();
     let (catalog, assoc) = (&export.catalog, &export.assoc);
@@ -54,6 +60,24 @@ pub fn explain(
                 "{title} is one of the shop's most popular items ({} orders)",
                 assoc.item_counts[item as usize]
             )),
+        }
+        // The history item most strongly bought with this add-on, by lift.
+        let past = history
+            .iter()
+            .filter(|&&h| h != item)
+            .filter_map(|&h| {
+                assoc
+                    .find(h, item)
+                    .map(|nb| (h, nb.count, assoc.stats(h, nb)))
+            })
+            .filter(|(_, _, s)| s.lift >= HISTORY_REASON_LIFT)
+            .max_by(|a, b| a.2.lift.total_cmp(&b.2.lift).then(b.0.cmp(&a.0)));
+        if let Some((h, count, stats)) = past {
+            reasons.push(format!(
+                "From your history: {} is bought with {title} {:.1}x more often than chance ({count} orders)",
+                catalog.get(h).title,
+                stats.lift
+            ));
         }
         let factor = export.seasonal.factor(item, month);
         if factor >= SEASONAL_REASON_FACTOR {
