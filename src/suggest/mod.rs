@@ -643,10 +643,15 @@ impl Engine {
             .take(k as usize)
             .map(|c| catalog.get(c.item).id.clone())
             .collect();
+        // Reasons cite history items the cart does not already explain.
+        let past: Vec<u32> = history
+            .into_iter()
+            .filter(|h| !in_cart.contains(h))
+            .collect();
         let bundles = bundles::build(
             self,
             &in_cart,
-            &history,
+            &past,
             &candidates,
             &rules,
             month,
