@@ -263,6 +263,8 @@ pub struct Order {
     pub time: Option<i64>,
     /// Item index per accepted line (repeats kept; counting dedups).
     pub items: Vec<u32>,
+    /// Unit price paid per line in minor units, beside `items`; `None` where not given.
+    pub unit_prices: Vec<Option<i64>>,
 }
 
 impl Order {
@@ -316,9 +318,12 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
                 }
             }
         }
-        if let Err((reason, detail)) = money_cell(row, "unit_price", "bad unit_price") {
-            return reject(reason, format!("order {order_id:?} item {item_id:?}: {detail}"));
-        }
+        let unit_price = match money_cell(row, "unit_price", "bad unit_price") {
+            Ok(v) => v,
+            Err((reason, detail)) => {
+                return reject(reason, format!("order {order_id:?} item {item_id:?}: {detail}"))
+            }
+        };
         let stamp = row.get("timestamp");
         let time = if stamp.is_empty() {
             None
@@ -330,11 +335,12 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
         };
         let customer = Some(row.get("customer_id")).filter(|c| !c.is_empty()).map(str::to_string);
         let k = *slot.entry(order_id.to_string()).or_insert_with(|| {
-            log.orders.push(Order { id: order_id.to_string(), customer: None, time: None, items: Vec::new() });
+            log.orders.push(Order { id: order_id.to_string(), customer: None, time: None, items: Vec::new(), unit_prices: Vec::new() });
             log.orders.len() - 1
         });
         let order = &mut log.orders[k];
         order.items.push(item);
+        order.unit_prices.push(unit_price);
         order.time = order.time.or(time);
         order.customer = order.customer.take().or(customer);
         log.lines += 1;

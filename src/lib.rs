@@ -13,6 +13,7 @@ pub mod export;
 pub mod kernel;
 pub mod model;
 pub mod money;
+pub mod pricing;
 pub mod rules;
 pub mod seasonal;
 pub mod suggest;

@@ -28,6 +28,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once per run: the size of `Train`'s many flags costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Write the built-in synthetic shop (orders.csv, products.csv, planted.json) into a folder.
     Synth {
@@ -72,12 +74,26 @@ enum Command {
         /// Pairs seen in fewer orders are ignored.
         #[arg(long, default_value_t = 2)]
         min_pair_count: u32,
-        /// Merchant rule: largest bundle discount, as a fraction of the bundle's price.
-        #[arg(long, default_value_t = 0.15)]
-        max_discount: f64,
-        /// Merchant rule: smallest margin over cost a bundle keeps, as a fraction of cost.
-        #[arg(long, default_value_t = 0.2)]
-        min_margin: f64,
+        /// Merchant rules as JSON, in the export's RULE form (model-export/FORMAT.md): discount
+        /// form, price ending, pinned bundles, discount exclusions, …; the flags below override.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Merchant rule: largest bundle discount, as a fraction of the bundle's price
+        /// [default: 0.15].
+        #[arg(long)]
+        max_discount: Option<f64>,
+        /// Merchant rule: smallest margin over cost a bundle keeps, as a fraction of cost
+        /// [default: 0.2].
+        #[arg(long)]
+        min_margin: Option<f64>,
+        /// Price sensitivity β assumed where the orders' unit prices show no promotions: a
+        /// discount of fraction d multiplies the odds a bundle is taken by exp(β·d).
+        #[arg(long, default_value_t = cartwise::pricing::acceptance::PRIOR_SENSITIVITY)]
+        acceptance_prior: f64,
+        /// Fit price sensitivity on complements bought together at this lift or more (the pairs
+        /// bundles are made of).
+        #[arg(long, default_value_t = 10.0)]
+        acceptance_min_lift: f64,
         /// Merchant rule: never suggest this item id (repeatable).
         #[arg(long = "exclude")]
         exclude: Vec<String>,
@@ -170,6 +186,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Expected margin per cart of the bundle-pricing optimiser against a fixed 10% discount
+    /// and none, judged by the acceptance curve planted in a synthetic shop (planted.json).
+    Pricing {
+        #[arg(long)]
+        model: PathBuf,
+        /// Held-out orders: each gives a cart (one item hidden, seeded) whose top bundle is priced.
+        #[arg(long)]
+        orders: PathBuf,
+        /// The synthetic shop's planted.json: its price sensitivities judge every policy.
+        #[arg(long)]
+        planted: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Describe an export: sections, sizes, counts, top pairs and itemsets.
     Inspect {
         model: PathBuf,
@@ -230,8 +262,11 @@ fn run(cli: Cli) -> Result<()> {
             strict,
             max_order_items,
             min_pair_count,
+            rules,
             max_discount,
             min_margin,
+            acceptance_prior,
+            acceptance_min_lift,
             exclude,
             exclude_category,
             transformer,
@@ -254,10 +289,28 @@ fn run(cli: Cli) -> Result<()> {
                 ..TrainConfig::default()
             };
             config.assoc.min_pair_count = min_pair_count;
-            config.rules.max_discount_bp = fraction_to_bp("max-discount", max_discount, 1.0)?;
-            config.rules.min_margin_bp = fraction_to_bp("min-margin", min_margin, 10.0)?;
-            config.rules.excluded_items = exclude;
-            config.rules.excluded_categories = exclude_category;
+            if let Some(path) = &rules {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                config.rules = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not merchant rules", path.display()))?;
+            }
+            if let Some(v) = max_discount {
+                config.rules.max_discount_bp = fraction_to_bp("max-discount", v, 1.0)?;
+            }
+            if let Some(v) = min_margin {
+                config.rules.min_margin_bp = fraction_to_bp("min-margin", v, 10.0)?;
+            }
+            config.rules.excluded_items.extend(exclude);
+            config.rules.excluded_categories.extend(exclude_category);
+            if !(0.0..=cartwise::pricing::acceptance::MAX_SENSITIVITY).contains(&acceptance_prior) {
+                bail!(
+                    "--acceptance-prior {acceptance_prior} is not between 0 and {}",
+                    cartwise::pricing::acceptance::MAX_SENSITIVITY
+                );
+            }
+            config.pricing.prior = acceptance_prior;
+            config.pricing.min_lift = acceptance_min_lift;
             if transformer {
                 config.transformer = Some(cartwise::model::fit::FitConfig {
                     epochs,
@@ -297,6 +350,7 @@ fn run(cli: Cli) -> Result<()> {
                 month,
                 max_discount,
                 min_margin,
+                ..Default::default()
             };
             suggest_cmd(&engine, &carts, &options)
         }
@@ -314,6 +368,71 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 serde_json::json!({ "items": [], "scores": [] }),
             )
+        }
+        Command::Pricing {
+            model,
+            orders,
+            planted,
+            seed,
+            json,
+        } => {
+            let engine = load(&model)?;
+            let (log, rejects) = ingest::read_orders(&orders, &engine.export().catalog)?;
+            report_rejects(&rejects);
+            let carts = eval::test_carts(&log, seed);
+            let text = std::fs::read_to_string(&planted)
+                .with_context(|| format!("reading {}", planted.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", planted.display()))?;
+            let sensitivity = value
+                .pointer("/pricing/sensitivity")
+                .and_then(|v| v.as_object())
+                .with_context(|| format!("{}: no pricing.sensitivity", planted.display()))?;
+            let mut truth = cartwise::pricing::Acceptance::default();
+            for (category, beta) in sensitivity {
+                let beta = beta.as_f64().with_context(|| {
+                    format!(
+                        "{}: pricing.sensitivity.{category} is not a number",
+                        planted.display()
+                    )
+                })?;
+                truth.categories.insert(
+                    category.clone(),
+                    cartwise::pricing::acceptance::CategoryCurve {
+                        sensitivity: beta,
+                        discounted_trials: 0,
+                    },
+                );
+            }
+            let report =
+                cartwise::pricing::evaluate::compare(&engine, &carts, &truth, clock_month())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(());
+            }
+            println!(
+                "{} carts with a priced top bundle; expected margin judged by {}'s planted curve",
+                report.carts,
+                planted.display()
+            );
+            println!(
+                "{:<28} {:>16} {:>10} {:>13} {:>11}",
+                "policy", "margin per cart", "take-up", "mean discount", "discounted"
+            );
+            let none = report.policies[2].margin_per_cart;
+            for p in &report.policies {
+                println!(
+                    "{:<28} {:>9} ({:>4.2}x) {:>9.2}% {:>12.2}% {:>10.1}%",
+                    p.policy,
+                    cartwise::money::format_minor(p.margin_per_cart.round() as i64),
+                    p.margin_per_cart / none,
+                    p.acceptance * 100.0,
+                    p.discount_share * 100.0,
+                    p.discounted * 100.0
+                );
+            }
+            Ok(())
         }
         Command::Eval {
             model,
@@ -729,6 +848,7 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         "itemsets": export.itemsets.len(),
         "seasonalItems": seasonal_items,
         "rules": export.rules,
+        "acceptance": export.acceptance,
         "blend": export.blend,
         "ease": export.ease.as_ref().map(|e| serde_json::json!({
             "lambda": e.lambda,
@@ -781,6 +901,20 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         export.rules.min_margin_bp as f64 / 100.0,
         export.rules.excluded_items.len(),
         export.rules.excluded_categories.len()
+    );
+    let a = &export.acceptance;
+    let per_category: Vec<String> = a
+        .categories
+        .iter()
+        .map(|(c, v)| format!("{c} {:.1}", v.sensitivity))
+        .collect();
+    println!(
+        "acceptance: {:?}, price sensitivity {:.2} by default (prior {:.2}){}{}",
+        a.source,
+        a.default,
+        a.prior,
+        if per_category.is_empty() { "" } else { "; " },
+        per_category.join(", ")
     );
     let b = &export.blend;
     println!(

@@ -10,6 +10,9 @@
 //! - **Tastes and popularity**: customers favour three categories; within a category item
 //!   popularity is Zipf-like (weight 1 / rank^1.07).
 //! - **Bulk orders**: about 1 in 2,000 orders is a 150-item bulk order, to exercise the cap.
+//! - **Price sensitivity**: every item is on promotion in about one week in five, at 5–30% off
+//!   (order lines carry the promoted `unit_price`); a planted partner is added with probability
+//!   σ(logit 0.45 + β·d) at discount fraction d, β planted per category from 1 to 12.
 
 use crate::catalog::{Catalog, Product};
 use crate::ingest::{Order, OrderLog};
@@ -67,6 +70,8 @@ impl Default for SynthConfig {
 pub struct SynthLine {
     pub item: u32,
     pub quantity: u32,
+    /// Price paid per unit in minor units: the list price less that week's promotion.
+    pub unit_price: i64,
 }
 
 /// One generated order.
@@ -93,15 +98,29 @@ pub struct PlantedSeason {
     pub months: Vec<u8>,
 }
 
+/// The planted price response: how a promotion raises the odds a partner is added.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlantedPricing {
+    /// Chance a partner is added at list price.
+    pub partner_probability: f64,
+    /// Share of (item, week) pairs on promotion.
+    pub promo_week_share: f64,
+    /// Promotion depths, in percent off the list price.
+    pub promo_percents: Vec<u32>,
+    /// β per category: a partner at discount fraction d is added with odds × exp(β·d).
+    pub sensitivity: std::collections::BTreeMap<String, f64>,
+}
+
 /// What was planted, written as `planted.json` beside the CSVs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Planted {
     pub groups: Vec<PlantedGroup>,
     pub seasonal: Vec<PlantedSeason>,
+    pub pricing: PlantedPricing,
 }
 
 /// The generated shop.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Shop {
     pub products: Vec<Product>,
     pub orders: Vec<SynthOrder>,
@@ -113,6 +132,59 @@ const PARTNER_PROBABILITY: f64 = 0.45;
 const SEASONAL_ORDER_SHARE: f64 = 0.12;
 const BULK_ORDER_SHARE: f64 = 0.0005;
 const BULK_ORDER_ITEMS: usize = 150;
+const PROMO_WEEK_SHARE: f64 = 0.2;
+const PROMO_PERCENTS: [u32; 6] = [5, 10, 15, 20, 25, 30];
+
+/// Planted price sensitivity β per category (odds of adding a partner × exp(β·discount)).
+const PRICE_SENSITIVITY: &[(&str, f64)] = &[
+    ("Coffee", 10.0),
+    ("Tea", 8.0),
+    ("Kitchen", 3.0),
+    ("Baking", 9.0),
+    ("Garden", 4.0),
+    ("Outdoor", 2.0),
+    ("Toys", 11.0),
+    ("Electronics", 1.0),
+    ("Office", 7.0),
+    ("Pets", 6.0),
+    ("Beauty", 12.0),
+    ("Bath", 9.0),
+    ("Sports", 3.0),
+    ("Books", 5.0),
+    ("Cleaning", 11.0),
+    ("Lighting", 2.0),
+    ("Audio", 1.0),
+    ("Kids", 8.0),
+    ("Travel", 4.0),
+    ("Home", 6.0),
+];
+
+/// The planted β of a category.
+fn sensitivity(category: &str) -> f64 {
+    PRICE_SENSITIVITY
+        .iter()
+        .find(|(c, _)| *c == category)
+        .map_or(5.0, |&(_, b)| b)
+}
+
+/// The promotion on `item` in `week` (percent off, 0 for none): a hash of the seed, so the
+/// calendar draws nothing from the order stream.
+fn promo_percent(seed: u64, item: u32, week: i64) -> u32 {
+    let mut h = seed ^ (u64::from(item) << 32) ^ (week as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // splitmix64's finalizer
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 31;
+    if (h % 10_000) as f64 >= PROMO_WEEK_SHARE * 10_000.0 {
+        return 0;
+    }
+    PROMO_PERCENTS[((h >> 32) % PROMO_PERCENTS.len() as u64) as usize]
+}
+
+/// The logistic function.
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
 
 /// (category, price range in whole units, nouns)
 const CATEGORIES: &[(&str, (u32, u32), &[&str])] = &[
@@ -764,6 +836,7 @@ pub fn generate(config: &SynthConfig) -> Shop {
             }
         };
         let month = time.month() as u8;
+        let week = (time - start).num_days() / 7;
         let mut items: Vec<u32> = Vec::new();
         if rng.random_bool(BULK_ORDER_SHARE) {
             while items.len() < BULK_ORDER_ITEMS {
@@ -778,7 +851,10 @@ pub fn generate(config: &SynthConfig) -> Shop {
                 let anchor = *members.choose(&mut rng).expect("members");
                 items.push(anchor);
                 for &m in members {
-                    if m != anchor && rng.random_bool(PARTNER_PROBABILITY) {
+                    let d = promo_percent(config.seed, m, week) as f64 / 100.0;
+                    let base = (PARTNER_PROBABILITY / (1.0 - PARTNER_PROBABILITY)).ln();
+                    let p = sigmoid(base + sensitivity(&products[m as usize].category) * d);
+                    if m != anchor && rng.random_bool(p) {
                         items.push(m);
                     }
                 }
@@ -808,9 +884,16 @@ pub fn generate(config: &SynthConfig) -> Shop {
         }
         let lines = items
             .into_iter()
-            .map(|item| SynthLine {
-                item,
-                quantity: *[1, 1, 1, 1, 1, 1, 1, 1, 2, 3].choose(&mut rng).expect("q"),
+            .map(|item| {
+                let list = products[item as usize]
+                    .price
+                    .expect("synthetic items are priced");
+                let off = promo_percent(config.seed, item, week) as i64;
+                SynthLine {
+                    item,
+                    quantity: *[1, 1, 1, 1, 1, 1, 1, 1, 2, 3].choose(&mut rng).expect("q"),
+                    unit_price: (list * (100 - off) + 50) / 100,
+                }
             })
             .collect();
         orders.push(SynthOrder {
@@ -840,6 +923,15 @@ pub fn generate(config: &SynthConfig) -> Shop {
                 months: months.to_vec(),
             })
             .collect(),
+        pricing: PlantedPricing {
+            partner_probability: PARTNER_PROBABILITY,
+            promo_week_share: PROMO_WEEK_SHARE,
+            promo_percents: PROMO_PERCENTS.to_vec(),
+            sensitivity: PRICE_SENSITIVITY
+                .iter()
+                .map(|&(c, b)| (c.to_string(), b))
+                .collect(),
+        },
     };
     Shop {
         products,
@@ -859,6 +951,7 @@ impl Shop {
                 customer: Some(o.customer.clone()),
                 time: Some(o.time.timestamp()),
                 items: o.lines.iter().map(|l| l.item).collect(),
+                unit_prices: o.lines.iter().map(|l| Some(l.unit_price)).collect(),
             })
             .collect();
         let lines = orders.iter().map(|o| o.items.len() as u64).sum();
@@ -904,7 +997,7 @@ pub fn write(shop: &Shop, dir: &Path) -> Result<()> {
                 &stamp,
                 &p.id,
                 &line.quantity.to_string(),
-                &money(p.price),
+                &money(Some(line.unit_price)),
             ])?;
         }
     }

@@ -11,6 +11,7 @@ use crate::history::customer_histories;
 use crate::ingest::{Order, OrderLog};
 use crate::model::fit::{fit, FitConfig, Fitted};
 use crate::model::ModelExport;
+use crate::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
 use crate::rules::MerchantRules;
 use crate::seasonal::{self, SeasonalIndex};
 use crate::suggest::blend::{self, Blend, FitCart};
@@ -30,6 +31,8 @@ pub struct TrainConfig {
     /// Most itemsets kept.
     pub itemset_limit: usize,
     pub rules: MerchantRules,
+    /// How the acceptance curve is fitted from promotions in the orders.
+    pub pricing: PricingFit,
     /// Also train the basket transformer, validating on the latest 10% of orders by time.
     pub transformer: Option<FitConfig>,
     /// Folder for the transformer's per-epoch checkpoint, resumed when it matches.
@@ -53,6 +56,7 @@ impl Default for TrainConfig {
             min_itemset_count: 10,
             itemset_limit: 5_000,
             rules: MerchantRules::default(),
+            pricing: PricingFit::default(),
             transformer: None,
             checkpoint: None,
             ease_max_items: ease::fit::TRAIN_MAX_ITEMS,
@@ -73,6 +77,8 @@ pub fn train(
     config: &TrainConfig,
     mut stage: impl FnMut(&str),
 ) -> Result<Export, TrainError> {
+    config.rules.validate()?;
+    config.rules.check_catalog(catalog)?;
     stage("preparing baskets");
     let baskets = prepare_baskets(
         log.orders.iter().map(|o| o.items.as_slice()),
@@ -97,6 +103,16 @@ pub fn train(
         .map(|&o| log.orders[o].month())
         .collect();
     let seasonal = seasonal::build(&baskets.baskets, &months, catalog.len());
+    stage("acceptance curve");
+    let acceptance = fit_acceptance(
+        catalog,
+        log,
+        &assoc,
+        &PricingFit {
+            max_order_items: config.max_order_items,
+            ..config.pricing.clone()
+        },
+    );
     let fit_ease = catalog.len() <= config.ease_max_items;
     let learned = if config.transformer.is_some() || fit_ease {
         fit_learned(
@@ -122,6 +138,7 @@ pub fn train(
         model: learned.model,
         ease: learned.ease,
         blend: learned.blend,
+        acceptance,
     })
 }
 
@@ -266,6 +283,7 @@ fn fit_learned(
         model: model.clone(),
         ease: held_out_ease,
         blend: Blend::default(),
+        acceptance: Default::default(),
     })?;
     stage(&format!(
         "fitting the blend on {} leave-one-out validation carts",

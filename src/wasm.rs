@@ -30,6 +30,21 @@ export interface SuggestOptions {
   maxDiscount?: number;
   /** Smallest margin over cost a discounted bundle keeps (0.2 = 20%). */
   minMargin?: number;
+  /** Item ids / categories not to suggest in this call (added to the export's). */
+  exclude?: string[];
+  excludeCategories?: string[];
+  /** Item ids / categories suggested but never discounted in this call. */
+  noDiscount?: string[];
+  noDiscountCategories?: string[];
+  /** A discount's form: any amount, whole percents, or whole currency units. */
+  discountForm?: "any" | "percent" | "amount";
+  /** A discounted bundle price's ending: any, x.99, or x.00. */
+  priceEnding?: "any" | "99" | "whole";
+  /** Bundles shown first when the cart holds any `when` id (always when empty); `price` fixes
+   * the bundle price in minor units and must keep every other rule. */
+  pinned?: { when?: string[]; items: string[]; price?: number }[];
+  /** Units in stock per item id: items at 0 are not suggested. */
+  stock?: Record<string, number>;
 }
 /** An item in a bundle; price in minor units. */
 export interface BundleItem { id: string; title: string; price: number }
@@ -37,6 +52,8 @@ export interface BundleItem { id: string; title: string; price: number }
 export interface Bundle {
   items: BundleItem[]; basePrice: number; discount: number; bundlePrice: number;
   score: number; reasons: string[];
+  /** The smallest stock of its items, when `stock` gave every item's. */
+  stock?: number;
 }
 /** Suggestions for a cart: item ranking (ids, best first) and bundles. */
 export interface Suggestions {

@@ -273,8 +273,10 @@ fn inspect_describes_sections_and_top_pairs() {
         .collect();
     assert_eq!(
         tags,
-        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "EASE", "BLND"]
+        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "EASE", "BLND", "PRIC"]
     );
+    // The synthetic shop's promotions give a fitted acceptance curve.
+    assert_eq!(info["acceptance"]["source"], "fitted");
     assert_eq!(info["items"], 400);
     assert_eq!(info["version"], cartwise::export::VERSION);
     assert!(
@@ -412,6 +414,6 @@ fn train_with_transformer_adds_it_to_eval() {
         .collect();
     assert_eq!(
         tags,
-        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN", "EASE", "BLND"]
+        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN", "EASE", "BLND", "PRIC"]
     );
 }

@@ -13,6 +13,7 @@ fn order(id: &str, customer: Option<&str>, time: i64, items: &[u32]) -> Order {
         customer: customer.map(Into::into),
         time: Some(time),
         items: items.to_vec(),
+        unit_prices: vec![None; items.len()],
     }
 }
 

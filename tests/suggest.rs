@@ -2,10 +2,9 @@
 
 mod common;
 
+use cartwise::pricing::margin_floor;
 use cartwise::rules::BP;
-use cartwise::suggest::discount::{margin_floor, price_bundle};
 use cartwise::suggest::{Cart, CartEntry, Engine, SuggestError, SuggestOptions};
-use proptest::prelude::*;
 
 fn cart(ids: &[&str]) -> Cart {
     Cart {
@@ -17,33 +16,6 @@ fn cart(ids: &[&str]) -> Cart {
             })
             .collect(),
         ..Default::default()
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
-
-    #[test]
-    fn discount_respects_floor_and_maximum(
-        base in 0i64..10_000_000,
-        cost_share in 0u32..15_000,
-        addons in 1u8..=2,
-        max_addons in 1u8..=2,
-        max_bp in 0u32..=BP,
-        margin_bp in 0u32..=5 * BP,
-        known_cost in any::<bool>(),
-    ) {
-        let cost = base * cost_share as i64 / BP as i64;
-        let p = price_bundle(base, known_cost.then_some(cost), addons, max_addons, max_bp, margin_bp);
-        prop_assert_eq!(p.bundle_price, p.base_price - p.discount);
-        prop_assert!(p.discount >= 0);
-        prop_assert!(p.discount as i128 * BP as i128 <= base as i128 * max_bp as i128, "beyond max discount");
-        if p.discount > 0 {
-            prop_assert!(known_cost);
-            prop_assert!(p.bundle_price >= margin_floor(cost, margin_bp), "below margin floor");
-            // The floor is exact: the bundle keeps at least min margin over cost.
-            prop_assert!(p.bundle_price as i128 * BP as i128 >= cost as i128 * (BP + margin_bp) as i128);
-        }
     }
 }
 

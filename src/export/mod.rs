@@ -9,6 +9,7 @@ use crate::assoc::AssocTable;
 use crate::catalog::Catalog;
 use crate::ease::SparseEase;
 use crate::model::ModelExport;
+use crate::pricing::Acceptance;
 use crate::rules::MerchantRules;
 use crate::seasonal::SeasonalIndex;
 use crate::suggest::blend::Blend;
@@ -18,7 +19,7 @@ use std::borrow::Cow;
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// Bytes in the fixed header before the section table.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per section table entry.
@@ -39,7 +40,7 @@ const MAX_SECTIONS: usize = 1024;
 /// A four-byte section tag such as `CATL`.
 pub type Tag = [u8; 4];
 
-/// Section tags (BLND is new in v2, EASE in v3).
+/// Section tags (BLND is new in v2, EASE in v3, PRIC in v5).
 pub mod tags {
     use super::Tag;
     pub const META: Tag = *b"META";
@@ -52,9 +53,10 @@ pub mod tags {
     pub const TOKENIZER: Tag = *b"TOKN";
     pub const BLEND: Tag = *b"BLND";
     pub const EASE: Tag = *b"EASE";
+    pub const PRICING: Tag = *b"PRIC";
     /// Every tag this reader understands.
-    pub const KNOWN: [Tag; 10] = [
-        META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND, EASE,
+    pub const KNOWN: [Tag; 11] = [
+        META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND, EASE, PRICING,
     ];
 }
 
@@ -308,6 +310,8 @@ pub struct Export {
     pub ease: Option<SparseEase>,
     /// How suggest weighs its evidence (association only in files without BLND).
     pub blend: Blend,
+    /// How shoppers respond to bundle discounts (the prior in files without PRIC).
+    pub acceptance: Acceptance,
 }
 
 impl Export {
@@ -342,6 +346,7 @@ impl Export {
             sections::decode_json(&payload(tags::RULES)?).map_err(malformed(tags::RULES))?;
         rules
             .validate()
+            .and_then(|_| rules.check_catalog(&catalog))
             .map_err(|e| malformed(tags::RULES)(e.to_string()))?;
         let n = catalog.len();
         let mismatch =
@@ -406,6 +411,15 @@ impl Export {
             }
             false => Blend::default(),
         };
+        let acceptance = match entries.iter().any(|e| e.tag == tags::PRICING) {
+            true => {
+                let acceptance: Acceptance = sections::decode_json(&payload(tags::PRICING)?)
+                    .map_err(malformed(tags::PRICING))?;
+                acceptance.validate().map_err(malformed(tags::PRICING))?;
+                acceptance
+            }
+            false => Acceptance::default(),
+        };
         if blend.model != 0.0 && model.is_none() {
             return Err(malformed(tags::BLEND)(
                 "weighs a basket model the export does not have".into(),
@@ -426,6 +440,7 @@ impl Export {
             model,
             ease,
             blend,
+            acceptance,
         })
     }
 
@@ -465,6 +480,9 @@ impl Export {
         }
         if self.blend != Blend::default() {
             parts.push((tags::BLEND, 0, sections::encode_json(&self.blend)));
+        }
+        if self.acceptance != Acceptance::default() {
+            parts.push((tags::PRICING, 0, sections::encode_json(&self.acceptance)));
         }
         let parts: Vec<_> = parts
             .into_iter()

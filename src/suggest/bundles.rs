@@ -1,8 +1,9 @@
-//! Bundle construction: one or two add-ons per bundle, diverse, from candidates and itemsets.
+//! Bundle construction: the merchant's pinned bundles first, then one or two add-ons per
+//! bundle, diverse, from candidates and itemsets; each priced for expected margin.
 
-use super::discount::price_bundle;
 use super::reasons;
 use super::{Bundle, BundleItem, Candidate, Engine};
+use crate::pricing::{quote, Offer, Policy};
 use crate::rules::MerchantRules;
 use std::collections::{HashMap, HashSet};
 
@@ -13,6 +14,16 @@ pub struct BundleOption {
     pub score: f32,
     /// Orders that bought the cart item and both add-ons as one itemset, if it came from one.
     pub itemset_count: Option<u32>,
+    /// The merchant pinned it; `Some(price)` when at a fixed bundle price.
+    pub pinned: Option<Option<i64>>,
+}
+
+/// What one call's bundles are built under: the merchant's rules with the call's overrides,
+/// and the call's stock levels (item index → units).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Terms {
+    pub rules: MerchantRules,
+    pub stock: HashMap<u32, u32>,
 }
 
 /// Mutual association of two add-ons: the stronger of the two directed scores, 0 if none kept.
@@ -30,12 +41,13 @@ pub fn build(
     cart: &[u32],
     history: &[u32],
     candidates: &[Candidate],
-    rules: &MerchantRules,
+    terms: &Terms,
     month: u8,
     k: usize,
 ) -> Vec<Bundle> {
     let export = engine.export();
     let catalog = &export.catalog;
+    let rules = &terms.rules;
     let priced = |j: u32| catalog.get(j).price.is_some();
     let pool: Vec<&Candidate> = candidates
         .iter()
@@ -49,6 +61,7 @@ pub fn build(
             items: vec![c.item],
             score: c.score,
             itemset_count: None,
+            pinned: None,
         })
         .collect();
     if rules.max_addons >= 2 {
@@ -78,6 +91,7 @@ pub fn build(
                     items: vec![a, b],
                     score: score_of[&a] + score_of[&b] + mutual(engine, a, b),
                     itemset_count: Some(set.count),
+                    pinned: None,
                 });
             }
         }
@@ -93,6 +107,7 @@ pub fn build(
                         items: vec![a, b],
                         score: ca.score + cb.score + m,
                         itemset_count: None,
+                        pinned: None,
                     });
                 }
             }
@@ -103,9 +118,10 @@ pub fn build(
             .total_cmp(&a.score)
             .then_with(|| a.items.cmp(&b.items))
     });
+    let pinned = pinned_options(engine, cart, candidates, terms);
     let mut used: HashSet<u32> = HashSet::new();
     let mut out = Vec::new();
-    for option in options {
+    for option in pinned.into_iter().chain(options) {
         if out.len() == k {
             break;
         }
@@ -113,32 +129,126 @@ pub fn build(
             continue;
         }
         used.extend(option.items.iter().copied());
-        out.push(price(engine, &option, candidates, rules, month, history));
+        out.push(price(
+            engine, cart, &option, candidates, terms, month, history,
+        ));
     }
     out
+}
+
+/// The merchant's pinned bundles this cart triggers, in rule order: every item known, priced,
+/// in stock, allowed and not already in the cart.
+fn pinned_options(
+    engine: &Engine,
+    cart: &[u32],
+    candidates: &[Candidate],
+    terms: &Terms,
+) -> Vec<BundleOption> {
+    let catalog = &engine.export().catalog;
+    let score_of: HashMap<u32, f32> = candidates.iter().map(|c| (c.item, c.score)).collect();
+    terms
+        .rules
+        .pinned
+        .iter()
+        .filter(|pin| {
+            pin.when.is_empty()
+                || pin
+                    .when
+                    .iter()
+                    .any(|id| catalog.lookup(id).is_some_and(|i| cart.contains(&i)))
+        })
+        .filter_map(|pin| {
+            let items: Option<Vec<u32>> = pin.items.iter().map(|id| catalog.lookup(id)).collect();
+            let items = items?;
+            let allowed = |i: &u32| {
+                !cart.contains(i)
+                    && catalog.get(*i).price.is_some()
+                    && terms.stock.get(i) != Some(&0)
+                    && !engine.blocked(*i, &terms.rules)
+            };
+            items.iter().all(allowed).then(|| BundleOption {
+                score: items
+                    .iter()
+                    .map(|i| score_of.get(i).copied().unwrap_or(0.0))
+                    .sum(),
+                items,
+                itemset_count: None,
+                pinned: Some(pin.price),
+            })
+        })
+        .collect()
+}
+
+/// The pricing inputs of a bundle for a cart: prices and costs summed, the part the rules let
+/// be discounted, the chance it is taken at list price and its price sensitivity.
+///
+/// An add-on's chance at list price is its best confidence from a cart item,
+/// (c_aj + ½) / (n_a + 1), or its popularity when no cart item is associated with it; a
+/// bundle's is the product over its add-ons. Its sensitivity is its add-ons' categories',
+/// weighted by price.
+pub fn offer(engine: &Engine, cart: &[u32], items: &[u32], rules: &MerchantRules) -> Offer {
+    let export = engine.export();
+    let (catalog, assoc) = (&export.catalog, &export.assoc);
+    let products: Vec<_> = items.iter().map(|&i| catalog.get(i)).collect();
+    let base: i64 = products.iter().map(|p| p.price.unwrap_or(0)).sum();
+    let discountable = products
+        .iter()
+        .filter(|p| {
+            !rules.no_discount_items.contains(&p.id)
+                && !rules.no_discount_categories.contains(&p.category)
+        })
+        .map(|p| p.price.unwrap_or(0))
+        .sum();
+    let chance = |j: u32| {
+        let popularity = (assoc.item_counts[j as usize] as f64 + 0.5) / (assoc.orders as f64 + 1.0);
+        cart.iter()
+            .filter_map(|&a| assoc.find(a, j).map(|nb| (a, nb.count)))
+            .map(|(a, c)| (c as f64 + 0.5) / (assoc.item_counts[a as usize] as f64 + 1.0))
+            .fold(popularity, f64::max)
+    };
+    let weighted: f64 = products
+        .iter()
+        .map(|p| p.price.unwrap_or(0) as f64 * export.acceptance.sensitivity(&p.category))
+        .sum();
+    Offer {
+        base_price: base,
+        cost: products.iter().map(|p| p.cost).sum(),
+        discountable,
+        base_acceptance: items.iter().map(|&j| chance(j)).product(),
+        sensitivity: if base > 0 {
+            weighted / base as f64
+        } else {
+            export.acceptance.default
+        },
+    }
 }
 
 /// Prices and explains one bundle option.
 fn price(
     engine: &Engine,
+    cart: &[u32],
     option: &BundleOption,
     candidates: &[Candidate],
-    rules: &MerchantRules,
+    terms: &Terms,
     month: u8,
     history: &[u32],
 ) -> Bundle {
     let catalog = &engine.export().catalog;
     let products: Vec<_> = option.items.iter().map(|&i| catalog.get(i)).collect();
-    let base: i64 = products.iter().map(|p| p.price.unwrap_or(0)).sum();
-    let cost: Option<i64> = products.iter().map(|p| p.cost).sum();
-    let pricing = price_bundle(
-        base,
-        cost,
-        option.items.len() as u8,
-        rules.max_addons,
-        rules.max_discount_bp,
-        rules.min_margin_bp,
-    );
+    let offer = offer(engine, cart, &option.items, &terms.rules);
+    let mut pricing = quote(&offer, &terms.rules, Policy::Optimize);
+    if let Some(Some(fixed)) = option.pinned {
+        // check_catalog made sure a fixed price keeps every rule.
+        pricing.discount = offer.base_price - fixed;
+        pricing.bundle_price = fixed;
+        pricing.acceptance = offer.acceptance(pricing.discount);
+    }
+    let stock = option
+        .items
+        .iter()
+        .map(|i| terms.stock.get(i).copied())
+        .collect::<Option<Vec<u32>>>()
+        .and_then(|s| s.into_iter().min());
     Bundle {
         items: products
             .iter()
@@ -152,6 +262,8 @@ fn price(
         discount: pricing.discount,
         bundle_price: pricing.bundle_price,
         score: option.score,
-        reasons: reasons::explain(engine, option, candidates, month, history),
+        reasons: reasons::explain(engine, option, candidates, month, history, &pricing),
+        stock,
+        offer,
     }
 }

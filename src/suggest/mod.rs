@@ -5,14 +5,17 @@
 
 pub mod blend;
 pub mod bundles;
-pub mod discount;
 pub mod reasons;
 
 use crate::export::Export;
 use crate::kernel::{cpu, Hit, ItemTable};
 use crate::model::{top_items, BasketModel};
-use crate::rules::{fraction_to_bp, RuleError};
+use crate::pricing::Offer;
+use crate::rules::{
+    fraction_to_bp, DiscountForm, MerchantRules, PinnedBundle, PriceEnding, RuleError,
+};
 use blend::Features;
+use bundles::Terms;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -69,6 +72,56 @@ pub struct SuggestOptions {
     pub max_discount: Option<f64>,
     /// Minimum margin over cost as a fraction (0.2 = 20%), overriding the export's rule.
     pub min_margin: Option<f64>,
+    /// Item ids not to suggest in this call, besides the export's exclusions.
+    pub exclude: Vec<String>,
+    /// Categories not to suggest in this call, besides the export's.
+    pub exclude_categories: Vec<String>,
+    /// Item ids never discounted in this call, besides the export's.
+    pub no_discount: Vec<String>,
+    /// Categories never discounted in this call, besides the export's.
+    pub no_discount_categories: Vec<String>,
+    /// The discount's form ("any", "percent", "amount"), overriding the export's rule.
+    pub discount_form: Option<DiscountForm>,
+    /// The discounted price's ending ("any", "99", "whole"), overriding the export's rule.
+    pub price_ending: Option<PriceEnding>,
+    /// Pinned bundles for this call, shown before the export's.
+    pub pinned: Vec<PinnedBundle>,
+    /// Units in stock per item id: an item at 0 is not suggested, and a bundle whose items all
+    /// have a stock level reports the smallest as its own.
+    pub stock: HashMap<String, u32>,
+}
+
+impl SuggestOptions {
+    /// The export's rules with this call's overrides; every rule checked against the catalog.
+    pub fn apply(
+        &self,
+        rules: &MerchantRules,
+        catalog: &crate::catalog::Catalog,
+    ) -> Result<MerchantRules, RuleError> {
+        let mut rules = rules.clone();
+        if let Some(v) = self.max_discount {
+            rules.max_discount_bp = fraction_to_bp("maxDiscount", v, 1.0)?;
+        }
+        if let Some(v) = self.min_margin {
+            rules.min_margin_bp = fraction_to_bp("minMargin", v, 10.0)?;
+        }
+        rules.excluded_items.extend(self.exclude.iter().cloned());
+        rules
+            .excluded_categories
+            .extend(self.exclude_categories.iter().cloned());
+        rules
+            .no_discount_items
+            .extend(self.no_discount.iter().cloned());
+        rules
+            .no_discount_categories
+            .extend(self.no_discount_categories.iter().cloned());
+        rules.discount_form = self.discount_form.unwrap_or(rules.discount_form);
+        rules.price_ending = self.price_ending.unwrap_or(rules.price_ending);
+        rules.pinned.splice(0..0, self.pinned.iter().cloned());
+        rules.validate()?;
+        rules.check_catalog(catalog)?;
+        Ok(rules)
+    }
 }
 
 /// One item shown in a bundle.
@@ -90,6 +143,12 @@ pub struct Bundle {
     pub bundle_price: i64,
     pub score: f32,
     pub reasons: Vec<String>,
+    /// Units available: the smallest stock of its items, when the call gave every item's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stock: Option<u32>,
+    /// What its price was chosen from (chance at list price, sensitivity, costs).
+    #[serde(skip)]
+    pub offer: Offer,
 }
 
 /// The answer for one cart: single-item ranking (ids, best first) and bundles.
@@ -209,7 +268,7 @@ pub struct Pending {
     unknown_history: Vec<String>,
     k: u32,
     month: u8,
-    rules: crate::rules::MerchantRules,
+    terms: Terms,
     query: Option<ModelQuery>,
 }
 
@@ -305,6 +364,14 @@ impl Engine {
             .expect("a model query implies a scoring table");
         cpu::top_k(&table.table, &query.vector, query.k)
             .map_err(|e| SuggestError::Model(e.to_string()))
+    }
+
+    /// Whether an item may not be suggested under the export's exclusions or a call's rules.
+    pub fn blocked(&self, item: u32, rules: &MerchantRules) -> bool {
+        let p = self.export.catalog.get(item);
+        self.excluded[item as usize]
+            || rules.excluded_items.contains(&p.id)
+            || rules.excluded_categories.contains(&p.category)
     }
 
     /// The export behind the engine.
@@ -588,13 +655,14 @@ impl Engine {
         if !(1..=12).contains(&month) {
             return Err(SuggestError::Month(month));
         }
-        let mut rules = self.export.rules.clone();
-        if let Some(v) = options.max_discount {
-            rules.max_discount_bp = fraction_to_bp("maxDiscount", v, 1.0)?;
-        }
-        if let Some(v) = options.min_margin {
-            rules.min_margin_bp = fraction_to_bp("minMargin", v, 10.0)?;
-        }
+        let rules = options.apply(&self.export.rules, &self.export.catalog)?;
+        let catalog = &self.export.catalog;
+        // Stock of ids the export does not know cannot matter: those items are never suggested.
+        let stock = options
+            .stock
+            .iter()
+            .filter_map(|(id, &n)| catalog.lookup(id).map(|i| (i, n)))
+            .collect();
         let (in_cart, unknown) = self.resolve(cart);
         let (history, unknown_history) = self.resolve_ids(cart.history.iter().map(String::as_str));
         let query = self.model_query_with_history(&in_cart, &history, &self.export.blend)?;
@@ -605,7 +673,7 @@ impl Engine {
             unknown_history,
             k,
             month,
-            rules,
+            terms: Terms { rules, stock },
             query,
         })
     }
@@ -624,7 +692,7 @@ impl Engine {
             unknown_history,
             k,
             month,
-            rules,
+            terms,
             query,
         } = pending;
         let scored = match (&query, &hits) {
@@ -636,7 +704,10 @@ impl Engine {
                 ))
             }
         };
-        let candidates = self.rank(&in_cart, month, &self.export.blend, scored)?;
+        let mut candidates = self.rank(&in_cart, month, &self.export.blend, scored)?;
+        candidates.retain(|c| {
+            !self.blocked(c.item, &terms.rules) && terms.stock.get(&c.item) != Some(&0)
+        });
         let catalog = &self.export.catalog;
         let items = candidates
             .iter()
@@ -653,7 +724,7 @@ impl Engine {
             &in_cart,
             &past,
             &candidates,
-            &rules,
+            &terms,
             month,
             k as usize,
         );

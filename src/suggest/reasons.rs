@@ -3,6 +3,7 @@
 use super::bundles::{mutual, BundleOption};
 use super::{Candidate, Engine, Evidence};
 use crate::assoc::PairStats;
+use crate::pricing::{CurveSource, Quote};
 use crate::seasonal::MONTH_NAMES;
 
 /// Seasonal factors at or above this are worth telling the shopper about.
@@ -12,18 +13,22 @@ pub const SEASONAL_REASON_FACTOR: f32 = 1.25;
 /// telling the shopper about.
 pub const HISTORY_REASON_LIFT: f64 = 2.0;
 
-/// Explains a bundle: association with the cart, itemsets, the shopper's history (items of
-/// `history`, catalog indices), seasonality and popularity.
+/// Explains a bundle: the merchant's pick, association with the cart, itemsets, the shopper's
+/// history (items of `history`, catalog indices), seasonality, popularity and its price.
 pub fn explain(
     engine: &Engine,
     option: &BundleOption,
     candidates: &[Candidate],
     month: u8,
     history: &[u32],
+    price: &Quote,
 ) -> Vec<String> {
     let export = engine.export();
     let (catalog, assoc) = (&export.catalog, &export.assoc);
     let mut reasons = Vec::new();
+    if option.pinned.is_some() {
+        reasons.push("Picked by the shop".to_string());
+    }
     if let Some(count) = option.itemset_count {
         reasons.push(format!("Completes a set bought together in {count} orders"));
     }
@@ -98,6 +103,18 @@ pub fn explain(
                 ));
             }
         }
+    }
+    if price.discount > 0 {
+        let basis = match export.acceptance.source {
+            CurveSource::Fitted => "price response fitted on past promotions",
+            CurveSource::Prior => "assumed price response",
+        };
+        reasons.push(format!(
+            "{:.0}% off: predicted take-up {:.1}% instead of {:.1}% at full price ({basis})",
+            price.discount as f64 * 100.0 / price.base_price as f64,
+            price.acceptance * 100.0,
+            price.base_acceptance * 100.0,
+        ));
     }
     reasons
 }
