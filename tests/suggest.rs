@@ -143,3 +143,110 @@ fn excluded_items_are_never_suggested() {
         .iter()
         .all(|b| b.items.iter().all(|i| i.id != banned)));
 }
+
+/// Item indices of a bundle's items.
+fn indices(export: &cartwise::export::Export, b: &cartwise::suggest::Bundle) -> Vec<u32> {
+    b.items
+        .iter()
+        .map(|i| export.catalog.lookup(&i.id).unwrap())
+        .collect()
+}
+
+#[test]
+fn carts_holding_part_of_an_itemset_get_the_rest_as_a_ready_made_bundle() {
+    let export = common::small_export();
+    let engine = Engine::new(export.clone()).unwrap();
+    let (mut carts, mut ready_made) = (0, 0);
+    for set in export.itemsets.iter().take(40) {
+        for held in 1..=2 {
+            let inside = &set.items[..held];
+            let ids: Vec<&str> = inside
+                .iter()
+                .map(|&i| export.catalog.get(i).id.as_str())
+                .collect();
+            let options = SuggestOptions {
+                k: Some(5),
+                month: Some(6),
+                ..Default::default()
+            };
+            let out = engine.suggest(&cart(&ids), &options, 6).unwrap();
+            carts += 1;
+            let first = &out.bundles[0];
+            let Some(count) = first.reasons[0]
+                .strip_prefix("Completes a set bought together in ")
+                .and_then(|r| r.strip_suffix(" orders"))
+            else {
+                continue;
+            };
+            ready_made += 1;
+            // The bundle is the rest of an itemset of that count the cart holds part of.
+            let items = indices(&export, first);
+            let source = export.itemsets.iter().find(|s| {
+                s.count.to_string() == count
+                    && items.iter().all(|i| s.items.contains(i))
+                    && s.items
+                        .iter()
+                        .all(|i| items.contains(i) || inside.contains(i))
+            });
+            assert!(source.is_some(), "{:?} for cart {ids:?}", first);
+        }
+    }
+    assert!(carts >= 20, "the fixture needs itemsets");
+    assert!(
+        ready_made * 10 >= carts * 9,
+        "only {ready_made} of {carts} carts holding part of an itemset got it first"
+    );
+}
+
+#[test]
+fn no_two_bundles_differ_only_by_interchangeable_items() {
+    use cartwise::suggest::bundles::interchangeable;
+    let export = common::small_export();
+    let engine = Engine::new(export.clone()).unwrap();
+    let alike = |a: u32, b: u32| a == b || interchangeable(&engine, a, b);
+    let mut tempting = 0;
+    for anchor in export.catalog.products().iter().step_by(3) {
+        let options = SuggestOptions {
+            k: Some(8),
+            month: Some(3),
+            ..Default::default()
+        };
+        let out = engine.suggest(&cart(&[&anchor.id]), &options, 3).unwrap();
+        let bundles: Vec<Vec<u32>> = out.bundles.iter().map(|b| indices(&export, b)).collect();
+        for (x, a) in bundles.iter().enumerate() {
+            for b in &bundles[x + 1..] {
+                let near = match (&a[..], &b[..]) {
+                    ([p], [q]) => alike(*p, *q),
+                    ([p1, p2], [q1, q2]) => {
+                        (alike(*p1, *q1) && alike(*p2, *q2)) || (alike(*p1, *q2) && alike(*p2, *q1))
+                    }
+                    _ => false,
+                };
+                assert!(
+                    !near,
+                    "{a:?} and {b:?} differ only by interchangeable items"
+                );
+            }
+        }
+        // Count carts where the rule had work to do: two interchangeable top candidates.
+        let cart_index = export.catalog.lookup(&anchor.id).unwrap();
+        let top: Vec<u32> = engine
+            .candidates(&[cart_index], 3)
+            .unwrap()
+            .iter()
+            .take(16)
+            .map(|c| c.item)
+            .collect();
+        if top
+            .iter()
+            .enumerate()
+            .any(|(x, &a)| top[x + 1..].iter().any(|&b| interchangeable(&engine, a, b)))
+        {
+            tempting += 1;
+        }
+    }
+    assert!(
+        tempting > 10,
+        "the rule never had interchangeable candidates to keep apart"
+    );
+}

@@ -34,8 +34,11 @@ pub fn mutual(engine: &Engine, a: u32, b: u32) -> f32 {
     ab.max(ba)
 }
 
-/// Builds up to `k` bundles (explained with the shopper's `history` too); no add-on appears in two bundles, and a two-item bundle never pairs
-/// two interchangeable items (same category with no association of their own).
+/// Builds up to `k` bundles (explained with the shopper's `history` too): the merchant's pinned
+/// bundles, then ready-made ones (the rest of a frequent itemset the cart holds part of), then
+/// the best by score. No add-on appears in two bundles, a two-item bundle never pairs two
+/// interchangeable items, and no bundle differs from an earlier one only by interchangeable
+/// items.
 pub fn build(
     engine: &Engine,
     cart: &[u32],
@@ -64,45 +67,45 @@ pub fn build(
             pinned: None,
         })
         .collect();
-    if rules.max_addons >= 2 {
-        let mut seen: HashSet<(u32, u32)> = HashSet::new();
-        for set in &export.itemsets {
-            let inside: Vec<u32> = set
-                .items
-                .iter()
-                .copied()
-                .filter(|i| cart.contains(i))
-                .collect();
-            if inside.len() != 1 {
-                continue;
-            }
-            let rest: Vec<u32> = set
-                .items
-                .iter()
-                .copied()
-                .filter(|i| !cart.contains(i))
-                .collect();
-            let (a, b) = (rest[0], rest[1]);
-            if !(score_of.contains_key(&a) && score_of.contains_key(&b) && priced(a) && priced(b)) {
-                continue;
-            }
-            if seen.insert((a, b)) {
-                options.push(BundleOption {
-                    items: vec![a, b],
-                    score: score_of[&a] + score_of[&b] + mutual(engine, a, b),
-                    itemset_count: Some(set.count),
-                    pinned: None,
-                });
-            }
+    // Ready-made bundles: the rest of a frequent itemset the cart holds part of. Its add-ons
+    // must be candidates (so allowed, in stock and not in the cart) with prices.
+    let mut seen: HashSet<Vec<u32>> = HashSet::new();
+    for set in &export.itemsets {
+        let rest: Vec<u32> = set
+            .items
+            .iter()
+            .copied()
+            .filter(|i| !cart.contains(i))
+            .collect();
+        let usable = |i: &u32| score_of.contains_key(i) && priced(*i);
+        if rest.len() == set.items.len()
+            || rest.len() > rules.max_addons as usize
+            || !rest.iter().all(usable)
+            || !seen.insert(rest.clone())
+        {
+            continue;
         }
+        let score = rest.iter().map(|i| score_of[i]).sum::<f32>()
+            + match rest[..] {
+                [a, b] => mutual(engine, a, b),
+                _ => 0.0,
+            };
+        options.push(BundleOption {
+            items: rest,
+            score,
+            itemset_count: Some(set.count),
+            pinned: None,
+        });
+    }
+    if rules.max_addons >= 2 {
         for (x, ca) in pool.iter().enumerate() {
             for cb in &pool[x + 1..] {
                 let (a, b) = (ca.item.min(cb.item), ca.item.max(cb.item));
-                let m = mutual(engine, a, b);
-                if catalog.get(a).category == catalog.get(b).category && m <= 0.0 {
+                if interchangeable(engine, a, b) {
                     continue;
                 }
-                if seen.insert((a, b)) {
+                let m = mutual(engine, a, b);
+                if seen.insert(vec![a, b]) {
                     options.push(BundleOption {
                         items: vec![a, b],
                         score: ca.score + cb.score + m,
@@ -113,9 +116,11 @@ pub fn build(
             }
         }
     }
+    // Ready-made bundles first (the most bought first), then by score.
     options.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
+        b.itemset_count
+            .cmp(&a.itemset_count)
+            .then_with(|| b.score.total_cmp(&a.score))
             .then_with(|| a.items.cmp(&b.items))
     });
     let pinned = pinned_options(engine, cart, candidates, terms);
@@ -128,12 +133,40 @@ pub fn build(
         if option.items.iter().any(|i| used.contains(i)) {
             continue;
         }
+        if option.pinned.is_none() && out.iter().any(|b| near_duplicate(engine, b, &option.items)) {
+            continue;
+        }
         used.extend(option.items.iter().copied());
         out.push(price(
             engine, cart, &option, candidates, terms, month, history,
         ));
     }
     out
+}
+
+/// Two items are interchangeable when they share a category and are not bought together:
+/// alternatives (two coffees), not complements. A bundle never pairs them, and a bundle list
+/// never offers both in otherwise matching bundles.
+pub fn interchangeable(engine: &Engine, a: u32, b: u32) -> bool {
+    let catalog = &engine.export().catalog;
+    a != b && catalog.get(a).category == catalog.get(b).category && mutual(engine, a, b) <= 0.0
+}
+
+/// Whether `items` differs from a chosen bundle only by interchangeable items: the same size,
+/// each item matched to one of the bundle's that is it or interchangeable with it.
+fn near_duplicate(engine: &Engine, chosen: &Bundle, items: &[u32]) -> bool {
+    let catalog = &engine.export().catalog;
+    let theirs: Vec<u32> = chosen
+        .items
+        .iter()
+        .filter_map(|i| catalog.lookup(&i.id))
+        .collect();
+    let alike = |a: u32, b: u32| a == b || interchangeable(engine, a, b);
+    match (items, &theirs[..]) {
+        ([a], [x]) => alike(*a, *x),
+        ([a, b], [x, y]) => (alike(*a, *x) && alike(*b, *y)) || (alike(*a, *y) && alike(*b, *x)),
+        _ => false,
+    }
 }
 
 /// The merchant's pinned bundles this cart triggers, in rule order: every item known, priced,
