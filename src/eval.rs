@@ -68,6 +68,22 @@ pub fn test_carts(log: &OrderLog, seed: u64) -> Vec<TestCart> {
         .collect()
 }
 
+/// [`test_carts`] with each shopper's history: the distinct items of the customer's orders
+/// before the test order, in `earlier` (the training orders) and `log` alike, most recent
+/// first, at most [`crate::history::CART_HISTORY`].
+pub fn test_carts_with_history(log: &OrderLog, earlier: &OrderLog, seed: u64) -> Vec<TestCart> {
+    let orders: Vec<&Order> = earlier.orders.iter().chain(&log.orders).collect();
+    let histories = crate::history::customer_histories(&orders, crate::history::CART_HISTORY);
+    let offset = earlier.orders.len();
+    sourced_test_carts(log.orders.iter(), seed)
+        .into_iter()
+        .map(|(i, t)| TestCart {
+            history: histories[offset + i].clone(),
+            ..t
+        })
+        .collect()
+}
+
 /// [`test_carts`] of `orders`, each with the position of the order it came from.
 fn sourced_test_carts<'a>(
     orders: impl Iterator<Item = &'a Order>,
@@ -141,15 +157,16 @@ pub fn tuning_carts(validation: &[TestCart]) -> Vec<TestCart> {
 pub struct Validation {
     /// Baskets of all but the latest tenth of orders by time (see `prepare_baskets`).
     pub baskets: Vec<Vec<u32>>,
-    /// Each basket's shopper history (empty without `max_history`).
+    /// Each basket's shopper history, at most `max_history` items (empty without it).
     pub histories: Vec<Vec<u32>>,
-    /// Seeded test carts from the latest tenth, with their shoppers' histories.
+    /// Seeded test carts from the latest tenth, with their shoppers' histories (at most
+    /// `max(max_history, CART_HISTORY)` items).
     pub carts: Vec<TestCart>,
 }
 
 /// The validation protocol shared by early stopping and λ tuning: all but the latest tenth of
 /// orders by time (untimed orders count as earliest) to fit on, seeded test carts from the
-/// latest tenth, and with `max_history` each one's shopper history.
+/// latest tenth, and each one's shopper history (baskets' only with `max_history`).
 pub fn validation_split(
     log: &OrderLog,
     max_order_items: usize,
@@ -159,7 +176,8 @@ pub fn validation_split(
     let mut orders: Vec<&Order> = log.orders.iter().collect();
     orders.sort_by_key(|o| o.time);
     let cut = orders.len() - orders.len() / 10;
-    let histories = crate::history::customer_histories(&orders, max_history);
+    let histories =
+        crate::history::customer_histories(&orders, max_history.max(crate::history::CART_HISTORY));
     let fit = prepare_baskets(
         orders[..cut].iter().map(|o| o.items.as_slice()),
         max_order_items,
@@ -172,7 +190,11 @@ pub fn validation_split(
         })
         .collect();
     Validation {
-        histories: fit.source.iter().map(|&i| histories[i].clone()).collect(),
+        histories: fit
+            .source
+            .iter()
+            .map(|&i| histories[i][..histories[i].len().min(max_history)].to_vec())
+            .collect(),
         baskets: fit.baskets,
         carts,
     }
@@ -220,7 +242,12 @@ pub fn export_methods<'a>(
     let ranked = move |blend: Blend| -> RankFn<'a> {
         Box::new(move |t| {
             engine
-                .candidates_with(&t.cart, t.month.unwrap_or(default_month), &blend)
+                .candidates_with(
+                    &t.cart,
+                    &t.history,
+                    t.month.unwrap_or(default_month),
+                    &blend,
+                )
                 .expect("the engine's model ran at load, so it scores any cart")
                 .iter()
                 .take(RANK_DEPTH)

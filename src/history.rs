@@ -5,6 +5,10 @@
 use crate::ingest::Order;
 use std::collections::HashMap;
 
+/// History items a validation cart carries, as many as the page's store hands the engine
+/// (`CartwiseHistory` keeps 16 ids by default): the blend's history term is fitted on them.
+pub const CART_HISTORY: usize = 16;
+
 /// Each order's history (indexed like `orders`): the distinct items of the same customer's
 /// earlier orders by time (ties by position), most recent first, at most `max`. Orders without
 /// a customer, and every order when `max` is 0, get none.

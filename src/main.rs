@@ -174,7 +174,8 @@ enum Command {
         #[arg(long)]
         orders: PathBuf,
         /// The orders the model was trained on: fits item-kNN and EASE (λ tuned on their
-        /// latest 10% by time) for comparison.
+        /// latest 10% by time) for comparison, and gives each test cart its shopper's history
+        /// (earlier orders of the same customer_id) for cartwise to use.
         #[arg(long)]
         train_orders: Option<PathBuf>,
         #[arg(long, default_value_t = 7)]
@@ -450,7 +451,15 @@ fn run(cli: Cli) -> Result<()> {
             .with_context(|| model.display().to_string())?;
             let (log, rejects) = ingest::read_orders(&orders, &engine.export().catalog)?;
             report_rejects(&rejects);
-            let mut carts = eval::test_carts(&log, seed);
+            // With the training orders, each test cart carries its shopper's history, as the
+            // page's store would hand it to the engine.
+            let mut carts = match &train_orders {
+                Some(path) => {
+                    let (earlier, _) = ingest::read_orders(path, &engine.export().catalog)?;
+                    eval::test_carts_with_history(&log, &earlier, seed)
+                }
+                None => eval::test_carts(&log, seed),
+            };
             if leave_one_out {
                 carts = eval::leave_one_out(&carts);
             }

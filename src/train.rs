@@ -268,8 +268,10 @@ fn fit_learned(
     };
     let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);
     let model_candidates = if model.is_some() { MODEL_CANDIDATES } else { 0 };
+    let has_history = loo.iter().any(|t| !t.history.is_empty());
     let candidates = Blend {
         ease: if fit_ease { 1.0 } else { 0.0 },
+        history: if has_history { 1.0 } else { 0.0 },
         model_candidates,
         ..Blend::default()
     };
@@ -293,7 +295,7 @@ fn fit_learned(
         .par_iter()
         .map(|t| {
             let candidates: Vec<_> = held_out
-                .features(&t.cart, t.month.unwrap_or(1), &candidates)?
+                .features(&t.cart, &t.history, t.month.unwrap_or(1), &candidates)?
                 .into_iter()
                 .map(|(f, _)| f)
                 .collect();
@@ -307,6 +309,7 @@ fn fit_learned(
             ease,
             model,
             popularity: 0.0,
+            history: 0.0,
             model_candidates,
         };
         blend::hit_rate(&b, &carts)
@@ -321,7 +324,11 @@ fn fit_learned(
     if model.is_some() {
         alone.push(format!("model only {:.4}", only(0.0, 1.0)));
     }
-    let (blend, blended) = blend::fit(&carts, fit_ease, model_candidates);
+    let (blend, blended) = blend::fit(&carts, fit_ease, model_candidates, has_history);
+    if has_history {
+        let without = blend::fit(&carts, fit_ease, model_candidates, false).1;
+        alone.push(format!("fitted without the history term {without:.4}"));
+    }
     // A table the blend does not weigh would only add bytes to every shopper's download.
     let ease = match ease {
         Some(_) if blend.ease == 0.0 => {
@@ -331,11 +338,12 @@ fn fit_learned(
         ease => ease,
     };
     stage(&format!(
-        "blend: assoc {} + ease {} + model {} + popularity {}; validation HR@10 {blended:.4} ({})",
+        "blend: assoc {} + ease {} + model {} + popularity {} + history {}; validation HR@10 {blended:.4} ({})",
         blend.assoc,
         blend.ease,
         blend.model,
         blend.popularity,
+        blend.history,
         alone.join(", ")
     ));
     let model = match (&config.transformer, config.refit) {

@@ -214,7 +214,12 @@ fn eval_beats_popularity_on_held_out_orders() {
         full["carts"], report["carts"],
         "same carts for every method"
     );
-    assert_eq!(method_hr10(&full, "cartwise"), hr("cartwise"));
+    // With --train-orders each test cart carries its shopper's history, which the blend's
+    // history term weighs (measured 0.426 against 0.405 without).
+    assert!(
+        method_hr10(&full, "cartwise") > hr("cartwise"),
+        "histories should help: {full}"
+    );
     assert!(
         method_hr10(&full, "EASE") > hr("popularity") * 1.5,
         "{full}"

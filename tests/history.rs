@@ -185,7 +185,11 @@ fn suggest_reads_the_shoppers_history_through_the_model_and_names_unknown_ids() 
             }),
             ..Default::default()
         };
-        Engine::new(cartwise::train::train(&catalog, &log, &config, |_| {}).unwrap()).unwrap()
+        let mut export = cartwise::train::train(&catalog, &log, &config, |_| {}).unwrap();
+        // The blend's own history term is tested on its own below; here only the model's
+        // history token differs.
+        export.blend.history = 0.0;
+        Engine::new(export).unwrap()
     };
     let with = train(16);
     let without = train(0);
@@ -329,4 +333,73 @@ fn a_bundle_says_which_history_item_it_goes_with_and_by_how_much() {
         explained >= 10,
         "only {explained} carts had a history reason to check"
     );
+}
+
+#[test]
+fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
+    let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
+        seed: 6,
+        items: 300,
+        customers: 300,
+        orders: 4_000,
+    });
+    let (catalog, log) = shop.to_log();
+    let mut export = cartwise::train::train(
+        &catalog,
+        &log,
+        &cartwise::train::TrainConfig {
+            ease_max_items: 0,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .unwrap();
+    export.blend.history = 0.0;
+    let plain = cartwise::suggest::Engine::new(export.clone()).unwrap();
+    export.blend.history = 2.0;
+    let weighed = cartwise::suggest::Engine::new(export.clone()).unwrap();
+    let assoc = &export.assoc;
+    let mut moved = 0;
+    for a in (0..300u32).step_by(5) {
+        let cart = [a];
+        let history: Vec<u32> = (1..=6).map(|k| (a + 37 * k) % 300).collect();
+        let ids = |c: &[cartwise::suggest::Candidate]| {
+            let mut v: Vec<u32> = c.iter().map(|c| c.item).collect();
+            v.sort_unstable();
+            v
+        };
+        let zero = cartwise::suggest::blend::Blend {
+            history: 0.0,
+            ..export.blend
+        };
+        let base = plain.candidates_with(&cart, &history, 5, &zero).unwrap();
+        let with = weighed
+            .candidates_with(&cart, &history, 5, &export.blend)
+            .unwrap();
+        assert_eq!(
+            base,
+            plain.candidates(&cart, 5).unwrap(),
+            "unweighed, a history changes nothing"
+        );
+        assert_eq!(ids(&base), ids(&with), "the term adds no candidates");
+        // Each candidate's history feature is its summed association from the history items.
+        let features = weighed.features(&cart, &history, 5, &export.blend).unwrap();
+        for (f, _) in &features {
+            let expected: f32 = history
+                .iter()
+                .filter_map(|&h| assoc.find(h, f.item))
+                .map(|nb| nb.score.max(0.0))
+                .sum();
+            assert!(
+                (f.history - expected).abs() <= 1e-5 * expected.max(1.0),
+                "item {} history {} expected {expected}",
+                f.item,
+                f.history
+            );
+        }
+        if base.iter().map(|c| c.item).ne(with.iter().map(|c| c.item)) {
+            moved += 1;
+        }
+    }
+    assert!(moved > 5, "the history term moved only {moved} rankings");
 }

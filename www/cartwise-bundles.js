@@ -78,6 +78,8 @@ export class CartwiseBundles extends HTMLElement {
     this._ready = null;
     this._seq = 0;
     this.bundles = [];
+    /** Per-call options merged into every suggestion: merchant rules and stock levels. */
+    this.options = {};
     this._history = undefined;
   }
 
@@ -136,7 +138,7 @@ export class CartwiseBundles extends HTMLElement {
       await this.#ensureLoaded();
       const k = Number(this.getAttribute("k") ?? 3);
       const cart = { items: this._cart.items, history: this.history?.ids() ?? [] };
-      const out = await this.client.suggest(cart, { k });
+      const out = await this.client.suggest(cart, { ...this.options, k });
       if (seq !== this._seq) return; // a newer cart superseded this answer
       this.bundles = out.bundles;
       this.#render();

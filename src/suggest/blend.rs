@@ -1,6 +1,7 @@
 //! The final score of a candidate add-on: a weighted sum of association evidence, sparse EASE
-//! weights, the basket transformer's logit and a popularity prior, with weights fitted natively
-//! on held-out carts and stored in the export (section BLND).
+//! weights, the basket transformer's logit, the shopper's history affinity and a popularity
+//! prior, with weights fitted natively on held-out carts and stored in the export (section
+//! BLND).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,9 @@ pub struct Blend {
     pub model: f32,
     /// Weight of ln(share of orders containing the candidate).
     pub popularity: f32,
+    /// Weight of Σ association score(history item → candidate) over the shopper's on-device
+    /// history (items not in the cart); 0 in exports fitted before it existed.
+    pub history: f32,
     /// The transformer's best items that join the association candidates.
     pub model_candidates: u32,
 }
@@ -27,6 +31,7 @@ impl Default for Blend {
             ease: 0.0,
             model: 0.0,
             popularity: 0.0,
+            history: 0.0,
             model_candidates: 0,
         }
     }
@@ -44,6 +49,9 @@ pub struct Features {
     pub model: f32,
     /// ln(share of orders containing the candidate).
     pub popularity: f32,
+    /// Σ association score(history item → candidate) (0 without a history, or when the blend
+    /// does not weigh it).
+    pub history: f32,
 }
 
 impl Blend {
@@ -53,6 +61,7 @@ impl Blend {
             + self.ease * f.ease
             + self.model * f.model
             + self.popularity * f.popularity
+            + self.history * f.history
     }
 
     /// Checks the weights are finite (a corrupted BLND must not produce NaN rankings).
@@ -62,6 +71,7 @@ impl Blend {
             ("ease", self.ease),
             ("model", self.model),
             ("popularity", self.popularity),
+            ("history", self.history),
         ] {
             if !w.is_finite() {
                 return Err(format!("blend weight {name} is {w}, not a finite number"));
@@ -111,11 +121,16 @@ pub fn hit_rate(blend: &Blend, carts: &[FitCart]) -> f64 {
 
 /// Fits the blend by coordinate search on validation HR@10: a coarse grid per weight, then
 /// finer steps around the best; returns the blend and its HR@10. Only ratios matter, so one
-/// evidence stays fixed at 1: the model's when there is one, else EASE's. `has_ease` and
-/// `model_candidates > 0` say which evidence the carts carry. A tie keeps the earlier (simpler)
+/// evidence stays fixed at 1: the model's when there is one, else EASE's. `has_ease`,
+/// `model_candidates > 0` and `has_history` say which evidence the carts carry. A tie keeps the earlier (simpler)
 /// weight.
 #[cfg(feature = "cli")]
-pub fn fit(carts: &[FitCart], has_ease: bool, model_candidates: u32) -> (Blend, f64) {
+pub fn fit(
+    carts: &[FitCart],
+    has_ease: bool,
+    model_candidates: u32,
+    has_history: bool,
+) -> (Blend, f64) {
     let has_model = model_candidates > 0;
     let scale_grid: Vec<f32> = std::iter::once(0.0)
         .chain((-4..=9).map(|e| 2f32.powi(e)))
@@ -126,6 +141,7 @@ pub fn fit(carts: &[FitCart], has_ease: bool, model_candidates: u32) -> (Blend, 
         ease: if has_ease { 1.0 } else { 0.0 },
         model: if has_model { 1.0 } else { 0.0 },
         popularity: 0.0,
+        history: 0.0,
         model_candidates,
     };
     // A free coordinate: how to replace its weight, read it, and whether its steps add (the
@@ -144,6 +160,13 @@ pub fn fit(carts: &[FitCart], has_ease: bool, model_candidates: u32) -> (Blend, 
         free.push(Axis {
             set: |b, ease| Blend { ease, ..b },
             get: |b| b.ease,
+            additive: false,
+        });
+    }
+    if has_history {
+        free.push(Axis {
+            set: |b, history| Blend { history, ..b },
+            get: |b| b.history,
             additive: false,
         });
     }

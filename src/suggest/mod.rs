@@ -393,18 +393,38 @@ impl Engine {
     pub fn features(
         &self,
         cart: &[u32],
+        history: &[u32],
         month: u8,
         blend: &blend::Blend,
     ) -> Result<Vec<(Features, Evidence)>, SuggestError> {
-        let query = self.model_query(cart, blend)?;
+        let (query, hits) = self.cpu_scored(cart, history, blend)?;
+        self.features_from(
+            cart,
+            history,
+            month,
+            blend,
+            query.as_ref().zip(hits.as_deref()),
+        )
+    }
+
+    /// The model query of a cart and shopper history under `blend`, and its best rows on the
+    /// CPU kernel; none when the blend does not consult the model.
+    fn cpu_scored(
+        &self,
+        cart: &[u32],
+        history: &[u32],
+        blend: &blend::Blend,
+    ) -> Result<(Option<ModelQuery>, Option<Vec<Hit>>), SuggestError> {
+        let query = self.model_query_with_history(cart, history, blend)?;
         let hits = query.as_ref().map(|q| self.cpu_hits(q)).transpose()?;
-        self.features_from(cart, month, blend, query.as_ref().zip(hits.as_deref()))
+        Ok((query, hits))
     }
 
     /// [`Engine::features`] given the model query's best rows (from any backend).
     fn features_from(
         &self,
         cart: &[u32],
+        history: &[u32],
         month: u8,
         blend: &blend::Blend,
         scored: Option<(&ModelQuery, &[Hit])>,
@@ -427,6 +447,7 @@ impl Engine {
                         ease: 0.0,
                         model: 0.0,
                         popularity: popularity(j),
+                        history: 0.0,
                     },
                     evidence,
                 ));
@@ -522,10 +543,28 @@ impl Engine {
                         ease: 0.0,
                         model: 0.0,
                         popularity: popularity(j) + export.seasonal.factor(j, month).ln(),
+                        history: 0.0,
                     };
                     (f, Evidence::Popular)
                 })
                 .collect();
+        }
+        // The shopper's affinity: how strongly past items (not in the cart) go with each
+        // candidate. It ranks the candidates (the bestsellers of an empty cart too); it adds
+        // none.
+        if blend.history != 0.0 {
+            let at: HashMap<u32, usize> = out
+                .iter()
+                .enumerate()
+                .map(|(k, (f, _))| (f.item, k))
+                .collect();
+            for &h in history.iter().filter(|h| !cart.contains(h)) {
+                for nb in assoc.row(h) {
+                    if let Some(&k) = at.get(&nb.item) {
+                        out[k].0.history += nb.score.max(0.0);
+                    }
+                }
+            }
         }
         Ok(out)
     }
@@ -533,35 +572,44 @@ impl Engine {
     /// Ranks candidate add-ons for cart items (indices) by the export's blend, best first,
     /// ties by item index. Without association or model evidence, seasonal popularity ranks.
     pub fn candidates(&self, cart: &[u32], month: u8) -> Result<Vec<Candidate>, SuggestError> {
-        self.candidates_with(cart, month, &self.export.blend)
+        self.candidates_with(cart, &[], month, &self.export.blend)
     }
 
-    /// [`Engine::candidates`] under another blend (for evaluation against the export's).
+    /// [`Engine::candidates`] for a shopper with a history (item indices, most recent first)
+    /// under another blend (for evaluation against the export's).
     pub fn candidates_with(
         &self,
         cart: &[u32],
+        history: &[u32],
         month: u8,
         blend: &blend::Blend,
     ) -> Result<Vec<Candidate>, SuggestError> {
-        let query = self.model_query(cart, blend)?;
-        let hits = query.as_ref().map(|q| self.cpu_hits(q)).transpose()?;
-        self.rank(cart, month, blend, query.as_ref().zip(hits.as_deref()))
+        let (query, hits) = self.cpu_scored(cart, history, blend)?;
+        self.rank(
+            cart,
+            history,
+            month,
+            blend,
+            query.as_ref().zip(hits.as_deref()),
+        )
     }
 
     /// Ranks the candidates of [`Engine::features_from`] by `blend`.
     fn rank(
         &self,
         cart: &[u32],
+        history: &[u32],
         month: u8,
         blend: &blend::Blend,
         scored: Option<(&ModelQuery, &[Hit])>,
     ) -> Result<Vec<Candidate>, SuggestError> {
         let fallback = blend::Blend {
             popularity: 1.0,
+            history: blend.history,
             ..blend::Blend::default()
         };
         let mut out: Vec<Candidate> = self
-            .features_from(cart, month, blend, scored)?
+            .features_from(cart, history, month, blend, scored)?
             .into_iter()
             .map(|(f, evidence)| Candidate {
                 item: f.item,
@@ -704,7 +752,7 @@ impl Engine {
                 ))
             }
         };
-        let mut candidates = self.rank(&in_cart, month, &self.export.blend, scored)?;
+        let mut candidates = self.rank(&in_cart, &history, month, &self.export.blend, scored)?;
         candidates.retain(|c| {
             !self.blocked(c.item, &terms.rules) && terms.stock.get(&c.item) != Some(&0)
         });
