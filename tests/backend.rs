@@ -2,10 +2,11 @@
 //! kernel equals suggest on the CPU, calibration picks by its own figures, forcing works, and a
 //! lost device falls back to the CPU without failing the call.
 
+mod common;
+
 use cartwise::kernel::backend::{Backend, Mode, GPU_ADVANTAGE};
 use cartwise::kernel::cpu;
 use cartwise::kernel::gpu::{GpuOptions, GpuScorer};
-use cartwise::model::fit::FitConfig;
 use cartwise::suggest::{Cart, CartEntry, Engine, SuggestOptions};
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -13,27 +14,7 @@ use std::sync::OnceLock;
 /// A trained shop with a basket model whose blend consults it.
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<cartwise::export::Export> = OnceLock::new();
-    static_engine(ENGINE.get_or_init(|| {
-        let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
-            seed: 11,
-            items: 400,
-            customers: 600,
-            orders: 4_000,
-        });
-        let (catalog, log) = shop.to_log();
-        let config = cartwise::train::TrainConfig {
-            transformer: Some(FitConfig {
-                dim: 16,
-                ff: 32,
-                epochs: 2,
-                batch: 128,
-                vocab: 200,
-                ..FitConfig::default()
-            }),
-            ..Default::default()
-        };
-        cartwise::train::train(&catalog, &log, &config, |_| {}).unwrap()
-    }))
+    static_engine(ENGINE.get_or_init(|| common::trained_with_model(11, 400, 600, 4_000)))
 }
 
 fn static_engine(export: &'static cartwise::export::Export) -> &'static Engine {

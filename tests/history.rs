@@ -1,6 +1,8 @@
 //! Shopper history: each order's earlier items per customer, and the transformer's history
 //! tokens, which personalize its ranking and change nothing for a model trained without them.
 
+mod common;
+
 use cartwise::eval::validation_split;
 use cartwise::history::customer_histories;
 use cartwise::ingest::Order;
@@ -174,15 +176,7 @@ fn suggest_reads_the_shoppers_history_through_the_model_and_names_unknown_ids() 
     let (catalog, log) = shop.to_log();
     let train = |max_history: usize| {
         let config = cartwise::train::TrainConfig {
-            transformer: Some(FitConfig {
-                dim: 16,
-                ff: 32,
-                epochs: 2,
-                batch: 128,
-                vocab: 200,
-                max_history,
-                ..FitConfig::default()
-            }),
+            transformer: Some(common::tiny_transformer(max_history)),
             ..Default::default()
         };
         let mut export = cartwise::train::train(&catalog, &log, &config, |_| {}).unwrap();

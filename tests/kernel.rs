@@ -2,6 +2,8 @@
 //! real adapter (Mesa's lavapipe natively, installed by `build.sh setup`) returns the very same
 //! top-k, ties by item index, for random and trained tables, with and without tiling.
 
+mod common;
+
 use cartwise::kernel::gpu::{GpuError, GpuOptions, GpuScorer, Precision};
 use cartwise::kernel::{cpu, Hit, ItemTable, Rows};
 use proptest::prelude::*;
@@ -208,27 +210,14 @@ fn gpu_breaks_ties_by_item_index_like_the_cpu() {
 
 #[test]
 fn gpu_top_k_equals_cpu_top_k_on_a_trained_item_table() {
-    use cartwise::model::fit::FitConfig;
-    let shop = cartwise::synth::generate(&cartwise::synth::SynthConfig {
-        seed: 4,
-        items: 300,
-        customers: 500,
-        orders: 3_000,
-    });
-    let (catalog, log) = shop.to_log();
-    let config = cartwise::train::TrainConfig {
-        transformer: Some(FitConfig {
-            dim: 16,
-            ff: 32,
-            epochs: 2,
-            batch: 128,
-            vocab: 200,
-            ..FitConfig::default()
-        }),
-        ..Default::default()
-    };
-    let export = cartwise::train::train(&catalog, &log, &config, |_| {}).unwrap();
-    let model = export.model.unwrap().load(&catalog.titles()).unwrap();
+    let export = common::trained_with_model(4, 300, 500, 3_000);
+    let catalog = &export.catalog;
+    let model = export
+        .model
+        .clone()
+        .unwrap()
+        .load(&catalog.titles())
+        .unwrap();
     let items = model.config.items;
     let values: Vec<f32> = model
         .item_table()

@@ -148,16 +148,6 @@ impl Backend {
         status.reason = format!("fell back to the CPU after a GPU error: {error}");
         status.fallbacks += 1;
     }
-
-    /// Releases the GPU, if one is in use; later calls run on the CPU.
-    pub fn release(&self, reason: &str) {
-        if let Some(gpu) = self.gpu.borrow_mut().take() {
-            gpu.destroy();
-            let mut status = self.status.borrow_mut();
-            status.backend = "cpu";
-            status.reason = reason.to_string();
-        }
-    }
 }
 
 /// The calibration's verdict: the scorer to keep, if any, and why.

@@ -50,3 +50,32 @@ pub fn set_version(bytes: &mut [u8], version: u32) {
     let table_crc = crc.finalize();
     bytes[24..28].copy_from_slice(&table_crc.to_le_bytes());
 }
+
+/// A basket transformer small enough to train in seconds: dim 16, two epochs.
+pub fn tiny_transformer(max_history: usize) -> cartwise::model::fit::FitConfig {
+    cartwise::model::fit::FitConfig {
+        dim: 16,
+        ff: 32,
+        epochs: 2,
+        batch: 128,
+        vocab: 200,
+        max_history,
+        ..Default::default()
+    }
+}
+
+/// A synthetic shop of `items` items and `orders` orders, trained with the tiny transformer.
+pub fn trained_with_model(seed: u64, items: usize, customers: usize, orders: usize) -> Export {
+    let shop = generate(&SynthConfig {
+        seed,
+        items,
+        customers,
+        orders,
+    });
+    let (catalog, log) = shop.to_log();
+    let config = TrainConfig {
+        transformer: Some(tiny_transformer(0)),
+        ..TrainConfig::default()
+    };
+    train(&catalog, &log, &config, |_| {}).unwrap()
+}
