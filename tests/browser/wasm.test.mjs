@@ -133,6 +133,56 @@ test("wasm transformer forward equals the native forward: logits within toleranc
   console.log(`model parity: ${carts.length} carts, identical top-10, largest logit difference ${worst.toExponential(2)}`);
 });
 
+test("merchant rules and stock passed from JS hold in wasm suggest", async () => {
+  const got = await page.evaluate(() => {
+    const cart = { items: [{ id: "SKU00001", qty: 1 }] };
+    const plain = window.engine.suggest(cart, { k: 5, month: 6 });
+    const [first, second] = plain.bundles.map((b) => b.items[0].id);
+    const pinnedItem = window.engine.products(0, 2000).map((p) => p.id).find(
+      (id) => id !== "SKU00001" && id !== first && id !== second && !plain.items.includes(id));
+    const stock = Object.fromEntries(plain.items.map((id, n) => [id, n + 3]));
+    stock[first] = 0;
+    stock[pinnedItem] = 7;
+    const ruled = window.engine.suggest(cart, {
+      k: 5, month: 6, exclude: [second], stock, priceEnding: "99",
+      pinned: [{ when: ["SKU00001"], items: [pinnedItem] }],
+    });
+    const percent = window.engine.suggest(cart, { k: 5, month: 6, discountForm: "percent" });
+    let error = "no error";
+    try {
+      window.engine.suggest(cart, { pinned: [{ items: [pinnedItem], price: 99999999 }] });
+    } catch (e) {
+      error = `${e instanceof Error}:${e.message}`;
+    }
+    return { first, second, pinnedItem, stock, ruled, percent, error };
+  });
+  const { first, second, pinnedItem, stock, ruled, percent, error } = got;
+  const ids = ruled.bundles.flatMap((b) => b.items.map((i) => i.id));
+  assert.ok(!ids.includes(first), `out-of-stock ${first} suggested`);
+  assert.ok(!ids.includes(second) && !ruled.items.includes(second), `excluded ${second} suggested`);
+  assert.deepEqual(ruled.bundles[0].items.map((i) => i.id), [pinnedItem], "the pinned bundle comes first");
+  assert.equal(ruled.bundles[0].reasons[0], "Picked by the shop");
+  assert.equal(ruled.bundles[0].stock, 7);
+  let discounted = 0;
+  for (const b of ruled.bundles) {
+    assert.equal(b.bundlePrice, b.basePrice - b.discount);
+    if (b.items.every((i) => i.id in stock)) {
+      assert.equal(b.stock, Math.min(...b.items.map((i) => stock[i.id])));
+    }
+    if (b.discount > 0) {
+      discounted += 1;
+      assert.equal(b.bundlePrice % 100, 99, `price ending of ${JSON.stringify(b)}`);
+    }
+  }
+  for (const b of percent.bundles.filter((b) => b.discount > 0)) {
+    discounted += 1;
+    const percents = Array.from({ length: 100 }, (_, p) => Math.floor((b.basePrice * (p + 1) + 50) / 100));
+    assert.ok(percents.includes(b.discount), `discount form of ${JSON.stringify(b)}`);
+  }
+  assert.ok(discounted > 1, "bundles should be discounted under these rules");
+  assert.match(error, /^true:.*pinned\[0\]\.price.*above the bundle's base price/);
+});
+
 test("bad input becomes a JS Error with a message, never a panic", async () => {
   const messages = await page.evaluate(() => {
     const grab = (f) => {
