@@ -15,8 +15,9 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
-/** A cart entry: an item id, or an id with a quantity. */
-export type CartEntry = string | { id: string; qty?: number };
+/** A cart entry: an item id, or an id with a quantity; `title` lets the basket model read an
+ * item the export has never seen (cold start; it is then named in `coldStart`). */
+export type CartEntry = string | { id: string; qty?: number; title?: string };
 /** The shopper's cart; `history` is the shopper's on-device history (item ids, most relevant
  * first, e.g. from `CartwiseHistory.ids()`), read by a model trained with history. */
 export interface Cart { items: CartEntry[]; history?: string[] }
@@ -58,6 +59,8 @@ export interface Bundle {
 /** Suggestions for a cart: item ranking (ids, best first) and bundles. */
 export interface Suggestions {
   items: string[]; bundles: Bundle[]; unknown?: string[]; unknownHistory?: string[];
+  /** Cart ids the export does not know that the basket model read by their titles. */
+  coldStart?: string[];
 }
 /** How `Engine.load` picks the catalog-scoring backend (default "auto": calibrate). */
 export interface LoadOptions { backend?: "auto" | "webgpu" | "cpu" }

@@ -13,6 +13,7 @@ fn cart(ids: &[&str]) -> Cart {
             .map(|id| CartEntry::Item {
                 id: id.to_string(),
                 qty: 1,
+                title: None,
             })
             .collect(),
         ..Default::default()

@@ -121,6 +121,8 @@ pub struct BasketModel {
     segment: Option<Tensor>,
     /// The item table computed once for inference (see [`BasketModel::freeze`]).
     frozen: Option<Tensor>,
+    /// The title tokenizer, for vectors of items the model has never seen (set on load).
+    tokenizer: Option<tokenizers::Tokenizer>,
 }
 
 impl BasketModel {
@@ -153,8 +155,36 @@ impl BasketModel {
                 .then(|| vb.get((1, config.dim), "segment.weight"))
                 .transpose()?,
             frozen: None,
+            tokenizer: None,
             config,
         })
+    }
+
+    /// The vector of an item the model has never seen, from its title alone: the mean of its
+    /// title-token vectors (a known item's vector adds its learned id vector to that). `None`
+    /// when the model has no titles or tokenizer, or the title no token.
+    pub fn title_vector(&self, title: &str) -> Result<Option<Tensor>> {
+        let Some(tokenizer) = self.tokenizer.as_ref().filter(|_| self.has_titles) else {
+            return Ok(None);
+        };
+        let encoding = tokenizer
+            .encode(title, false)
+            .map_err(|e| candle_core::Error::Msg(format!("tokenizing {title:?}: {e}")))?;
+        let ids: Vec<u32> = encoding
+            .get_ids()
+            .iter()
+            .copied()
+            .filter(|&t| (t as usize) < self.config.tokens)
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let device = self.token.embeddings().device();
+        Ok(Some(
+            self.token
+                .forward(&Tensor::new(ids.as_slice(), device)?)?
+                .mean(0)?,
+        ))
     }
 
     /// Computes the item table once for inference; training must not freeze (no gradients
@@ -213,6 +243,17 @@ impl BasketModel {
     /// The query vectors [B, dim] of [`BasketModel::forward_with_history`], before they are
     /// scored against the item table: what the catalog-scoring kernels take.
     pub fn hidden_with_history(&self, carts: &Tensor, history: Option<&Tensor>) -> Result<Tensor> {
+        self.hidden_with(carts, history, None)
+    }
+
+    /// [`BasketModel::hidden_with_history`] with `extra` [B, E, dim] item vectors joining each
+    /// cart: items the model has never seen, by their [`BasketModel::title_vector`].
+    pub fn hidden_with(
+        &self,
+        carts: &Tensor,
+        history: Option<&Tensor>,
+        extra: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let table = self.table()?;
         let (b, l) = carts.dims2()?;
         let d = self.config.dim;
@@ -223,6 +264,11 @@ impl BasketModel {
             .index_select(&ids.flatten_all()?, 0)?
             .reshape((b, l + 1, d))?;
         let mut padding = ids.eq(self.config.pad())?.to_dtype(DType::F32)?;
+        if let Some(extra) = extra {
+            x = Tensor::cat(&[&x, extra], 1)?;
+            let shown = Tensor::zeros((b, extra.dim(1)?), DType::F32, device)?;
+            padding = Tensor::cat(&[&padding, &shown], 1)?;
+        }
         if let Some((h, segment)) = history.zip(self.segment.as_ref()) {
             let kept = h.ne(self.config.pad())?.to_dtype(DType::F32)?;
             let count = kept.sum_keepdim(1)?;
@@ -258,11 +304,30 @@ impl BasketModel {
     /// history (most recent first; ignored by a model trained without history): its logits are
     /// this vector's dot products with [`BasketModel::item_vectors`].
     pub fn query_vector(&self, cart: &[u32], history: &[u32]) -> Result<Vec<f32>> {
+        self.query_vector_with(cart, history, &[])
+    }
+
+    /// [`BasketModel::query_vector`] with items the model has never seen joining the cart, as
+    /// [`BasketModel::title_vector`]s.
+    pub fn query_vector_with(
+        &self,
+        cart: &[u32],
+        history: &[u32],
+        unseen: &[Tensor],
+    ) -> Result<Vec<f32>> {
         let device = Device::Cpu;
         let past = self.history_batch(&[history], &device)?;
-        self.hidden_with_history(&self.batch(&[cart], &device)?, past.as_ref())?
-            .squeeze(0)?
-            .to_vec1::<f32>()
+        let extra = match unseen {
+            [] => None,
+            _ => Some(Tensor::stack(unseen, 0)?.unsqueeze(0)?),
+        };
+        self.hidden_with(
+            &self.batch(&[cart], &device)?,
+            past.as_ref(),
+            extra.as_ref(),
+        )?
+        .squeeze(0)?
+        .to_vec1::<f32>()
     }
 
     /// Whether the model reads a history token (trained with `--history`).
@@ -467,6 +532,7 @@ impl ModelExport {
         model
             .freeze()
             .map_err(|e| format!("model item table: {e}"))?;
+        model.tokenizer = Some(tokenizer);
         Ok(model)
     }
 }

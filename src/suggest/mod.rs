@@ -24,7 +24,8 @@ pub const DEFAULT_K: u32 = 5;
 /// Largest `k` a call may ask for.
 pub const MAX_K: u32 = 100;
 
-/// A cart entry: a bare id (CLI JSONL) or `{id, qty}` (JS).
+/// A cart entry: a bare id (CLI JSONL) or `{id, qty, title?}` (JS); `title` lets the basket
+/// model read an item the export has never seen (cold start).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum CartEntry {
@@ -33,6 +34,8 @@ pub enum CartEntry {
         id: String,
         #[serde(default = "one")]
         qty: u32,
+        #[serde(default)]
+        title: Option<String>,
     },
 }
 
@@ -45,6 +48,14 @@ impl CartEntry {
     pub fn id(&self) -> &str {
         match self {
             CartEntry::Id(id) | CartEntry::Item { id, .. } => id,
+        }
+    }
+
+    /// The title the page gave, if any.
+    pub fn title(&self) -> Option<&str> {
+        match self {
+            CartEntry::Item { title, .. } => title.as_deref(),
+            CartEntry::Id(_) => None,
         }
     }
 }
@@ -162,6 +173,9 @@ pub struct Suggestions {
     /// History ids the export does not know; they were ignored.
     #[serde(rename = "unknownHistory", skip_serializing_if = "Vec::is_empty")]
     pub unknown_history: Vec<String>,
+    /// Cart ids the export does not know that the basket model read by their titles.
+    #[serde(rename = "coldStart", skip_serializing_if = "Vec::is_empty")]
+    pub cold_start: Vec<String>,
 }
 
 /// The basket model's ranking of a cart's completions: ids best first and their logits.
@@ -266,6 +280,7 @@ pub struct Pending {
     history: Vec<u32>,
     unknown: Vec<String>,
     unknown_history: Vec<String>,
+    cold_start: Vec<String>,
     k: u32,
     month: u8,
     terms: Terms,
@@ -341,16 +356,28 @@ impl Engine {
         history: &[u32],
         blend: &blend::Blend,
     ) -> Result<Option<ModelQuery>, SuggestError> {
+        self.model_query_cold(cart, &[], history, blend)
+    }
+
+    /// [`Engine::model_query_with_history`] with cart items the export has never seen, as the
+    /// model's title vectors of them (see [`Engine::title_vectors`]).
+    fn model_query_cold(
+        &self,
+        cart: &[u32],
+        unseen: &[candle_core::Tensor],
+        history: &[u32],
+        blend: &blend::Blend,
+    ) -> Result<Option<ModelQuery>, SuggestError> {
         let weighs_model = blend.model != 0.0 || blend.model_candidates > 0;
         let Some(model) = self
             .model
             .as_ref()
-            .filter(|_| weighs_model && !cart.is_empty())
+            .filter(|_| weighs_model && !(cart.is_empty() && unseen.is_empty()))
         else {
             return Ok(None);
         };
         let vector = model
-            .query_vector(cart, history)
+            .query_vector_with(cart, history, unseen)
             .map_err(|e| SuggestError::Model(e.to_string()))?;
         // Cart items may be among the best rows; ask for enough to drop them.
         let k = (blend.model_candidates as usize + cart.len()).min(crate::kernel::gpu::MAX_K);
@@ -635,6 +662,37 @@ impl Engine {
         self.resolve_ids(cart.items.iter().map(CartEntry::id))
     }
 
+    /// Title vectors of the cart's unknown ids that came with a title the basket model can
+    /// read, with those ids; the rest of `unknown` stays unknown.
+    fn title_vectors(
+        &self,
+        cart: &Cart,
+        unknown: &mut Vec<String>,
+    ) -> Result<(Vec<candle_core::Tensor>, Vec<String>), SuggestError> {
+        let mut vectors = Vec::new();
+        let mut read = Vec::new();
+        let Some(model) = &self.model else {
+            return Ok((vectors, read));
+        };
+        for entry in &cart.items {
+            let (id, Some(title)) = (entry.id(), entry.title()) else {
+                continue;
+            };
+            if read.iter().any(|r| r == id) || !unknown.iter().any(|u| u == id) {
+                continue;
+            }
+            let vector = model
+                .title_vector(title)
+                .map_err(|e| SuggestError::Model(e.to_string()))?;
+            if let Some(v) = vector {
+                vectors.push(v);
+                read.push(id.to_string());
+            }
+        }
+        unknown.retain(|u| !read.contains(u));
+        Ok((vectors, read))
+    }
+
     /// Distinct known items of a list of ids (indices, in order) and its unknown ids.
     fn resolve_ids<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> (Vec<u32>, Vec<String>) {
         let mut known: Vec<u32> = Vec::new();
@@ -711,14 +769,16 @@ impl Engine {
             .iter()
             .filter_map(|(id, &n)| catalog.lookup(id).map(|i| (i, n)))
             .collect();
-        let (in_cart, unknown) = self.resolve(cart);
+        let (in_cart, mut unknown) = self.resolve(cart);
+        let (unseen, cold_start) = self.title_vectors(cart, &mut unknown)?;
         let (history, unknown_history) = self.resolve_ids(cart.history.iter().map(String::as_str));
-        let query = self.model_query_with_history(&in_cart, &history, &self.export.blend)?;
+        let query = self.model_query_cold(&in_cart, &unseen, &history, &self.export.blend)?;
         Ok(Pending {
             in_cart,
             history,
             unknown,
             unknown_history,
+            cold_start,
             k,
             month,
             terms: Terms { rules, stock },
@@ -738,6 +798,7 @@ impl Engine {
             history,
             unknown,
             unknown_history,
+            cold_start,
             k,
             month,
             terms,
@@ -781,6 +842,7 @@ impl Engine {
             bundles,
             unknown,
             unknown_history,
+            cold_start,
         })
     }
 }

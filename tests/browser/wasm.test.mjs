@@ -107,6 +107,31 @@ test("wasm suggest with an on-device history equals native `cartwise suggest` wi
   assert.deepEqual(wasm[carts.length - 1].unknownHistory, ["NOT-A-SKU"]);
 });
 
+test("cold start: unknown items with a title are read by the model, in wasm as natively", async () => {
+  const products = await page.evaluate(() => window.engine.products(0, 2000));
+  const carts = [];
+  for (let i = 0; i < 20; i++) {
+    const twin = products[(i * 97) % products.length];
+    const items = [{ id: `NEW-${i}`, qty: 1, title: twin.title }];
+    if (i % 2) items.push({ id: products[(i * 31 + 7) % products.length].id, qty: 1 });
+    carts.push({ items });
+  }
+  const native = runCli("suggest", carts, ["--k", "10", "--month", "4"]);
+  const wasm = await page.evaluate(
+    (carts) => carts.map((cart) => window.engine.suggest(cart, { k: 10, month: 4 })),
+    carts,
+  );
+  for (let c = 0; c < carts.length; c++) {
+    assert.deepEqual(wasm[c].coldStart, [`NEW-${c}`], "the title was read");
+    assert.equal(wasm[c].unknown, undefined);
+    assert.deepEqual(wasm[c].items, native[c].items, `ranking for ${JSON.stringify(carts[c])}`);
+    assertSameBundles(wasm[c].bundles, native[c].bundles, JSON.stringify(carts[c]));
+  }
+  const empty = await page.evaluate(() => window.engine.suggest({ items: [] }, { k: 10, month: 4 }).items);
+  assert.ok(wasm.some((w, c) => c % 2 === 0 && JSON.stringify(w.items) !== JSON.stringify(empty)),
+    "a title-only cart is answered from its title, not as an empty cart");
+});
+
 test("wasm transformer forward equals the native forward: logits within tolerance, same top-10", async () => {
   const ids = (await page.evaluate(() => window.engine.products(0, 2000))).map((p) => p.id);
   const carts = [];
