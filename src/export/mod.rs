@@ -314,6 +314,25 @@ pub struct Export {
     pub acceptance: Acceptance,
 }
 
+/// An optional JSON section, decoded and validated; the type's default when the file has none.
+fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    bytes: &[u8],
+    entries: &[SectionEntry],
+    tag: Tag,
+    validate: impl Fn(&T) -> Result<(), String>,
+) -> Result<T, ExportError> {
+    let Some(entry) = entries.iter().find(|e| e.tag == tag) else {
+        return Ok(T::default());
+    };
+    let malformed = |reason: String| ExportError::Malformed {
+        tag: tag_name(&tag),
+        reason,
+    };
+    let value: T = sections::decode_json(&section_payload(bytes, entry)?).map_err(malformed)?;
+    validate(&value).map_err(malformed)?;
+    Ok(value)
+}
+
 impl Export {
     /// Reads and validates a whole export; unknown optional sections are skipped.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ExportError> {
@@ -402,24 +421,9 @@ impl Export {
             }
             false => None,
         };
-        let blend = match entries.iter().any(|e| e.tag == tags::BLEND) {
-            true => {
-                let blend: Blend = sections::decode_json(&payload(tags::BLEND)?)
-                    .map_err(malformed(tags::BLEND))?;
-                blend.validate().map_err(malformed(tags::BLEND))?;
-                blend
-            }
-            false => Blend::default(),
-        };
-        let acceptance = match entries.iter().any(|e| e.tag == tags::PRICING) {
-            true => {
-                let acceptance: Acceptance = sections::decode_json(&payload(tags::PRICING)?)
-                    .map_err(malformed(tags::PRICING))?;
-                acceptance.validate().map_err(malformed(tags::PRICING))?;
-                acceptance
-            }
-            false => Acceptance::default(),
-        };
+        let blend: Blend = optional_json(bytes, &entries, tags::BLEND, Blend::validate)?;
+        let acceptance: Acceptance =
+            optional_json(bytes, &entries, tags::PRICING, Acceptance::validate)?;
         if blend.model != 0.0 && model.is_none() {
             return Err(malformed(tags::BLEND)(
                 "weighs a basket model the export does not have".into(),
