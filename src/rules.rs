@@ -1,7 +1,7 @@
 //! Merchant rules: discount limits, margin floor, discount form and price endings,
 //! exclusions, pinned bundles and bundle size.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Product};
 use crate::money::format_minor;
 use crate::pricing::{Limits, Offer};
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,17 @@ impl RuleError {
 }
 
 impl MerchantRules {
+    /// Whether the rules keep a product from being suggested.
+    pub fn excludes(&self, p: &Product) -> bool {
+        self.excluded_items.contains(&p.id) || self.excluded_categories.contains(&p.category)
+    }
+
+    /// Whether the rules let a product's price be discounted.
+    pub fn discounts(&self, p: &Product) -> bool {
+        !self.no_discount_items.contains(&p.id)
+            && !self.no_discount_categories.contains(&p.category)
+    }
+
     /// Checks every field is within its meaningful range.
     pub fn validate(&self) -> Result<(), RuleError> {
         if self.max_discount_bp > BP {
@@ -192,8 +203,7 @@ impl MerchantRules {
                     ));
                 }
             }
-            let mut base = 0i64;
-            let mut cost = Some(0i64);
+            let mut products = Vec::with_capacity(pin.items.len());
             for (k, id) in pin.items.iter().enumerate() {
                 let field = format!("pinned[{n}].items[{k}]");
                 let Some(item) = catalog.lookup(id) else {
@@ -203,31 +213,16 @@ impl MerchantRules {
                     ));
                 };
                 let product = catalog.get(item);
-                let Some(price) = product.price else {
+                if product.price.is_none() {
                     return Err(RuleError::new(field, format!("item {id:?} has no price")));
-                };
-                base += price;
-                cost = cost.zip(product.cost).map(|(a, b)| a + b);
+                }
+                products.push(product);
             }
             let Some(fixed) = pin.price else { continue };
             let field = format!("pinned[{n}].price");
-            let discountable = pin
-                .items
-                .iter()
-                .filter_map(|id| catalog.lookup(id).map(|i| catalog.get(i)))
-                .filter(|p| {
-                    !self.no_discount_items.contains(&p.id)
-                        && !self.no_discount_categories.contains(&p.category)
-                })
-                .filter_map(|p| p.price)
-                .sum();
-            let offer = Offer {
-                base_price: base,
-                cost,
-                discountable,
-                base_acceptance: 0.5,
-                sensitivity: 0.0,
-            };
+            // Acceptance does not enter the limits.
+            let offer = Offer::new(&products, self, 0.5, 0.0);
+            let (base, cost) = (offer.base_price, offer.cost);
             let most = Limits::new(&offer, self).max;
             let discount = base - fixed;
             let (price, base_text) = (format_minor(fixed), format_minor(base));

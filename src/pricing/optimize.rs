@@ -2,6 +2,7 @@
 //! with the highest expected margin.
 
 use super::acceptance::probability;
+use crate::catalog::Product;
 use crate::rules::{DiscountForm, MerchantRules, BP};
 
 /// The lowest price that keeps `min_margin_bp` over `cost`: ceil(cost × (1 + margin)).
@@ -28,6 +29,28 @@ pub struct Offer {
 }
 
 impl Offer {
+    /// The offer of a bundle of `products` under `rules`: list prices and costs summed (unknown
+    /// prices count 0), and the part of the price the rules let be discounted.
+    pub fn new(
+        products: &[&Product],
+        rules: &MerchantRules,
+        base_acceptance: f64,
+        sensitivity: f64,
+    ) -> Self {
+        let price = |p: &&Product| p.price.unwrap_or(0);
+        Self {
+            base_price: products.iter().map(price).sum(),
+            cost: products.iter().map(|p| p.cost).sum(),
+            discountable: products
+                .iter()
+                .filter(|p| rules.discounts(p))
+                .map(price)
+                .sum(),
+            base_acceptance,
+            sensitivity,
+        }
+    }
+
     /// Chance the shopper takes the bundle at a discount of `discount` minor units.
     pub fn acceptance(&self, discount: i64) -> f64 {
         let d = if self.base_price > 0 {

@@ -224,14 +224,6 @@ pub fn offer(engine: &Engine, cart: &[u32], items: &[u32], rules: &MerchantRules
     let (catalog, assoc) = (&export.catalog, &export.assoc);
     let products: Vec<_> = items.iter().map(|&i| catalog.get(i)).collect();
     let base: i64 = products.iter().map(|p| p.price.unwrap_or(0)).sum();
-    let discountable = products
-        .iter()
-        .filter(|p| {
-            !rules.no_discount_items.contains(&p.id)
-                && !rules.no_discount_categories.contains(&p.category)
-        })
-        .map(|p| p.price.unwrap_or(0))
-        .sum();
     let chance = |j: u32| {
         let popularity = (assoc.item_counts[j as usize] as f64 + 0.5) / (assoc.orders as f64 + 1.0);
         cart.iter()
@@ -243,17 +235,17 @@ pub fn offer(engine: &Engine, cart: &[u32], items: &[u32], rules: &MerchantRules
         .iter()
         .map(|p| p.price.unwrap_or(0) as f64 * export.acceptance.sensitivity(&p.category))
         .sum();
-    Offer {
-        base_price: base,
-        cost: products.iter().map(|p| p.cost).sum(),
-        discountable,
-        base_acceptance: items.iter().map(|&j| chance(j)).product(),
-        sensitivity: if base > 0 {
-            weighted / base as f64
-        } else {
-            export.acceptance.default
-        },
-    }
+    let sensitivity = if base > 0 {
+        weighted / base as f64
+    } else {
+        export.acceptance.default
+    };
+    Offer::new(
+        &products,
+        rules,
+        items.iter().map(|&j| chance(j)).product(),
+        sensitivity,
+    )
 }
 
 /// Prices and explains one bundle option.

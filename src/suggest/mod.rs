@@ -310,10 +310,7 @@ impl Engine {
             .catalog
             .products()
             .iter()
-            .map(|p| {
-                rules.excluded_items.contains(&p.id)
-                    || rules.excluded_categories.contains(&p.category)
-            })
+            .map(|p| rules.excludes(p))
             .collect();
         let model = match &export.model {
             Some(m) => Some(
@@ -395,10 +392,7 @@ impl Engine {
 
     /// Whether an item may not be suggested under the export's exclusions or a call's rules.
     pub fn blocked(&self, item: u32, rules: &MerchantRules) -> bool {
-        let p = self.export.catalog.get(item);
-        self.excluded[item as usize]
-            || rules.excluded_items.contains(&p.id)
-            || rules.excluded_categories.contains(&p.category)
+        self.excluded[item as usize] || rules.excludes(self.export.catalog.get(item))
     }
 
     /// The export behind the engine.
