@@ -25,6 +25,8 @@ pub mod eval;
 #[cfg(feature = "cli")]
 pub mod history;
 #[cfg(feature = "cli")]
+pub mod holdout;
+#[cfg(feature = "cli")]
 pub mod ingest;
 #[cfg(feature = "cli")]
 pub mod synth;

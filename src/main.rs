@@ -115,6 +115,10 @@ enum Command {
         /// Transformer: decay the learning rate along a cosine to a tenth by the last epoch.
         #[arg(long)]
         cosine_lr: bool,
+        /// Transformer: share of items whose id vector each step drops, so they are read by
+        /// their titles alone; teaches the titles to stand in for new products (`newItems`).
+        #[arg(long, default_value_t = cartwise::model::fit::ID_DROPOUT)]
+        id_dropout: f64,
         /// Transformer: also read up to N items of the shopper's earlier orders (orders need a
         /// customer_id) as history tokens, for on-device personalization; 0 turns it off.
         #[arg(long, default_value_t = 0)]
@@ -154,6 +158,13 @@ enum Command {
         max_discount: Option<f64>,
         #[arg(long)]
         min_margin: Option<f64>,
+        /// Products the export has never seen, ranked with the catalog by their titles: a
+        /// JSON array of {"id", "title", "category", "price"?, "cost"?} (money in minor units).
+        #[arg(long)]
+        new_items: Option<PathBuf>,
+        /// Of the k places, how many at least go to the best new items [default: 1].
+        #[arg(long)]
+        new_item_slots: Option<u32>,
     },
     /// The basket model's own top-k completions and logits per cart (JSONL in, JSONL out): for
     /// checking that the browser computes the same model.
@@ -184,6 +195,35 @@ enum Command {
         /// times the carts, for tighter figures on small test sets.
         #[arg(long)]
         leave_one_out: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cold start: hold a share of the items out of training, train on the rest (with the
+    /// basket transformer) and measure how well the held-out items are suggested as new items
+    /// by their titles, against category popularity. Test orders: the latest 10% by time.
+    ColdStart {
+        #[arg(long)]
+        orders: PathBuf,
+        #[arg(long)]
+        products: PathBuf,
+        /// Share of items held out of training.
+        #[arg(long, default_value_t = 0.1)]
+        holdout: f64,
+        /// Transformer: most epochs (early stopping on validation HR@10 may end sooner).
+        #[arg(long, default_value_t = 20)]
+        epochs: usize,
+        /// Transformer: embedding width.
+        #[arg(long, default_value_t = 64)]
+        dim: usize,
+        /// Transformer: share of id vectors dropped per step (see `train --id-dropout`).
+        #[arg(long, default_value_t = cartwise::model::fit::ID_DROPOUT)]
+        id_dropout: f64,
+        /// Seeds the held-out items, the transformer and the test carts' hidden items.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Also write the export trained without the held-out items here.
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -275,6 +315,7 @@ fn run(cli: Cli) -> Result<()> {
             dim,
             f32,
             cosine_lr,
+            id_dropout,
             history,
             checkpoint,
             ease_max_items,
@@ -319,6 +360,7 @@ fn run(cli: Cli) -> Result<()> {
                     ff: 2 * dim,
                     quantize: !f32,
                     cosine_lr,
+                    id_dropout: check_share("--id-dropout", id_dropout)?,
                     max_history: history,
                     seed,
                     ..Default::default()
@@ -344,13 +386,27 @@ fn run(cli: Cli) -> Result<()> {
             month,
             max_discount,
             min_margin,
+            new_items,
+            new_item_slots,
         } => {
             let engine = load(&model)?;
+            let new_items = match &new_items {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    serde_json::from_str(&text).with_context(|| {
+                        format!("{}: not a JSON array of new items", path.display())
+                    })?
+                }
+                None => Vec::new(),
+            };
             let options = SuggestOptions {
                 k: Some(k),
                 month,
                 max_discount,
                 min_margin,
+                new_items,
+                new_item_slots,
                 ..Default::default()
             };
             suggest_cmd(&engine, &carts, &options)
@@ -435,6 +491,32 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::ColdStart {
+            orders,
+            products,
+            holdout,
+            epochs,
+            dim,
+            id_dropout,
+            seed,
+            out,
+            json,
+        } => cold_start_cmd(
+            &orders,
+            &products,
+            holdout,
+            cartwise::model::fit::FitConfig {
+                epochs,
+                dim,
+                ff: 2 * dim,
+                seed,
+                id_dropout: check_share("--id-dropout", id_dropout)?,
+                ..Default::default()
+            },
+            seed,
+            out.as_deref(),
+            json,
+        ),
         Command::Eval {
             model,
             orders,
@@ -643,6 +725,86 @@ fn report_rejects(rejects: &[Reject]) {
     for (reason, n) in ingest::summarize(rejects) {
         eprintln!("  {n:>8}  {reason}");
     }
+}
+
+/// A share flag's value, checked to lie in [0, 1).
+fn check_share(flag: &str, value: f64) -> Result<f64> {
+    if !(0.0..1.0).contains(&value) {
+        bail!("{flag} {value} is not in [0, 1)");
+    }
+    Ok(value)
+}
+
+/// `cartwise cold-start`: hold items out, train without them, measure them as new items.
+#[allow(clippy::too_many_arguments)]
+fn cold_start_cmd(
+    orders: &Path,
+    products: &Path,
+    fraction: f64,
+    transformer: cartwise::model::fit::FitConfig,
+    seed: u64,
+    out: Option<&Path>,
+    json: bool,
+) -> Result<()> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        bail!("--holdout {fraction} is not between 0 and 1 (exclusive)");
+    }
+    let bar = spinner("reading products");
+    let (full, mut rejects) = ingest::read_products(products)?;
+    bar.set_message("reading orders");
+    let (log, order_rejects) = ingest::read_orders(orders, &full)?;
+    rejects.extend(order_rejects);
+    bar.finish_and_clear();
+    report_rejects(&rejects);
+    let shop = cartwise::holdout::hold_out(&full, &log, fraction, seed);
+    eprintln!(
+        "held out {} of {} items; {} training orders ({} left empty and dropped), {} test orders",
+        shop.new_items.len(),
+        full.len(),
+        shop.train.orders.len(),
+        shop.emptied_orders,
+        shop.test.orders.len()
+    );
+    let config = TrainConfig {
+        transformer: Some(transformer),
+        seed,
+        ..TrainConfig::default()
+    };
+    let bar = spinner("training without the held-out items");
+    let export = train::train(&shop.catalog, &shop.train, &config, |stage| {
+        if stage.starts_with("validation:") {
+            if bar.is_hidden() {
+                eprintln!("{stage}");
+            } else {
+                bar.println(stage);
+            }
+        }
+        bar.set_message(stage.to_string())
+    })
+    .map_err(|e| anyhow::anyhow!("training: {e}"))?;
+    bar.finish_and_clear();
+    if let Some(out) = out {
+        std::fs::write(out, export.to_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    let engine = Engine::new(export)?;
+    let bar = spinner("evaluating the held-out items");
+    let report = cartwise::holdout::evaluate(&engine, &full, &shop, seed)?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{} test carts whose hidden item is one of the {} held-out items; the engine showed a new \
+         item in the top 10 of {}",
+        report.carts, report.held_out, report.carts_showing_new
+    );
+    println!("{:<40} {:<36} {:>7}", "method", "ranks among", "HR@10");
+    for r in &report.rows {
+        println!("{:<40} {:<36} {:>7.4}", r.method, r.among, r.hr10);
+    }
+    Ok(())
 }
 
 fn train_cmd(

@@ -7,6 +7,7 @@ mod common;
 
 use cartwise::pricing::{margin_floor, quote, Limits, Offer, Policy};
 use cartwise::rules::{DiscountForm, MerchantRules, PinnedBundle, PriceEnding, BP};
+use cartwise::suggest::bundles::Terms;
 use cartwise::suggest::{Cart, CartEntry, Engine, SuggestError, SuggestOptions};
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -199,7 +200,7 @@ proptest! {
             let showable = pin.items.iter().all(|i| {
                 let p = catalog.get(catalog.lookup(i).unwrap());
                 !ids.contains(i) && !options.exclude.contains(i) && options.stock.get(i) != Some(&0)
-                    && p.price.is_some() && !engine.blocked(catalog.lookup(i).unwrap(), &rules)
+                    && p.price.is_some() && !engine.blocked(catalog.lookup(i).unwrap(), &Terms { rules: rules.clone(), ..Terms::default() })
             });
             let first: Option<Vec<String>> = out.bundles.first().map(|b| b.items.iter().map(|i| i.id.clone()).collect());
             if showable {

@@ -204,7 +204,9 @@ fn no_two_bundles_differ_only_by_interchangeable_items() {
     use cartwise::suggest::bundles::interchangeable;
     let export = common::small_export();
     let engine = Engine::new(export.clone()).unwrap();
-    let alike = |a: u32, b: u32| a == b || interchangeable(&engine, a, b);
+    let fresh = cartwise::suggest::new_items::Fresh::default();
+    let shelf = fresh.shelf(&export.catalog);
+    let alike = |a: u32, b: u32| a == b || interchangeable(&engine, shelf, a, b);
     let mut tempting = 0;
     for anchor in export.catalog.products().iter().step_by(3) {
         let options = SuggestOptions {
@@ -238,11 +240,11 @@ fn no_two_bundles_differ_only_by_interchangeable_items() {
             .take(16)
             .map(|c| c.item)
             .collect();
-        if top
-            .iter()
-            .enumerate()
-            .any(|(x, &a)| top[x + 1..].iter().any(|&b| interchangeable(&engine, a, b)))
-        {
+        if top.iter().enumerate().any(|(x, &a)| {
+            top[x + 1..]
+                .iter()
+                .any(|&b| interchangeable(&engine, shelf, a, b))
+        }) {
             tempting += 1;
         }
     }

@@ -123,6 +123,9 @@ pub struct BasketModel {
     frozen: Option<Tensor>,
     /// The title tokenizer, for vectors of items the model has never seen (set on load).
     tokenizer: Option<tokenizers::Tokenizer>,
+    /// While training with id dropout: 1 for items whose id vector this step keeps, 0 for
+    /// those it drops, [items + 2, 1].
+    id_keep: Option<Tensor>,
 }
 
 impl BasketModel {
@@ -156,6 +159,7 @@ impl BasketModel {
                 .transpose()?,
             frozen: None,
             tokenizer: None,
+            id_keep: None,
             config,
         })
     }
@@ -194,12 +198,23 @@ impl BasketModel {
         Ok(())
     }
 
+    /// Drops the id vectors of the items marked 0 in `keep` ([items + 2, 1]) from the item
+    /// table until the next call, so those items are seen by their titles alone, as a new
+    /// product will be (id dropout, for cold start); `None` keeps every id vector.
+    pub fn set_id_keep(&mut self, keep: Option<Tensor>) {
+        self.id_keep = keep;
+    }
+
     /// Item vectors [items + 2, d]: learned id vector + mean of the item's title-token vectors.
     pub fn item_table(&self) -> Result<Tensor> {
         let ids = self.item_id.embeddings();
         if !self.has_titles {
             return Ok(ids.clone());
         }
+        let ids = match &self.id_keep {
+            Some(keep) => ids.broadcast_mul(keep)?,
+            None => ids.clone(),
+        };
         let tokens = self.token.forward(&self.title_ids)?;
         let sums = Tensor::zeros(ids.dims(), DType::F32, ids.device())?.index_add(
             &self.title_owner,
@@ -207,6 +222,23 @@ impl BasketModel {
             0,
         )?;
         ids + sums.broadcast_div(&self.title_counts)?
+    }
+
+    /// Every catalog item's title part of its vector, row-major [items, dim]: the mean of its
+    /// title-token vectors (zeros without titles), comparable with [`BasketModel::title_vector`].
+    pub fn title_vectors(&self) -> Result<Vec<f32>> {
+        let d = self.config.dim;
+        if !self.has_titles {
+            return Ok(vec![0.0; self.config.items * d]);
+        }
+        let tokens = self.token.forward(&self.title_ids)?;
+        let rows = self.config.items + 2;
+        Tensor::zeros((rows, d), DType::F32, tokens.device())?
+            .index_add(&self.title_owner, &tokens, 0)?
+            .broadcast_div(&self.title_counts)?
+            .narrow(0, 0, self.config.items)?
+            .flatten_all()?
+            .to_vec1()
     }
 
     /// The item table: the frozen one at inference, computed afresh while training.

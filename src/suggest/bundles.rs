@@ -1,6 +1,7 @@
 //! Bundle construction: the merchant's pinned bundles first, then one or two add-ons per
 //! bundle, diverse, from candidates and itemsets; each priced for expected margin.
 
+use super::new_items::{Fresh, Shelf};
 use super::reasons;
 use super::{Bundle, BundleItem, Candidate, Engine};
 use crate::pricing::{quote, Offer, Policy};
@@ -19,16 +20,37 @@ pub struct BundleOption {
 }
 
 /// What one call's bundles are built under: the merchant's rules with the call's overrides,
-/// and the call's stock levels (item index → units).
+/// the call's stock levels (item index → units) and its new items.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Terms {
     pub rules: MerchantRules,
     pub stock: HashMap<u32, u32>,
+    pub fresh: Fresh,
 }
 
-/// Mutual association of two add-ons: the stronger of the two directed scores, 0 if none kept.
+impl Terms {
+    /// The products this call can name: the catalog, then its new items.
+    pub fn shelf<'a>(&'a self, engine: &'a Engine) -> Shelf<'a> {
+        self.fresh.shelf(&engine.export().catalog)
+    }
+}
+
+/// The candidates single-item and paired bundles are drawn from: the best priced ones.
+pub fn pool<'c>(candidates: &'c [Candidate], shelf: Shelf, k: usize) -> Vec<&'c Candidate> {
+    candidates
+        .iter()
+        .filter(|c| shelf.get(c.item).price.is_some())
+        .take((2 * k).max(8))
+        .collect()
+}
+
+/// Mutual association of two add-ons: the stronger of the two directed scores, 0 if none kept
+/// (always for a new item, which has no orders).
 pub fn mutual(engine: &Engine, a: u32, b: u32) -> f32 {
     let assoc = &engine.export().assoc;
+    if a as usize >= assoc.items() || b as usize >= assoc.items() {
+        return 0.0;
+    }
     let ab = assoc.find(a, b).map_or(0.0, |nb| nb.score);
     let ba = assoc.find(b, a).map_or(0.0, |nb| nb.score);
     ab.max(ba)
@@ -49,14 +71,10 @@ pub fn build(
     k: usize,
 ) -> Vec<Bundle> {
     let export = engine.export();
-    let catalog = &export.catalog;
+    let shelf = terms.shelf(engine);
     let rules = &terms.rules;
-    let priced = |j: u32| catalog.get(j).price.is_some();
-    let pool: Vec<&Candidate> = candidates
-        .iter()
-        .filter(|c| priced(c.item))
-        .take((2 * k).max(8))
-        .collect();
+    let priced = |j: u32| shelf.get(j).price.is_some();
+    let pool = pool(candidates, shelf, k);
     let score_of: HashMap<u32, f32> = candidates.iter().map(|c| (c.item, c.score)).collect();
     let mut options: Vec<BundleOption> = pool
         .iter()
@@ -101,7 +119,7 @@ pub fn build(
         for (x, ca) in pool.iter().enumerate() {
             for cb in &pool[x + 1..] {
                 let (a, b) = (ca.item.min(cb.item), ca.item.max(cb.item));
-                if interchangeable(engine, a, b) {
+                if interchangeable(engine, shelf, a, b) {
                     continue;
                 }
                 let m = mutual(engine, a, b);
@@ -133,7 +151,11 @@ pub fn build(
         if option.items.iter().any(|i| used.contains(i)) {
             continue;
         }
-        if option.pinned.is_none() && out.iter().any(|b| near_duplicate(engine, b, &option.items)) {
+        if option.pinned.is_none()
+            && out
+                .iter()
+                .any(|b| near_duplicate(engine, shelf, b, &option.items))
+        {
             continue;
         }
         used.extend(option.items.iter().copied());
@@ -147,21 +169,19 @@ pub fn build(
 /// Two items are interchangeable when they share a category and are not bought together:
 /// alternatives (two coffees), not complements. A bundle never pairs them, and a bundle list
 /// never offers both in otherwise matching bundles.
-pub fn interchangeable(engine: &Engine, a: u32, b: u32) -> bool {
-    let catalog = &engine.export().catalog;
-    a != b && catalog.get(a).category == catalog.get(b).category && mutual(engine, a, b) <= 0.0
+pub fn interchangeable(engine: &Engine, shelf: Shelf, a: u32, b: u32) -> bool {
+    a != b && shelf.get(a).category == shelf.get(b).category && mutual(engine, a, b) <= 0.0
 }
 
 /// Whether `items` differs from a chosen bundle only by interchangeable items: the same size,
 /// each item matched to one of the bundle's that is it or interchangeable with it.
-fn near_duplicate(engine: &Engine, chosen: &Bundle, items: &[u32]) -> bool {
-    let catalog = &engine.export().catalog;
+fn near_duplicate(engine: &Engine, shelf: Shelf, chosen: &Bundle, items: &[u32]) -> bool {
     let theirs: Vec<u32> = chosen
         .items
         .iter()
-        .filter_map(|i| catalog.lookup(&i.id))
+        .filter_map(|i| shelf.lookup(&i.id))
         .collect();
-    let alike = |a: u32, b: u32| a == b || interchangeable(engine, a, b);
+    let alike = |a: u32, b: u32| a == b || interchangeable(engine, shelf, a, b);
     match (items, &theirs[..]) {
         ([a], [x]) => alike(*a, *x),
         ([a, b], [x, y]) => (alike(*a, *x) && alike(*b, *y)) || (alike(*a, *y) && alike(*b, *x)),
@@ -197,7 +217,7 @@ fn pinned_options(
                 !cart.contains(i)
                     && catalog.get(*i).price.is_some()
                     && terms.stock.get(i) != Some(&0)
-                    && !engine.blocked(*i, &terms.rules)
+                    && !engine.blocked(*i, terms)
             };
             items.iter().all(allowed).then(|| BundleOption {
                 score: items
@@ -217,15 +237,20 @@ fn pinned_options(
 ///
 /// An add-on's chance at list price is its best confidence from a cart item,
 /// (c_aj + ½) / (n_a + 1), or its popularity when no cart item is associated with it; a
-/// bundle's is the product over its add-ons. Its sensitivity is its add-ons' categories',
-/// weighted by price.
-pub fn offer(engine: &Engine, cart: &[u32], items: &[u32], rules: &MerchantRules) -> Offer {
+/// bundle's is the product over its add-ons. A new item's popularity is its category's typical
+/// one. Its sensitivity is its add-ons' categories', weighted by price.
+pub fn offer(engine: &Engine, cart: &[u32], items: &[u32], terms: &Terms) -> Offer {
     let export = engine.export();
     let (catalog, assoc) = (&export.catalog, &export.assoc);
-    let products: Vec<_> = items.iter().map(|&i| catalog.get(i)).collect();
+    let shelf = terms.shelf(engine);
+    let products: Vec<_> = items.iter().map(|&i| shelf.get(i)).collect();
     let base: i64 = products.iter().map(|p| p.price.unwrap_or(0)).sum();
     let chance = |j: u32| {
-        let popularity = (assoc.item_counts[j as usize] as f64 + 0.5) / (assoc.orders as f64 + 1.0);
+        let count = match assoc.item_counts.get(j as usize) {
+            Some(&c) => c,
+            None => terms.fresh.prior_count(catalog, j),
+        };
+        let popularity = (count as f64 + 0.5) / (assoc.orders as f64 + 1.0);
         cart.iter()
             .filter_map(|&a| assoc.find(a, j).map(|nb| (a, nb.count)))
             .map(|(a, c)| (c as f64 + 0.5) / (assoc.item_counts[a as usize] as f64 + 1.0))
@@ -242,7 +267,7 @@ pub fn offer(engine: &Engine, cart: &[u32], items: &[u32], rules: &MerchantRules
     };
     Offer::new(
         &products,
-        rules,
+        &terms.rules,
         items.iter().map(|&j| chance(j)).product(),
         sensitivity,
     )
@@ -258,9 +283,9 @@ fn price(
     month: u8,
     history: &[u32],
 ) -> Bundle {
-    let catalog = &engine.export().catalog;
-    let products: Vec<_> = option.items.iter().map(|&i| catalog.get(i)).collect();
-    let offer = offer(engine, cart, &option.items, &terms.rules);
+    let shelf = terms.shelf(engine);
+    let products: Vec<_> = option.items.iter().map(|&i| shelf.get(i)).collect();
+    let offer = offer(engine, cart, &option.items, terms);
     let mut pricing = quote(&offer, &terms.rules, Policy::Optimize);
     if let Some(Some(fixed)) = option.pinned {
         // check_catalog made sure a fixed price keeps every rule.
@@ -287,7 +312,7 @@ fn price(
         discount: pricing.discount,
         bundle_price: pricing.bundle_price,
         score: option.score,
-        reasons: reasons::explain(engine, option, candidates, month, history, &pricing),
+        reasons: reasons::explain(engine, terms, option, candidates, month, history, &pricing),
         stock,
         offer,
     }

@@ -5,6 +5,7 @@
 
 pub mod blend;
 pub mod bundles;
+pub mod new_items;
 pub mod reasons;
 
 use crate::export::Export;
@@ -16,6 +17,7 @@ use crate::rules::{
 };
 use blend::Features;
 use bundles::Terms;
+use new_items::{Fresh, NewItem, NewItemError, PriorCounts};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -23,6 +25,8 @@ use std::collections::HashMap;
 pub const DEFAULT_K: u32 = 5;
 /// Largest `k` a call may ask for.
 pub const MAX_K: u32 = 100;
+/// Default places of the `k` held for the call's best new items.
+pub const DEFAULT_NEW_ITEM_SLOTS: u32 = 1;
 
 /// A cart entry: a bare id (CLI JSONL) or `{id, qty, title?}` (JS); `title` lets the basket
 /// model read an item the export has never seen (cold start).
@@ -100,6 +104,13 @@ pub struct SuggestOptions {
     /// Units in stock per item id: an item at 0 is not suggested, and a bundle whose items all
     /// have a stock level reports the smallest as its own.
     pub stock: HashMap<String, u32>,
+    /// Products the export has never seen (cold start), ranked and bundled with the catalog:
+    /// the basket model reads their titles.
+    pub new_items: Vec<NewItem>,
+    /// Of the `k` places, how many at least go to the best of `newItems` (default 1): with no
+    /// orders behind them they rarely outscore items with co-purchase evidence, so without a
+    /// place of their own new products would never be shown. 0 lets them compete alone.
+    pub new_item_slots: Option<u32>,
 }
 
 impl SuggestOptions {
@@ -199,6 +210,8 @@ pub enum SuggestError {
     Rule(#[from] RuleError),
     #[error("basket model: {0}")]
     Model(String),
+    #[error("{0}")]
+    NewItem(#[from] NewItemError),
 }
 
 /// Why an item is a candidate: its strongest association with a cart item, its strongest EASE
@@ -217,6 +230,9 @@ pub enum Evidence {
     Model,
     /// No association evidence: ranked by how many orders contain it.
     Popular,
+    /// A product the export has never seen, passed with the call; `read` when the basket
+    /// model scored it from its title and category (otherwise its category alone ranks it).
+    New { read: bool },
 }
 
 /// A scored candidate add-on.
@@ -282,6 +298,7 @@ pub struct Pending {
     unknown_history: Vec<String>,
     cold_start: Vec<String>,
     k: u32,
+    new_item_slots: u32,
     month: u8,
     terms: Terms,
     query: Option<ModelQuery>,
@@ -300,6 +317,8 @@ pub struct Engine {
     model: Option<BasketModel>,
     scoring: Option<ScoringTable>,
     excluded: Vec<bool>,
+    /// How popular a new item of a category is assumed to be.
+    priors: PriorCounts,
 }
 
 impl Engine {
@@ -323,11 +342,13 @@ impl Engine {
             Some(m) => Some(ScoringTable::new(m, &excluded)?),
             None => None,
         };
+        let priors = PriorCounts::new(&export.catalog, &export.assoc.item_counts);
         Ok(Self {
             export,
             model,
             scoring,
             excluded,
+            priors,
         })
     }
 
@@ -357,7 +378,7 @@ impl Engine {
     }
 
     /// [`Engine::model_query_with_history`] with cart items the export has never seen, as the
-    /// model's title vectors of them (see [`Engine::title_vectors`]).
+    /// model's title vectors of them (see [`Engine::cold_cart_vectors`]).
     fn model_query_cold(
         &self,
         cart: &[u32],
@@ -390,9 +411,11 @@ impl Engine {
             .map_err(|e| SuggestError::Model(e.to_string()))
     }
 
-    /// Whether an item may not be suggested under the export's exclusions or a call's rules.
-    pub fn blocked(&self, item: u32, rules: &MerchantRules) -> bool {
-        self.excluded[item as usize] || rules.excludes(self.export.catalog.get(item))
+    /// Whether an item (a new one of the call's too) may not be suggested under the export's
+    /// exclusions or a call's rules.
+    pub fn blocked(&self, item: u32, terms: &Terms) -> bool {
+        let product = terms.fresh.shelf(&self.export.catalog).get(item);
+        self.excluded.get(item as usize).copied().unwrap_or(false) || terms.rules.excludes(product)
     }
 
     /// The export behind the engine.
@@ -612,10 +635,11 @@ impl Engine {
             month,
             blend,
             query.as_ref().zip(hits.as_deref()),
+            &Fresh::default(),
         )
     }
 
-    /// Ranks the candidates of [`Engine::features_from`] by `blend`.
+    /// Ranks the candidates of [`Engine::features_from`] and the call's new items by `blend`.
     fn rank(
         &self,
         cart: &[u32],
@@ -623,19 +647,25 @@ impl Engine {
         month: u8,
         blend: &blend::Blend,
         scored: Option<(&ModelQuery, &[Hit])>,
+        fresh: &Fresh,
     ) -> Result<Vec<Candidate>, SuggestError> {
         let fallback = blend::Blend {
             popularity: 1.0,
             history: blend.history,
             ..blend::Blend::default()
         };
-        let mut out: Vec<Candidate> = self
-            .features_from(cart, history, month, blend, scored)?
+        let mut features = self.features_from(cart, history, month, blend, scored)?;
+        // New items are ranked the way the known candidates are: by popularity alone when
+        // nothing in the cart points anywhere (the bestsellers), else by the blend.
+        let by_popularity = features.iter().all(|(_, e)| matches!(e, Evidence::Popular));
+        features.extend(self.new_item_features(fresh, scored.map(|(q, _)| q))?);
+        let mut out: Vec<Candidate> = features
             .into_iter()
             .map(|(f, evidence)| Candidate {
                 item: f.item,
                 score: match evidence {
                     Evidence::Popular => fallback.score(&f),
+                    Evidence::New { .. } if by_popularity => fallback.score(&f),
                     _ => blend.score(&f),
                 },
                 evidence,
@@ -651,16 +681,149 @@ impl Engine {
         Ok(out)
     }
 
+    /// How much the cart's query wants each category: the log of the mean of exp(logit) over
+    /// the category's scorable items, i.e. the logit of a typical item of it.
+    pub fn category_affinity(
+        &self,
+        query: &ModelQuery,
+    ) -> Result<HashMap<&str, f32>, SuggestError> {
+        let Some(table) = &self.scoring else {
+            return Ok(HashMap::new());
+        };
+        let rows: Vec<u32> = (0..table.items.len() as u32).collect();
+        let scores = cpu::scores_of(&table.table, &query.vector, &rows)
+            .map_err(|e| SuggestError::Model(e.to_string()))?;
+        let top = scores.iter().copied().fold(f32::MIN, f32::max);
+        // Σ exp(s − top) and the count per category, so no exp overflows.
+        let mut sums: HashMap<&str, (f64, f64)> = HashMap::new();
+        for (row, s) in scores.iter().enumerate() {
+            let category = &self.export.catalog.get(table.item(row as u32)).category;
+            let e = sums.entry(category.as_str()).or_default();
+            e.0 += ((s - top) as f64).exp();
+            e.1 += 1.0;
+        }
+        Ok(sums
+            .into_iter()
+            .map(|(c, (sum, n))| (c, top + (sum / n).ln() as f32))
+            .collect())
+    }
+
+    /// The blend's evidence for the call's new items: the model's estimate of each one's logit
+    /// for the cart (see [`new_item_logit`]) and its category's typical popularity; nothing
+    /// else is known of them.
+    fn new_item_features(
+        &self,
+        fresh: &Fresh,
+        query: Option<&ModelQuery>,
+    ) -> Result<Vec<(Features, Evidence)>, SuggestError> {
+        let assoc = &self.export.assoc;
+        let n = self.export.catalog.len();
+        let affinity = match query.filter(|_| !fresh.products.is_empty()) {
+            Some(q) => self.category_affinity(q)?,
+            None => HashMap::new(),
+        };
+        Ok((0..fresh.products.len())
+            .map(|k| {
+                let read = query.is_some() && fresh.vectors[k].is_some();
+                let model = query.and_then(|q| {
+                    let title = fresh.vectors[k]
+                        .as_deref()
+                        .map(|v| q.vector.iter().zip(v).map(|(a, b)| a * b).sum::<f32>());
+                    let category = affinity.get(fresh.products[k].category.as_str()).copied();
+                    new_item_logit(title, category)
+                });
+                let count = fresh.prior_counts[k] as f32;
+                let f = Features {
+                    item: (n + k) as u32,
+                    assoc: 0.0,
+                    ease: 0.0,
+                    model: model.unwrap_or(0.0),
+                    popularity: ((count + 1.0) / (assoc.orders as f32 + 1.0)).ln(),
+                    history: 0.0,
+                };
+                (f, Evidence::New { read })
+            })
+            .collect())
+    }
+
+    /// The call's new items, checked, with their title vectors and assumed popularity.
+    fn fresh(&self, items: &[NewItem]) -> Result<Fresh, SuggestError> {
+        let products = Fresh::check(items, &self.export.catalog)?;
+        let mut vectors = Vec::with_capacity(products.len());
+        for p in &products {
+            let vector = match &self.model {
+                Some(m) => m
+                    .title_vector(&p.title)
+                    .and_then(|v| v.map(|v| v.to_vec1::<f32>()).transpose())
+                    .map_err(|e| SuggestError::Model(e.to_string()))?,
+                None => None,
+            };
+            vectors.push(vector);
+        }
+        Ok(Fresh {
+            prior_counts: products
+                .iter()
+                .map(|p| self.priors.of(&p.category))
+                .collect(),
+            products,
+            vectors,
+            look_alike: HashMap::new(),
+        })
+    }
+
+    /// For each new item among `items` the model read, the known item whose title vector is
+    /// closest (cosine), for the "similar title" reason.
+    fn look_alikes(
+        &self,
+        fresh: &Fresh,
+        items: &[u32],
+    ) -> Result<HashMap<u32, (u32, f32)>, SuggestError> {
+        let catalog = &self.export.catalog;
+        let wanted: Vec<(u32, &[f32])> = items
+            .iter()
+            .filter(|&&i| fresh.is_new(catalog, i))
+            .filter_map(|&i| fresh.vector(catalog, i).map(|v| (i, v)))
+            .collect();
+        let Some(model) = self.model.as_ref().filter(|_| !wanted.is_empty()) else {
+            return Ok(HashMap::new());
+        };
+        let titles = model
+            .title_vectors()
+            .map_err(|e| SuggestError::Model(e.to_string()))?;
+        let dim = model.config.dim;
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        Ok(wanted
+            .into_iter()
+            .filter_map(|(i, v)| {
+                let nv = norm(v);
+                titles
+                    .chunks_exact(dim)
+                    .enumerate()
+                    .filter_map(|(j, row)| {
+                        let nr = norm(row);
+                        (nr > 0.0 && nv > 0.0).then(|| {
+                            let dot: f32 = row.iter().zip(v).map(|(a, b)| a * b).sum();
+                            (j as u32, dot / (nr * nv))
+                        })
+                    })
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+                    .map(|best| (i, best))
+            })
+            .collect())
+    }
+
     /// The cart's distinct known items (indices, in cart order) and its unknown ids.
     fn resolve(&self, cart: &Cart) -> (Vec<u32>, Vec<String>) {
         self.resolve_ids(cart.items.iter().map(CartEntry::id))
     }
 
     /// Title vectors of the cart's unknown ids that came with a title the basket model can
-    /// read, with those ids; the rest of `unknown` stays unknown.
-    fn title_vectors(
+    /// read (or are among the call's new items), with those ids; the rest of `unknown` stays
+    /// unknown.
+    fn cold_cart_vectors(
         &self,
         cart: &Cart,
+        fresh: &Fresh,
         unknown: &mut Vec<String>,
     ) -> Result<(Vec<candle_core::Tensor>, Vec<String>), SuggestError> {
         let mut vectors = Vec::new();
@@ -669,7 +832,9 @@ impl Engine {
             return Ok((vectors, read));
         };
         for entry in &cart.items {
-            let (id, Some(title)) = (entry.id(), entry.title()) else {
+            let id = entry.id();
+            let listed = || fresh.products.iter().find(|p| p.id == id);
+            let Some(title) = entry.title().or_else(|| listed().map(|p| p.title.as_str())) else {
                 continue;
             };
             if read.iter().any(|r| r == id) || !unknown.iter().any(|u| u == id) {
@@ -756,15 +921,17 @@ impl Engine {
             return Err(SuggestError::Month(month));
         }
         let rules = options.apply(&self.export.rules, &self.export.catalog)?;
-        let catalog = &self.export.catalog;
-        // Stock of ids the export does not know cannot matter: those items are never suggested.
+        let fresh = self.fresh(&options.new_items)?;
+        let shelf = fresh.shelf(&self.export.catalog);
+        // Stock of ids neither the export nor the call knows cannot matter: those items are
+        // never suggested.
         let stock = options
             .stock
             .iter()
-            .filter_map(|(id, &n)| catalog.lookup(id).map(|i| (i, n)))
+            .filter_map(|(id, &n)| shelf.lookup(id).map(|i| (i, n)))
             .collect();
         let (in_cart, mut unknown) = self.resolve(cart);
-        let (unseen, cold_start) = self.title_vectors(cart, &mut unknown)?;
+        let (unseen, cold_start) = self.cold_cart_vectors(cart, &fresh, &mut unknown)?;
         let (history, unknown_history) = self.resolve_ids(cart.history.iter().map(String::as_str));
         let query = self.model_query_cold(&in_cart, &unseen, &history, &self.export.blend)?;
         Ok(Pending {
@@ -774,8 +941,16 @@ impl Engine {
             unknown_history,
             cold_start,
             k,
+            new_item_slots: options
+                .new_item_slots
+                .unwrap_or(DEFAULT_NEW_ITEM_SLOTS)
+                .min(k),
             month,
-            terms: Terms { rules, stock },
+            terms: Terms {
+                rules,
+                stock,
+                fresh,
+            },
             query,
         })
     }
@@ -794,8 +969,9 @@ impl Engine {
             unknown_history,
             cold_start,
             k,
+            new_item_slots,
             month,
-            terms,
+            mut terms,
             query,
         } = pending;
         let scored = match (&query, &hits) {
@@ -807,16 +983,39 @@ impl Engine {
                 ))
             }
         };
-        let mut candidates = self.rank(&in_cart, &history, month, &self.export.blend, scored)?;
+        let mut candidates = self.rank(
+            &in_cart,
+            &history,
+            month,
+            &self.export.blend,
+            scored,
+            &terms.fresh,
+        )?;
+        let shelf = terms.fresh.shelf(&self.export.catalog);
+        // A new item the cart already holds came in as a cold cart item (or stayed unknown).
+        let carried = |id: &String| cold_start.contains(id) || unknown.contains(id);
         candidates.retain(|c| {
-            !self.blocked(c.item, &terms.rules) && terms.stock.get(&c.item) != Some(&0)
+            !self.blocked(c.item, &terms)
+                && terms.stock.get(&c.item) != Some(&0)
+                && !carried(&shelf.get(c.item).id)
         });
-        let catalog = &self.export.catalog;
+        hold_places(
+            &mut candidates,
+            k as usize,
+            new_item_slots as usize,
+            |c: &Candidate| matches!(c.evidence, Evidence::New { .. }),
+        );
         let items = candidates
             .iter()
             .take(k as usize)
-            .map(|c| catalog.get(c.item).id.clone())
+            .map(|c| shelf.get(c.item).id.clone())
             .collect();
+        // The new items a bundle may hold get their look-alike for the "similar title" reason.
+        let bundled: Vec<u32> = bundles::pool(&candidates, shelf, k as usize)
+            .iter()
+            .map(|c| c.item)
+            .collect();
+        terms.fresh.look_alike = self.look_alikes(&terms.fresh, &bundled)?;
         // Reasons cite history items the cart does not already explain.
         let past: Vec<u32> = history
             .into_iter()
@@ -838,5 +1037,116 @@ impl Engine {
             unknown_history,
             cold_start,
         })
+    }
+}
+
+/// The basket model's estimate of a new item's logit for a cart: the mean of its title
+/// vector's score and its category's affinity (the logit of a typical item of the category),
+/// whichever exist. On held-out items of the synthetic shop the two together rank the hidden
+/// item better than either alone (BENCHMARKS.md, cold start).
+pub fn new_item_logit(title: Option<f32>, category: Option<f32>) -> Option<f32> {
+    match (title, category) {
+        (Some(t), Some(c)) => Some(0.5 * (t + c)),
+        (one, other) => one.or(other),
+    }
+}
+
+/// Makes sure at least `places` of the first `k` candidates are `wanted` (when that many are):
+/// the best wanted ones from further down replace the weakest unwanted ones of the top `k`,
+/// at its end, each taking the displaced one's score (or less, to keep the order) so bundles
+/// built from the list keep them too.
+fn hold_places(
+    candidates: &mut Vec<Candidate>,
+    k: usize,
+    places: usize,
+    wanted: impl Fn(&Candidate) -> bool,
+) {
+    let k = k.min(candidates.len());
+    let have = candidates[..k].iter().filter(|c| wanted(c)).count();
+    let movers: Vec<usize> = (k..candidates.len())
+        .filter(|&i| wanted(&candidates[i]))
+        .take(places.saturating_sub(have))
+        .collect();
+    if movers.is_empty() {
+        return;
+    }
+    let mut out_of_top: Vec<usize> = (0..k).filter(|&i| !wanted(&candidates[i])).collect();
+    let displaced = out_of_top.split_off(out_of_top.len().saturating_sub(movers.len()));
+    let mut top: Vec<Candidate> = (0..k)
+        .filter(|i| !displaced.contains(i))
+        .map(|i| candidates[i])
+        .collect();
+    for (&from, &to) in movers.iter().zip(&displaced) {
+        let mut moved = candidates[from];
+        let floor = top.last().map_or(f32::INFINITY, |c| c.score);
+        moved.score = candidates[to].score.min(floor);
+        top.push(moved);
+    }
+    let rest = displaced
+        .iter()
+        .chain(
+            (k..candidates.len())
+                .filter(|i| !movers.contains(i))
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .map(|&i| candidates[i])
+        .collect::<Vec<_>>();
+    top.extend(rest);
+    *candidates = top;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(wanted: &[u32]) -> Vec<Candidate> {
+        (0..10)
+            .map(|i| Candidate {
+                item: i,
+                score: 10.0 - i as f32,
+                evidence: if wanted.contains(&i) {
+                    Evidence::New { read: true }
+                } else {
+                    Evidence::Popular
+                },
+            })
+            .collect()
+    }
+
+    fn held(wanted: &[u32], k: usize, places: usize) -> Vec<(u32, f32)> {
+        let mut c = list(wanted);
+        hold_places(&mut c, k, places, |c| {
+            matches!(c.evidence, Evidence::New { .. })
+        });
+        c.iter().map(|c| (c.item, c.score)).collect()
+    }
+
+    #[test]
+    fn held_places_go_to_the_best_wanted_candidates_from_below() {
+        // Two places in the top 4: items 6 and 8 take places 3 and 4 from items 2 and 3.
+        let out = held(&[6, 8, 9], 4, 2);
+        let ids: Vec<u32> = out.iter().map(|c| c.0).collect();
+        assert_eq!(ids, [0, 1, 6, 8, 2, 3, 4, 5, 7, 9]);
+        assert_eq!(out[2].1, 8.0);
+        assert_eq!(out[3].1, 7.0);
+        // A wanted item in the top stays; the one moving up never outscores it.
+        let out = held(&[3, 7], 4, 2);
+        let ids: Vec<u32> = out.iter().map(|c| c.0).collect();
+        assert_eq!(&ids[..5], &[0, 1, 3, 7, 2]);
+        assert_eq!(out[3].1, 7.0);
+        // Already there: nothing moves.
+        assert_eq!(held(&[1, 2], 4, 2), held(&[1, 2], 4, 0));
+        // One there, one more needed.
+        let ids: Vec<u32> = held(&[1, 7], 4, 2).iter().map(|c| c.0).collect();
+        assert_eq!(&ids[..5], &[0, 1, 2, 7, 3]);
+        // No places held: nothing moves.
+        assert_eq!(
+            held(&[6], 4, 0),
+            list(&[6])
+                .iter()
+                .map(|c| (c.item, c.score))
+                .collect::<Vec<_>>()
+        );
     }
 }

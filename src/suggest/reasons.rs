@@ -1,6 +1,6 @@
 //! Reason strings with their numbers, drawn from the evidence behind each add-on.
 
-use super::bundles::{mutual, BundleOption};
+use super::bundles::{mutual, BundleOption, Terms};
 use super::{Candidate, Engine, Evidence};
 use crate::assoc::PairStats;
 use crate::pricing::{CurveSource, Quote};
@@ -14,9 +14,11 @@ pub const SEASONAL_REASON_FACTOR: f32 = 1.25;
 pub const HISTORY_REASON_LIFT: f64 = 2.0;
 
 /// Explains a bundle: the merchant's pick, association with the cart, itemsets, the shopper's
-/// history (items of `history`, catalog indices), seasonality, popularity and its price.
+/// history (items of `history`, catalog indices), seasonality, popularity, a new item's
+/// similar title, and its price.
 pub fn explain(
     engine: &Engine,
+    terms: &Terms,
     option: &BundleOption,
     candidates: &[Candidate],
     month: u8,
@@ -24,7 +26,7 @@ pub fn explain(
     price: &Quote,
 ) -> Vec<String> {
     let export = engine.export();
-    let (catalog, assoc) = (&export.catalog, &export.assoc);
+    let (catalog, assoc) = (terms.shelf(engine), &export.assoc);
     let mut reasons = Vec::new();
     if option.pinned.is_some() {
         reasons.push("Picked by the shop".to_string());
@@ -60,6 +62,27 @@ pub fn explain(
                 "{title} ranks #{} of {} items as the completion of carts like this one (basket model)",
                 found.map_or(0, |k| k + 1),
                 catalog.len()
+            )),
+            Some(Evidence::New { read: true }) => {
+                let rank = found.map_or(0, |k| k + 1);
+                reasons.push(match terms.fresh.look_alike.get(&item) {
+                    Some(&(like, similarity)) => format!(
+                        "{title} is new here: its title reads like {}'s (title similarity \
+                         {similarity:.2}), and the basket model ranks it #{rank} of {} items \
+                         for this cart from its title and category",
+                        catalog.get(like).title,
+                        catalog.len()
+                    ),
+                    None => format!(
+                        "{title} is new here: the basket model ranks it #{rank} of {} items \
+                         for this cart from its title and category",
+                        catalog.len()
+                    ),
+                })
+            }
+            Some(Evidence::New { read: false }) => reasons.push(format!(
+                "{title} is new here, ranked as a typical {} item",
+                catalog.get(item).category
             )),
             _ => reasons.push(format!(
                 "{title} is one of the shop's most popular items ({} orders)",

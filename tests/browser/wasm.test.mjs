@@ -132,6 +132,52 @@ test("cold start: unknown items with a title are read by the model, in wasm as n
     "a title-only cart is answered from its title, not as an empty cart");
 });
 
+test("new products passed as newItems are ranked, bundled and explained, in wasm as natively", async () => {
+  const products = await page.evaluate(() => window.engine.products(0, 2000));
+  // Twenty products the export has never seen, titled like real ones but under new ids.
+  const newItems = Array.from({ length: 20 }, (_, i) => {
+    const like = products[(i * 89 + 13) % products.length];
+    return { id: `NEW-${i}`, title: `${like.title} Mk${i}`, category: like.category, price: like.price, cost: Math.floor(like.price / 2) };
+  });
+  const carts = [];
+  for (let i = 0; i < 30; i++) carts.push([products[(i * 61) % products.length].id]);
+  const dir = mkdtempSync(join(tmpdir(), "cartwise-new-"));
+  const file = join(dir, "new-items.json");
+  writeFileSync(file, JSON.stringify(newItems));
+  const native = runCli("suggest", carts, ["--k", "10", "--month", "4", "--new-items", file]);
+  const wasm = await page.evaluate(
+    ({ carts, newItems }) => carts.map((items) => window.engine.suggest(
+      { items: items.map((id) => ({ id, qty: 1 })) }, { k: 10, month: 4, newItems })),
+    { carts, newItems },
+  );
+  const isNew = (id) => id.startsWith("NEW-");
+  let explained = 0;
+  for (let c = 0; c < carts.length; c++) {
+    assert.deepEqual(wasm[c].items, native[c].items, `ranking for ${carts[c]}`);
+    assertSameBundles(wasm[c].bundles, native[c].bundles, `cart ${carts[c]}`);
+    assert.ok(wasm[c].items.some(isNew), `a place of the 10 holds a new item (${wasm[c].items})`);
+    for (const b of wasm[c].bundles) {
+      for (const item of b.items.filter((i) => isNew(i.id))) {
+        const given = newItems.find((n) => n.id === item.id);
+        assert.equal(item.title, given.title);
+        assert.equal(item.price, given.price);
+        assert.ok(b.reasons.some((r) => r.startsWith(`${given.title} is new here: its title reads like`)), JSON.stringify(b.reasons));
+        explained += 1;
+      }
+    }
+  }
+  assert.ok(explained > 0, "some bundles hold a new item");
+  const error = await page.evaluate(({ known }) => {
+    try {
+      window.engine.suggest({ items: [] }, { newItems: [{ id: known, title: "Again", category: "x" }] });
+      return "no error";
+    } catch (e) {
+      return `${e instanceof Error}:${e.message}`;
+    }
+  }, { known: products[0].id });
+  assert.match(error, /^true:.*newItems\[0\]\.id: item ".*" is already in the export's catalog/);
+});
+
 test("wasm transformer forward equals the native forward: logits within tolerance, same top-10", async () => {
   const ids = (await page.evaluate(() => window.engine.products(0, 2000))).map((p) => p.id);
   const carts = [];
