@@ -20,6 +20,7 @@ use bundles::Terms;
 use new_items::{Fresh, NewItem, NewItemError, PriorCounts};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 /// Default number of ranked items and bundles.
 pub const DEFAULT_K: u32 = 5;
@@ -319,7 +320,15 @@ pub struct Engine {
     excluded: Vec<bool>,
     /// How popular a new item of a category is assumed to be.
     priors: PriorCounts,
+    /// Known items' title vectors, unit length, row-major: computed when a new item first
+    /// needs its look-alike.
+    title_rows: OnceLock<Vec<f32>>,
+    /// New items' title vectors by title: a page passes the same new products on every call.
+    title_cache: Mutex<HashMap<String, Option<Vec<f32>>>>,
 }
+
+/// Most titles [`Engine`] keeps the vectors of before it starts afresh.
+const TITLE_CACHE: usize = 4 * new_items::MAX_NEW_ITEMS;
 
 impl Engine {
     /// Prepares an engine over a decoded export, rebuilding its basket model if it has one.
@@ -349,6 +358,8 @@ impl Engine {
             scoring,
             excluded,
             priors,
+            title_rows: OnceLock::new(),
+            title_cache: Mutex::new(HashMap::new()),
         })
     }
 
@@ -750,15 +761,26 @@ impl Engine {
     fn fresh(&self, items: &[NewItem]) -> Result<Fresh, SuggestError> {
         let products = Fresh::check(items, &self.export.catalog)?;
         let mut vectors = Vec::with_capacity(products.len());
-        for p in &products {
-            let vector = match &self.model {
-                Some(m) => m
+        if let Some(model) = &self.model {
+            // A poisoned lock only means another call panicked mid-insert; the map is whole.
+            let mut cache = self.title_cache.lock().unwrap_or_else(|e| e.into_inner());
+            for p in &products {
+                if let Some(v) = cache.get(&p.title) {
+                    vectors.push(v.clone());
+                    continue;
+                }
+                let vector = model
                     .title_vector(&p.title)
                     .and_then(|v| v.map(|v| v.to_vec1::<f32>()).transpose())
-                    .map_err(|e| SuggestError::Model(e.to_string()))?,
-                None => None,
-            };
-            vectors.push(vector);
+                    .map_err(|e| SuggestError::Model(e.to_string()))?;
+                if cache.len() >= TITLE_CACHE {
+                    cache.clear();
+                }
+                cache.insert(p.title.clone(), vector.clone());
+                vectors.push(vector);
+            }
+        } else {
+            vectors.resize(products.len(), None);
         }
         Ok(Fresh {
             prior_counts: products
@@ -787,24 +809,34 @@ impl Engine {
         let Some(model) = self.model.as_ref().filter(|_| !wanted.is_empty()) else {
             return Ok(HashMap::new());
         };
-        let titles = model
-            .title_vectors()
-            .map_err(|e| SuggestError::Model(e.to_string()))?;
         let dim = model.config.dim;
         let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let titles = match self.title_rows.get() {
+            Some(rows) => rows,
+            None => {
+                let mut rows = model
+                    .title_vectors()
+                    .map_err(|e| SuggestError::Model(e.to_string()))?;
+                for row in rows.chunks_exact_mut(dim) {
+                    let n = norm(row);
+                    if n > 0.0 {
+                        row.iter_mut().for_each(|x| *x /= n);
+                    }
+                }
+                self.title_rows.get_or_init(|| rows)
+            }
+        };
         Ok(wanted
             .into_iter()
             .filter_map(|(i, v)| {
                 let nv = norm(v);
+                (nv > 0.0).then_some(())?;
                 titles
                     .chunks_exact(dim)
                     .enumerate()
-                    .filter_map(|(j, row)| {
-                        let nr = norm(row);
-                        (nr > 0.0 && nv > 0.0).then(|| {
-                            let dot: f32 = row.iter().zip(v).map(|(a, b)| a * b).sum();
-                            (j as u32, dot / (nr * nv))
-                        })
+                    .map(|(j, row)| {
+                        let dot: f32 = row.iter().zip(v).map(|(a, b)| a * b).sum();
+                        (j as u32, dot / nv)
                     })
                     .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
                     .map(|best| (i, best))

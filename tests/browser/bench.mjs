@@ -46,6 +46,29 @@ try {
   });
   console.log(`Engine.fromBytes (${(await page.evaluate(() => window.exportBytes.length))} bytes): median ${r.loadMedian.toFixed(2)} ms`);
   console.log(`suggest() over ${r.calls} calls (1-4 item carts, k=5): median ${r.suggestMedian.toFixed(3)} ms, p99 ${r.suggestP99.toFixed(3)} ms, batched mean ${r.suggestMean.toFixed(3)} ms`);
+  // What new products cost a call: the same carts with 0, 20 and 200 newItems, interleaved
+  // rounds of batched calls (each new item's title is tokenized and scored every call).
+  const fresh = await page.evaluate(() => {
+    const products = window.engine.products(0, 2000);
+    const make = (n) => Array.from({ length: n }, (_, i) => {
+      const like = products[(i * 89 + 13) % products.length];
+      return { id: `NEW-${i}`, title: `${like.title} Mk${i}`, category: like.category, price: like.price, cost: Math.floor(like.price / 2) };
+    });
+    const sizes = [0, 20, 200];
+    const sets = sizes.map(make);
+    const carts = Array.from({ length: 300 }, (_, i) => ({ items: [{ id: products[(i * 37) % products.length].id, qty: 1 }] }));
+    for (const c of carts.slice(0, 30)) window.engine.suggest(c, { k: 5, newItems: sets[2] }); // warm up
+    const times = sizes.map(() => []);
+    for (let round = 0; round < 5; round++) {
+      sets.forEach((newItems, k) => {
+        const t = performance.now();
+        for (const c of carts) window.engine.suggest(c, { k: 5, newItems });
+        times[k].push((performance.now() - t) / carts.length);
+      });
+    }
+    return sizes.map((n, k) => ({ n, median: [...times[k]].sort((a, b) => a - b)[2] }));
+  });
+  console.log(`suggest() with newItems (batched means, median of 5 interleaved rounds of 300 calls): ${fresh.map((f) => `${f.n} new → ${f.median.toFixed(3)} ms`).join(", ")}`);
   // Optional side-by-side load comparison of other exports (paths served from the repo root,
   // e.g. CARTWISE_BENCH_EXPORTS=model-export/a.cwm,model-export/b.cwm): loads interleaved in one
   // page, so the medians share the same conditions.
