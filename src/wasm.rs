@@ -46,6 +46,11 @@ export interface SuggestOptions {
   pinned?: { when?: string[]; items: string[]; price?: number }[];
   /** Units in stock per item id: items at 0 are not suggested. */
   stock?: Record<string, number>;
+  /** Products the export has never seen, ranked and bundled by their titles (money in minor
+   * units; without cost a bundle holding one is not discounted). */
+  newItems?: { id: string; title: string; category: string; price?: number; cost?: number }[];
+  /** Of the `k` places, how many at least go to the best new items (default 1). */
+  newItemSlots?: number;
 }
 /** An item in a bundle; price in minor units. */
 export interface BundleItem { id: string; title: string; price: number }

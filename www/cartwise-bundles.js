@@ -78,7 +78,7 @@ export class CartwiseBundles extends HTMLElement {
     this._ready = null;
     this._seq = 0;
     this.bundles = [];
-    /** Per-call options merged into every suggestion: merchant rules and stock levels. */
+    /** Per-call options merged into every suggestion: merchant rules, stock levels, new products (`newItems`). */
     this.options = {};
     this._history = undefined;
   }
