@@ -143,27 +143,28 @@ pub fn build(
     });
     let pinned = pinned_options(engine, cart, candidates, terms);
     let mut used: HashSet<u32> = HashSet::new();
-    let mut out = Vec::new();
+    let mut chosen: Vec<BundleOption> = Vec::new();
     for option in pinned.into_iter().chain(options) {
-        if out.len() == k {
+        if chosen.len() == k {
             break;
         }
         if option.items.iter().any(|i| used.contains(i)) {
             continue;
         }
         if option.pinned.is_none()
-            && out
+            && chosen
                 .iter()
-                .any(|b| near_duplicate(engine, shelf, b, &option.items))
+                .any(|b| near_duplicate(engine, shelf, &b.items, &option.items))
         {
             continue;
         }
         used.extend(option.items.iter().copied());
-        out.push(price(
-            engine, cart, &option, candidates, terms, month, history,
-        ));
+        chosen.push(option);
     }
-    out
+    chosen
+        .iter()
+        .map(|option| price(engine, cart, option, candidates, terms, month, history))
+        .collect()
 }
 
 /// Two items are interchangeable when they share a category and are not bought together:
@@ -175,14 +176,9 @@ pub fn interchangeable(engine: &Engine, shelf: Shelf, a: u32, b: u32) -> bool {
 
 /// Whether `items` differs from a chosen bundle only by interchangeable items: the same size,
 /// each item matched to one of the bundle's that is it or interchangeable with it.
-fn near_duplicate(engine: &Engine, shelf: Shelf, chosen: &Bundle, items: &[u32]) -> bool {
-    let theirs: Vec<u32> = chosen
-        .items
-        .iter()
-        .filter_map(|i| shelf.lookup(&i.id))
-        .collect();
+fn near_duplicate(engine: &Engine, shelf: Shelf, chosen: &[u32], items: &[u32]) -> bool {
     let alike = |a: u32, b: u32| a == b || interchangeable(engine, shelf, a, b);
-    match (items, &theirs[..]) {
+    match (items, chosen) {
         ([a], [x]) => alike(*a, *x),
         ([a, b], [x, y]) => (alike(*a, *x) && alike(*b, *y)) || (alike(*a, *y) && alike(*b, *x)),
         _ => false,
