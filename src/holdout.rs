@@ -11,10 +11,8 @@
 use crate::catalog::{Catalog, Product};
 use crate::eval::{test_carts, TestCart};
 use crate::ingest::{Order, OrderLog};
-use crate::suggest::new_items::NewItem;
-use crate::suggest::{
-    new_item_logit, Cart, CartEntry, Engine, ModelQuery, SuggestError, SuggestOptions,
-};
+use crate::suggest::new_items::{new_item_logit, NewItem};
+use crate::suggest::{Cart, CartEntry, Engine, ModelQuery, SuggestError, SuggestOptions};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -4,9 +4,13 @@
 //!
 //! A call's new items take the item indices after the catalog's, so every step downstream
 //! (ranking, bundles, prices, reasons) handles them by index like any other item; [`Shelf`]
-//! answers for both.
+//! answers for both. Here too: how the engine scores them (title and category affinity), the
+//! known item each one's title reads like, and the places of the `k` held for them.
 
+use super::blend::Features;
+use super::{Candidate, Engine, Evidence, ModelQuery, SuggestError};
 use crate::catalog::{Catalog, Product};
+use crate::kernel::cpu;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -175,6 +179,219 @@ impl<'a> Shelf<'a> {
     }
 }
 
+/// Most titles [`Engine`] keeps the vectors of before it starts afresh.
+const TITLE_CACHE: usize = 4 * MAX_NEW_ITEMS;
+
+impl Engine {
+    /// How much the cart's query wants each category: the log of the mean of exp(logit) over
+    /// the category's scorable items, i.e. the logit of a typical item of it.
+    pub fn category_affinity(
+        &self,
+        query: &ModelQuery,
+    ) -> Result<HashMap<&str, f32>, SuggestError> {
+        let Some(table) = &self.scoring else {
+            return Ok(HashMap::new());
+        };
+        let rows: Vec<u32> = (0..table.items.len() as u32).collect();
+        let scores = cpu::scores_of(&table.table, &query.vector, &rows)
+            .map_err(|e| SuggestError::Model(e.to_string()))?;
+        let top = scores.iter().copied().fold(f32::MIN, f32::max);
+        // Σ exp(s − top) and the count per category, so no exp overflows.
+        let mut sums: HashMap<&str, (f64, f64)> = HashMap::new();
+        for (row, s) in scores.iter().enumerate() {
+            let category = &self.export.catalog.get(table.item(row as u32)).category;
+            let e = sums.entry(category.as_str()).or_default();
+            e.0 += ((s - top) as f64).exp();
+            e.1 += 1.0;
+        }
+        Ok(sums
+            .into_iter()
+            .map(|(c, (sum, n))| (c, top + (sum / n).ln() as f32))
+            .collect())
+    }
+
+    /// The blend's evidence for the call's new items: the model's estimate of each one's logit
+    /// for the cart (see [`new_item_logit`]) and its category's typical popularity; nothing
+    /// else is known of them.
+    pub(super) fn new_item_features(
+        &self,
+        fresh: &Fresh,
+        query: Option<&ModelQuery>,
+    ) -> Result<Vec<(Features, Evidence)>, SuggestError> {
+        let assoc = &self.export.assoc;
+        let n = self.export.catalog.len();
+        let affinity = match query.filter(|_| !fresh.products.is_empty()) {
+            Some(q) => self.category_affinity(q)?,
+            None => HashMap::new(),
+        };
+        Ok((0..fresh.products.len())
+            .map(|k| {
+                let read = query.is_some() && fresh.vectors[k].is_some();
+                let model = query.and_then(|q| {
+                    let title = fresh.vectors[k]
+                        .as_deref()
+                        .map(|v| q.vector.iter().zip(v).map(|(a, b)| a * b).sum::<f32>());
+                    let category = affinity.get(fresh.products[k].category.as_str()).copied();
+                    new_item_logit(title, category)
+                });
+                let count = fresh.prior_counts[k] as f32;
+                let f = Features {
+                    item: (n + k) as u32,
+                    assoc: 0.0,
+                    ease: 0.0,
+                    model: model.unwrap_or(0.0),
+                    popularity: ((count + 1.0) / (assoc.orders as f32 + 1.0)).ln(),
+                    history: 0.0,
+                };
+                (f, Evidence::New { read })
+            })
+            .collect())
+    }
+
+    /// The call's new items, checked, with their title vectors and assumed popularity.
+    pub(super) fn fresh(&self, items: &[NewItem]) -> Result<Fresh, SuggestError> {
+        let products = Fresh::check(items, &self.export.catalog)?;
+        let mut vectors = Vec::with_capacity(products.len());
+        if let Some(model) = &self.model {
+            // A poisoned lock only means another call panicked mid-insert; the map is whole.
+            let mut cache = self.title_cache.lock().unwrap_or_else(|e| e.into_inner());
+            for p in &products {
+                if let Some(v) = cache.get(&p.title) {
+                    vectors.push(v.clone());
+                    continue;
+                }
+                let vector = model
+                    .title_vector(&p.title)
+                    .and_then(|v| v.map(|v| v.to_vec1::<f32>()).transpose())
+                    .map_err(|e| SuggestError::Model(e.to_string()))?;
+                if cache.len() >= TITLE_CACHE {
+                    cache.clear();
+                }
+                cache.insert(p.title.clone(), vector.clone());
+                vectors.push(vector);
+            }
+        } else {
+            vectors.resize(products.len(), None);
+        }
+        Ok(Fresh {
+            prior_counts: products
+                .iter()
+                .map(|p| self.priors.of(&p.category))
+                .collect(),
+            products,
+            vectors,
+            look_alike: HashMap::new(),
+        })
+    }
+
+    /// For each new item among `items` the model read, the known item whose title vector is
+    /// closest (cosine), for the "similar title" reason.
+    pub(super) fn look_alikes(
+        &self,
+        fresh: &Fresh,
+        items: &[u32],
+    ) -> Result<HashMap<u32, (u32, f32)>, SuggestError> {
+        let catalog = &self.export.catalog;
+        let wanted: Vec<(u32, &[f32])> = items
+            .iter()
+            .filter(|&&i| fresh.is_new(catalog, i))
+            .filter_map(|&i| fresh.vector(catalog, i).map(|v| (i, v)))
+            .collect();
+        let Some(model) = self.model.as_ref().filter(|_| !wanted.is_empty()) else {
+            return Ok(HashMap::new());
+        };
+        let dim = model.config.dim;
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let titles = match self.title_rows.get() {
+            Some(rows) => rows,
+            None => {
+                let mut rows = model
+                    .title_vectors()
+                    .map_err(|e| SuggestError::Model(e.to_string()))?;
+                for row in rows.chunks_exact_mut(dim) {
+                    let n = norm(row);
+                    if n > 0.0 {
+                        row.iter_mut().for_each(|x| *x /= n);
+                    }
+                }
+                self.title_rows.get_or_init(|| rows)
+            }
+        };
+        Ok(wanted
+            .into_iter()
+            .filter_map(|(i, v)| {
+                let nv = norm(v);
+                (nv > 0.0).then_some(())?;
+                titles
+                    .chunks_exact(dim)
+                    .enumerate()
+                    .map(|(j, row)| {
+                        let dot: f32 = row.iter().zip(v).map(|(a, b)| a * b).sum();
+                        (j as u32, dot / nv)
+                    })
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+                    .map(|best| (i, best))
+            })
+            .collect())
+    }
+}
+
+/// The basket model's estimate of a new item's logit for a cart: the mean of its title
+/// vector's score and its category's affinity (the logit of a typical item of the category),
+/// whichever exist. On held-out items of the synthetic shop the two together rank the hidden
+/// item better than either alone (BENCHMARKS.md, cold start).
+pub fn new_item_logit(title: Option<f32>, category: Option<f32>) -> Option<f32> {
+    match (title, category) {
+        (Some(t), Some(c)) => Some(0.5 * (t + c)),
+        (one, other) => one.or(other),
+    }
+}
+
+/// Makes sure at least `places` of the first `k` candidates are `wanted` (when that many are):
+/// the best wanted ones from further down replace the weakest unwanted ones of the top `k`,
+/// at its end, each taking the displaced one's score (or less, to keep the order) so bundles
+/// built from the list keep them too.
+pub(super) fn hold_places(
+    candidates: &mut Vec<Candidate>,
+    k: usize,
+    places: usize,
+    wanted: impl Fn(&Candidate) -> bool,
+) {
+    let k = k.min(candidates.len());
+    let have = candidates[..k].iter().filter(|c| wanted(c)).count();
+    let movers: Vec<usize> = (k..candidates.len())
+        .filter(|&i| wanted(&candidates[i]))
+        .take(places.saturating_sub(have))
+        .collect();
+    if movers.is_empty() {
+        return;
+    }
+    let mut out_of_top: Vec<usize> = (0..k).filter(|&i| !wanted(&candidates[i])).collect();
+    let displaced = out_of_top.split_off(out_of_top.len().saturating_sub(movers.len()));
+    let mut top: Vec<Candidate> = (0..k)
+        .filter(|i| !displaced.contains(i))
+        .map(|i| candidates[i])
+        .collect();
+    for (&from, &to) in movers.iter().zip(&displaced) {
+        let mut moved = candidates[from];
+        let floor = top.last().map_or(f32::INFINITY, |c| c.score);
+        moved.score = candidates[to].score.min(floor);
+        top.push(moved);
+    }
+    let rest = displaced
+        .iter()
+        .chain(
+            (k..candidates.len())
+                .filter(|i| !movers.contains(i))
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .map(|&i| candidates[i])
+        .collect::<Vec<_>>();
+    top.extend(rest);
+    *candidates = top;
+}
+
 /// Median orders per known item, by category and over the whole catalog: the prior a new
 /// item's popularity takes (see [`Fresh::prior_counts`]).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -286,5 +503,55 @@ mod tests {
         assert_eq!(prior.of("mugs"), 10);
         assert_eq!(prior.of("tea"), 7);
         assert_eq!(prior.of("lamps"), 10);
+    }
+
+    fn list(wanted: &[u32]) -> Vec<Candidate> {
+        (0..10)
+            .map(|i| Candidate {
+                item: i,
+                score: 10.0 - i as f32,
+                evidence: if wanted.contains(&i) {
+                    Evidence::New { read: true }
+                } else {
+                    Evidence::Popular
+                },
+            })
+            .collect()
+    }
+
+    fn held(wanted: &[u32], k: usize, places: usize) -> Vec<(u32, f32)> {
+        let mut c = list(wanted);
+        hold_places(&mut c, k, places, |c| {
+            matches!(c.evidence, Evidence::New { .. })
+        });
+        c.iter().map(|c| (c.item, c.score)).collect()
+    }
+
+    #[test]
+    fn held_places_go_to_the_best_wanted_candidates_from_below() {
+        // Two places in the top 4: items 6 and 8 take places 3 and 4 from items 2 and 3.
+        let out = held(&[6, 8, 9], 4, 2);
+        let ids: Vec<u32> = out.iter().map(|c| c.0).collect();
+        assert_eq!(ids, [0, 1, 6, 8, 2, 3, 4, 5, 7, 9]);
+        assert_eq!(out[2].1, 8.0);
+        assert_eq!(out[3].1, 7.0);
+        // A wanted item in the top stays; the one moving up never outscores it.
+        let out = held(&[3, 7], 4, 2);
+        let ids: Vec<u32> = out.iter().map(|c| c.0).collect();
+        assert_eq!(&ids[..5], &[0, 1, 3, 7, 2]);
+        assert_eq!(out[3].1, 7.0);
+        // Already there: nothing moves.
+        assert_eq!(held(&[1, 2], 4, 2), held(&[1, 2], 4, 0));
+        // One there, one more needed.
+        let ids: Vec<u32> = held(&[1, 7], 4, 2).iter().map(|c| c.0).collect();
+        assert_eq!(&ids[..5], &[0, 1, 2, 7, 3]);
+        // No places held: nothing moves.
+        assert_eq!(
+            held(&[6], 4, 0),
+            list(&[6])
+                .iter()
+                .map(|c| (c.item, c.score))
+                .collect::<Vec<_>>()
+        );
     }
 }
