@@ -290,8 +290,9 @@ pub fn evaluate(
             let title = vectors[&i]
                 .as_ref()
                 .map(|v| v.iter().zip(&query).map(|(a, b)| a * b).sum::<f32>());
-            let category = affinity.get(category(i)).copied();
-            new_item_logit(title, category).map_or(f64::NEG_INFINITY, f64::from)
+            let lift = engine.category_lift(&known_cart, category(i));
+            new_item_logit(title, affinity.get(category(i)).copied(), lift)
+                .map_or(f64::NEG_INFINITY, f64::from)
         });
         by_category += rate(&|i| popularity(category(i)));
         by_co_purchase += rate(&|i| co_purchase(&t.cart, category(i)));
@@ -327,7 +328,11 @@ pub fn evaluate(
         rows: vec![
             row("title vectors (basket model)", &among, title),
             row("category affinity (basket model)", &among, by_affinity),
-            row("title + category affinity (cartwise)", &among, combined),
+            row(
+                "cartwise: title + category affinity + category lift",
+                &among,
+                combined,
+            ),
             row("category popularity", &among, by_category),
             row("category co-purchase with the cart", &among, by_co_purchase),
             row("chance", &among, chance),

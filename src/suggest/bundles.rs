@@ -308,7 +308,9 @@ fn price(
         discount: pricing.discount,
         bundle_price: pricing.bundle_price,
         score: option.score,
-        reasons: reasons::explain(engine, terms, option, candidates, month, history, &pricing),
+        reasons: reasons::explain(
+            engine, terms, cart, option, candidates, month, history, &pricing,
+        ),
         stock,
         offer,
     }

@@ -17,7 +17,7 @@ use crate::rules::{
 };
 use blend::Features;
 use bundles::Terms;
-use new_items::{Fresh, NewItem, NewItemError, PriorCounts};
+use new_items::{CategoryLift, Fresh, NewItem, NewItemError, PriorCounts};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -320,6 +320,8 @@ pub struct Engine {
     excluded: Vec<bool>,
     /// How popular a new item of a category is assumed to be.
     priors: PriorCounts,
+    /// How well a new item's category goes with a cart's.
+    category_lift: CategoryLift,
     /// Known items' title vectors, unit length, row-major: computed when a new item first
     /// needs its look-alike.
     title_rows: OnceLock<Vec<f32>>,
@@ -349,12 +351,14 @@ impl Engine {
             None => None,
         };
         let priors = PriorCounts::new(&export.catalog, &export.assoc.item_counts);
+        let category_lift = CategoryLift::new(&export.catalog, &export.assoc);
         Ok(Self {
             export,
             model,
             scoring,
             excluded,
             priors,
+            category_lift,
             title_rows: OnceLock::new(),
             title_cache: Mutex::new(HashMap::new()),
         })
@@ -666,7 +670,7 @@ impl Engine {
         // New items are ranked the way the known candidates are: by popularity alone when
         // nothing in the cart points anywhere (the bestsellers), else by the blend.
         let by_popularity = features.iter().all(|(_, e)| matches!(e, Evidence::Popular));
-        features.extend(self.new_item_features(fresh, scored.map(|(q, _)| q))?);
+        features.extend(self.new_item_features(cart, fresh, scored.map(|(q, _)| q))?);
         let mut out: Vec<Candidate> = features
             .into_iter()
             .map(|(f, evidence)| Candidate {

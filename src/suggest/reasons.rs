@@ -9,6 +9,10 @@ use crate::seasonal::MONTH_NAMES;
 /// Seasonal factors at or above this are worth telling the shopper about.
 pub const SEASONAL_REASON_FACTOR: f32 = 1.25;
 
+/// Lift at or above this between a cart item's category and a new item's is worth telling
+/// the shopper about.
+pub const CATEGORY_REASON_LIFT: f64 = 1.5;
+
 /// Lift at or above this between an item of the shopper's history and an add-on is worth
 /// telling the shopper about.
 pub const HISTORY_REASON_LIFT: f64 = 2.0;
@@ -16,9 +20,11 @@ pub const HISTORY_REASON_LIFT: f64 = 2.0;
 /// Explains a bundle: the merchant's pick, association with the cart, itemsets, the shopper's
 /// history (items of `history`, catalog indices), seasonality, popularity, a new item's
 /// similar title, and its price.
+#[allow(clippy::too_many_arguments)]
 pub fn explain(
     engine: &Engine,
     terms: &Terms,
+    cart: &[u32],
     option: &BundleOption,
     candidates: &[Candidate],
     month: u8,
@@ -88,6 +94,18 @@ pub fn explain(
                 "{title} is one of the shop's most popular items ({} orders)",
                 assoc.item_counts[item as usize]
             )),
+        }
+        // A new item's category, by how it goes with the cart's.
+        if let Some(Evidence::New { .. }) = found.map(|k| candidates[k].evidence) {
+            let category = &catalog.get(item).category;
+            let best = engine
+                .category_lifts()
+                .best(&export.catalog, cart, category);
+            if let Some((lift, from)) = best.filter(|(lift, _)| *lift >= CATEGORY_REASON_LIFT) {
+                reasons.push(format!(
+                    "{category} items are bought with {from} items {lift:.1}x more often than chance"
+                ));
+            }
         }
         // The history item most strongly bought with this add-on, by lift.
         let past = history
