@@ -290,7 +290,10 @@ pub fn evaluate(
             let title = vectors[&i]
                 .as_ref()
                 .map(|v| v.iter().zip(&query).map(|(a, b)| a * b).sum::<f32>());
-            let lift = engine.category_lift(&known_cart, category(i));
+            let lift = engine
+                .category_lifts()
+                .best(known, &known_cart, category(i))
+                .map(|(lift, _)| lift);
             new_item_logit(title, affinity.get(category(i)).copied(), lift)
                 .map_or(f64::NEG_INFINITY, f64::from)
         });

@@ -709,22 +709,18 @@ impl Engine {
     ) -> Result<(Vec<candle_core::Tensor>, Vec<String>), SuggestError> {
         let mut vectors = Vec::new();
         let mut read = Vec::new();
-        let Some(model) = &self.model else {
-            return Ok((vectors, read));
-        };
         for entry in &cart.items {
             let id = entry.id();
-            let listed = || fresh.products.iter().find(|p| p.id == id);
-            let Some(title) = entry.title().or_else(|| listed().map(|p| p.title.as_str())) else {
+            let listed = || fresh.lookup(id).map(|p| p.title.as_str());
+            let Some(title) = entry.title().or_else(listed) else {
                 continue;
             };
             if read.iter().any(|r| r == id) || !unknown.iter().any(|u| u == id) {
                 continue;
             }
-            let vector = model
-                .title_vector(title)
-                .map_err(|e| SuggestError::Model(e.to_string()))?;
-            if let Some(v) = vector {
+            if let Some(v) = self.read_title(title)? {
+                let v = candle_core::Tensor::new(v.as_slice(), &candle_core::Device::Cpu)
+                    .map_err(|e| SuggestError::Model(e.to_string()))?;
                 vectors.push(v);
                 read.push(id.to_string());
             }

@@ -62,20 +62,23 @@ pub struct Fresh {
     /// The known item whose title reads most like each suggested new item's, with the cosine
     /// of their title vectors (filled for the items a call may bundle).
     pub look_alike: HashMap<u32, (u32, f32)>,
+    /// Position in `products` of each new item's id.
+    index: HashMap<String, usize>,
 }
 
 impl Fresh {
     /// Checks the page's new items against the catalog: each needs an id the export does not
-    /// have (and no other new item has), a title, and non-negative money.
-    pub fn check(items: &[NewItem], catalog: &Catalog) -> Result<Vec<Product>, NewItemError> {
+    /// have (and no other new item has), a title, and non-negative money. Title vectors and
+    /// priors are left for the engine to fill.
+    pub fn check(items: &[NewItem], catalog: &Catalog) -> Result<Self, NewItemError> {
         if items.len() > MAX_NEW_ITEMS {
             return Err(NewItemError::new(
                 "newItems",
                 format!("{} items; at most {MAX_NEW_ITEMS} per call", items.len()),
             ));
         }
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        let mut out = Vec::with_capacity(items.len());
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(items.len());
+        let mut products = Vec::with_capacity(items.len());
         for (n, item) in items.iter().enumerate() {
             let field = |name: &str| format!("newItems[{n}].{name}");
             if item.id.is_empty() {
@@ -87,7 +90,7 @@ impl Fresh {
                     format!("item {:?} is already in the export's catalog", item.id),
                 ));
             }
-            if let Some(first) = seen.insert(&item.id, n) {
+            if let Some(first) = index.insert(item.id.clone(), n) {
                 return Err(NewItemError::new(
                     field("id"),
                     format!("item {:?} is also newItems[{first}]", item.id),
@@ -101,7 +104,7 @@ impl Fresh {
                     return Err(NewItemError::new(field(name), format!("{v} is negative")));
                 }
             }
-            out.push(Product {
+            products.push(Product {
                 id: item.id.clone(),
                 title: item.title.clone(),
                 category: item.category.clone(),
@@ -109,7 +112,16 @@ impl Fresh {
                 cost: item.cost,
             });
         }
-        Ok(out)
+        Ok(Self {
+            products,
+            index,
+            ..Self::default()
+        })
+    }
+
+    /// The new item with this id, if the call passed one.
+    pub fn lookup(&self, id: &str) -> Option<&Product> {
+        self.index.get(id).map(|&k| &self.products[k])
     }
 
     /// Whether an item index is one of the call's new items.
@@ -136,7 +148,7 @@ impl Fresh {
     pub fn shelf<'a>(&'a self, catalog: &'a Catalog) -> Shelf<'a> {
         Shelf {
             catalog,
-            fresh: &self.products,
+            fresh: self,
         }
     }
 }
@@ -145,7 +157,7 @@ impl Fresh {
 #[derive(Clone, Copy)]
 pub struct Shelf<'a> {
     catalog: &'a Catalog,
-    fresh: &'a [Product],
+    fresh: &'a Fresh,
 }
 
 impl<'a> Shelf<'a> {
@@ -153,7 +165,7 @@ impl<'a> Shelf<'a> {
     pub fn get(&self, item: u32) -> &'a Product {
         let n = self.catalog.len();
         match (item as usize).checked_sub(n) {
-            Some(k) => &self.fresh[k],
+            Some(k) => &self.fresh.products[k],
             None => self.catalog.get(item),
         }
     }
@@ -162,15 +174,15 @@ impl<'a> Shelf<'a> {
     pub fn lookup(&self, id: &str) -> Option<u32> {
         self.catalog.lookup(id).or_else(|| {
             self.fresh
-                .iter()
-                .position(|p| p.id == id)
-                .map(|k| (self.catalog.len() + k) as u32)
+                .index
+                .get(id)
+                .map(|&k| (self.catalog.len() + k) as u32)
         })
     }
 
     /// Number of products, new ones included.
     pub fn len(&self) -> usize {
-        self.catalog.len() + self.fresh.len()
+        self.catalog.len() + self.fresh.products.len()
     }
 
     /// Whether there are no products at all.
@@ -254,13 +266,6 @@ impl Engine {
             .collect())
     }
 
-    /// The strongest lift of `category` from the categories of `cart` (known items), if any.
-    pub fn category_lift(&self, cart: &[u32], category: &str) -> Option<f64> {
-        self.category_lift
-            .best(&self.export.catalog, cart, category)
-            .map(|(lift, _)| lift)
-    }
-
     /// The export's category-to-category lifts.
     pub fn category_lifts(&self) -> &CategoryLift {
         &self.category_lift
@@ -268,38 +273,41 @@ impl Engine {
 
     /// The call's new items, checked, with their title vectors and assumed popularity.
     pub(super) fn fresh(&self, items: &[NewItem]) -> Result<Fresh, SuggestError> {
-        let products = Fresh::check(items, &self.export.catalog)?;
-        let mut vectors = Vec::with_capacity(products.len());
-        if let Some(model) = &self.model {
-            // A poisoned lock only means another call panicked mid-insert; the map is whole.
-            let mut cache = self.title_cache.lock().unwrap_or_else(|e| e.into_inner());
-            for p in &products {
-                if let Some(v) = cache.get(&p.title) {
-                    vectors.push(v.clone());
-                    continue;
-                }
-                let vector = model
-                    .title_vector(&p.title)
-                    .and_then(|v| v.map(|v| v.to_vec1::<f32>()).transpose())
-                    .map_err(|e| SuggestError::Model(e.to_string()))?;
-                if cache.len() >= TITLE_CACHE {
-                    cache.clear();
-                }
-                cache.insert(p.title.clone(), vector.clone());
-                vectors.push(vector);
-            }
-        } else {
-            vectors.resize(products.len(), None);
+        let mut fresh = Fresh::check(items, &self.export.catalog)?;
+        fresh.vectors = fresh
+            .products
+            .iter()
+            .map(|p| self.read_title(&p.title))
+            .collect::<Result<_, _>>()?;
+        fresh.prior_counts = fresh
+            .products
+            .iter()
+            .map(|p| self.priors.of(&p.category))
+            .collect();
+        Ok(fresh)
+    }
+
+    /// The basket model's vector of a title it has never seen (see
+    /// [`crate::model::BasketModel::title_vector`]), remembered by title across calls; `None`
+    /// without a model or when no token of the title is known.
+    pub(super) fn read_title(&self, title: &str) -> Result<Option<Vec<f32>>, SuggestError> {
+        let Some(model) = &self.model else {
+            return Ok(None);
+        };
+        // A poisoned lock only means another call panicked mid-insert; the map is whole.
+        let mut cache = self.title_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = cache.get(title) {
+            return Ok(v.clone());
         }
-        Ok(Fresh {
-            prior_counts: products
-                .iter()
-                .map(|p| self.priors.of(&p.category))
-                .collect(),
-            products,
-            vectors,
-            look_alike: HashMap::new(),
-        })
+        let vector = model
+            .title_vector(title)
+            .and_then(|v| v.map(|v| v.to_vec1::<f32>()).transpose())
+            .map_err(|e| SuggestError::Model(e.to_string()))?;
+        if cache.len() >= TITLE_CACHE {
+            cache.clear();
+        }
+        cache.insert(title.to_string(), vector.clone());
+        Ok(vector)
     }
 
     /// For each new item among `items` the model read, the known item whose title vector is
@@ -553,16 +561,14 @@ mod tests {
         };
         assert!(err(&[negative]).contains("newItems[0].cost: -1 is negative"));
         let ok = Fresh::check(&[item("n"), item("m")], &catalog).unwrap();
-        assert_eq!(ok.len(), 2);
+        assert_eq!(ok.products.len(), 2);
+        assert_eq!(ok.lookup("m").map(|p| p.id.as_str()), Some("m"));
     }
 
     #[test]
     fn the_shelf_puts_new_items_after_the_catalog() {
         let catalog = catalog();
-        let fresh = Fresh {
-            products: Fresh::check(&[item("n")], &catalog).unwrap(),
-            ..Fresh::default()
-        };
+        let fresh = Fresh::check(&[item("n")], &catalog).unwrap();
         let shelf = fresh.shelf(&catalog);
         assert_eq!(shelf.len(), 4);
         assert_eq!(shelf.lookup("n"), Some(3));
