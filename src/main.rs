@@ -770,19 +770,7 @@ fn cold_start_cmd(
         seed,
         ..TrainConfig::default()
     };
-    let bar = spinner("training without the held-out items");
-    let export = train::train(&shop.catalog, &shop.train, &config, |stage| {
-        if stage.starts_with("validation:") {
-            if bar.is_hidden() {
-                eprintln!("{stage}");
-            } else {
-                bar.println(stage);
-            }
-        }
-        bar.set_message(stage.to_string())
-    })
-    .map_err(|e| anyhow::anyhow!("training: {e}"))?;
-    bar.finish_and_clear();
+    let export = train_with_progress(&shop.catalog, &shop.train, &config)?;
     if let Some(out) = out {
         std::fs::write(out, export.to_bytes())
             .with_context(|| format!("writing {}", out.display()))?;
@@ -805,6 +793,30 @@ fn cold_start_cmd(
         println!("{:<40} {:<36} {:>7.4}", r.method, r.among, r.hr10);
     }
     Ok(())
+}
+
+/// Trains under a spinner that shows each stage, keeping each epoch's record, EASE's λ and the
+/// blend in the log above it.
+fn train_with_progress(
+    catalog: &cartwise::catalog::Catalog,
+    log: &ingest::OrderLog,
+    config: &TrainConfig,
+) -> Result<Export> {
+    let bar = spinner("training");
+    let export = train::train(catalog, log, config, |stage| {
+        let record = ["validation:", "transformer", "EASE: λ", "blend:"];
+        if record.iter().any(|r| stage.starts_with(r)) {
+            if bar.is_hidden() {
+                eprintln!("{stage}");
+            } else {
+                bar.println(stage);
+            }
+        }
+        bar.set_message(stage.to_string())
+    })
+    .map_err(|e| anyhow::anyhow!("training: {e}"))?;
+    bar.finish_and_clear();
+    Ok(export)
 }
 
 fn train_cmd(
@@ -839,21 +851,7 @@ fn train_cmd(
     if log.orders.is_empty() {
         bail!("{}: no usable order lines", orders.display());
     }
-    let bar = spinner("training");
-    let mut export = train::train(&catalog, &log, config, |stage| {
-        // Keep each epoch's record, EASE's λ and the blend in the log, above the spinner.
-        let record = ["validation:", "transformer", "EASE: λ", "blend:"];
-        if record.iter().any(|r| stage.starts_with(r)) {
-            if bar.is_hidden() {
-                eprintln!("{stage}");
-            } else {
-                bar.println(stage);
-            }
-        }
-        bar.set_message(stage.to_string())
-    })
-    .map_err(|e| anyhow::anyhow!("training: {e}"))?;
-    bar.finish_and_clear();
+    let mut export = train_with_progress(&catalog, &log, config)?;
     export.meta.rejected_rows = rejects.len() as u64;
     let bytes = export.to_bytes();
     let tmp = out.with_extension("cwm.tmp");
