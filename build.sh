@@ -60,7 +60,8 @@ native() {
 
 wasm() {
   log "building the wasm package into pkg/"
-  cargo build --profile wasm --lib --target wasm32-unknown-unknown --no-default-features
+  # The cdylib is asked for here only, so native builds link no cdylib nobody uses.
+  cargo rustc --profile wasm --lib --target wasm32-unknown-unknown --no-default-features --crate-type cdylib
   local raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/cartwise.wasm"
   wasm-bindgen --target web --out-dir pkg "$raw"
   node_modules/.bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
@@ -81,21 +82,24 @@ model() {
 
 serve() {
   log "serving the demo storefront"
-  exec node www/serve.mjs --port "$PORT"
+  exec node www/demo/serve.mjs --port "$PORT"
 }
 
 lint() {
-  log "cargo fmt --check and clippy -D warnings (native and wasm)"
+  log "cargo fmt --check and clippy -D warnings (native, the serving core alone, and wasm)"
   cargo fmt --check
   cargo clippy --release --all-targets -- -D warnings
+  # The serving core alone (no training, no CLI): fails to compile if the core names training code.
+  cargo clippy --release --lib --no-default-features -- -D warnings
   cargo clippy --profile wasm --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
 }
 
 run_tests() {
   lint
   log "native tests"
+  # Builds the CLI too (the tests run it), with the same features: a separate `cargo build`
+  # would resolve dev-dependency features differently and rebuild candle.
   cargo test --release
-  native
   model
   wasm
   log "browser tests (Chromium: wasm parity, errors, e2e demo)"
@@ -106,14 +110,15 @@ bench() {
   native
   model
   wasm
-  log "association build and catalog top-k, CPU vs wgpu (criterion)"
+  log "association build, catalog top-k (CPU vs wgpu), model forward (quantized vs f32 layers) (criterion)"
   cargo bench --bench assoc
   cargo bench --bench kernel
+  cargo bench --bench model
   node -e '
     const fs = require("fs"), path = require("path");
     const walk = (dir) => !fs.existsSync(dir) ? [] : fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
       d.name === "report" ? [] : d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]);
-    for (const group of ["association build", "catalog top-k"]) {
+    for (const group of ["association build", "catalog top-k", "model forward"]) {
       const files = walk(path.join(process.env.CARGO_TARGET_DIR, "criterion", group))
         .filter((f) => f.endsWith(path.join("new", "benchmark.json"))).sort();
       for (const f of files) {

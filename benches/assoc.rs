@@ -1,7 +1,7 @@
 //! Association build time: the synthetic shop, and a shop of about one million order lines.
 
-use cartwise::synth::{generate, SynthConfig};
-use cartwise::train::{train, TrainConfig};
+use cartwise::train::pipeline::{train, TrainConfig};
+use cartwise::train::synth::{generate, SynthConfig};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn bench(c: &mut Criterion) {

@@ -4,8 +4,8 @@
 //! query per cart change, and a batch of 64 carts (native evaluation) up to 100k items (on
 //! lavapipe a 1M-item batch takes most of a minute per iteration).
 
-use cartwise::kernel::gpu::{GpuOptions, GpuScorer};
-use cartwise::kernel::{cpu, ItemTable};
+use cartwise::serve::kernel::gpu::{GpuOptions, GpuScorer};
+use cartwise::serve::kernel::{cpu, ItemTable};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

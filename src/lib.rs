@@ -1,36 +1,18 @@
 //! Cartwise: bundle suggestions and bundle discounts learned natively from a shop's order log
 //! and served inside the shopper's browser by the same code compiled to WebAssembly.
 //!
-//! Both builds share the export reader ([`export`]), the catalog, the association tables, the
-//! sparse EASE table ([`ease`]), the basket model ([`model`]) and the suggestion logic
-//! ([`suggest`]); the `cli` feature adds what only training needs (CSV ingest, counting, model
-//! fitting, the synthetic shop, evaluation); the wasm32 build adds the JS API ([`wasm`]).
+//! The crate follows the data path, and dependencies point one way:
+//! - [`serve`], the serving core both builds compile: the export reader, catalog and rules,
+//!   association and EASE lookups, the basket model's forward, the scoring kernels, suggest,
+//!   pricing and reasons. It names nothing outside itself.
+//! - `train` (feature `train`, native only): ingest, counting, fits, the synthetic shop, the
+//!   validation protocol and evaluation; it builds what [`serve`] reads.
+//! - `wasm` (wasm32 only): the JS `Engine` over [`serve`].
+//! - The `cartwise` binary (`src/cli/`, feature `cli`): one file per subcommand over `train`.
 
-pub mod assoc;
-pub mod catalog;
-pub mod ease;
-pub mod export;
-pub mod kernel;
-pub mod model;
-pub mod money;
-pub mod pricing;
-pub mod rules;
-pub mod seasonal;
-pub mod suggest;
+pub mod serve;
 
-#[cfg(feature = "cli")]
-pub mod baselines;
-#[cfg(feature = "cli")]
-pub mod eval;
-#[cfg(feature = "cli")]
-pub mod history;
-#[cfg(feature = "cli")]
-pub mod holdout;
-#[cfg(feature = "cli")]
-pub mod ingest;
-#[cfg(feature = "cli")]
-pub mod synth;
-#[cfg(feature = "cli")]
+#[cfg(feature = "train")]
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]

@@ -4,11 +4,11 @@
 //! Every export returns `Result<_, JsError>`, so a bad export, cart or option reaches JS as an
 //! `Error` with a message, never as a panic.
 
-use crate::export::{Export, VERSION};
-use crate::kernel::backend::{Backend, Mode, Status, CALIBRATION_QUERIES};
-use crate::kernel::probe::probe;
-use crate::kernel::ItemTable;
-use crate::suggest::{self, Cart, SuggestOptions};
+use crate::serve::export::Export;
+use crate::serve::kernel::backend::{Backend, Mode, Status, CALIBRATION_QUERIES};
+use crate::serve::kernel::probe::probe;
+use crate::serve::kernel::ItemTable;
+use crate::serve::suggest::{self, Cart, SuggestOptions};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -146,7 +146,10 @@ fn calibration_queries(engine: &suggest::Engine) -> Result<Option<(Vec<f32>, usi
         .into_iter()
         .take(CALIBRATION_QUERIES)
     {
-        match engine.model_query(&[item], blend).map_err(js_error)? {
+        match engine
+            .model_query(&suggest::Query::new(&[item], 1, blend))
+            .map_err(js_error)?
+        {
             Some(q) => {
                 k = q.k;
                 vectors.extend(q.vector);
@@ -376,10 +379,10 @@ impl Engine {
             table = table.cycled(rows as usize);
         }
         let k = k.unwrap_or(10) as usize;
-        if !(1..=crate::kernel::gpu::MAX_K).contains(&k) {
+        if !(1..=crate::serve::kernel::gpu::MAX_K).contains(&k) {
             return Err(js_error(format!(
                 "probeGpu k: {k} is not between 1 and {}",
-                crate::kernel::gpu::MAX_K
+                crate::serve::kernel::gpu::MAX_K
             )));
         }
         let popular = self.inner.export().assoc.by_popularity();
@@ -414,7 +417,7 @@ impl Engine {
             model_dims: export.model.as_ref().map_or(0, |m| m.config.dim as u32),
             model_history: export.model.as_ref().map_or(0, |m| m.config.max_history),
             backend,
-            export_version: VERSION,
+            export_version: export.version,
             export_bytes: self.export_bytes,
             backend_reason: reason,
             gpu_adapter: adapter,

@@ -17,7 +17,7 @@ test("demo: item -> discounted bundle -> add bundle puts its items in the cart, 
   context.on("request", (r) => requests.push({ url: r.url(), afterLoad: loaded }));
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${env.base}/www/`);
+  await page.goto(`${env.base}/www/demo/`);
   await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
   loaded = true;
   assert.ok(requests.some((r) => r.url.endsWith("/model-export/synth.cwm")), "the export was fetched");

@@ -1,7 +1,7 @@
 // Shared browser-test harness: the demo server on a free loopback port and Debian's Chromium
 // driven by playwright-core.
 import { chromium } from "playwright-core";
-import { startServer } from "../../www/serve.mjs";
+import { startServer } from "../../www/demo/serve.mjs";
 
 export const CHROMIUM_ARGS = [
   "--headless",
@@ -36,7 +36,7 @@ export async function enginePage(browser, base) {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
-  await page.goto(`${base}/www/blank.html`);
+  await page.goto(`${base}/www/demo/blank.html`);
   await page.evaluate(async () => {
     const mod = await import("/pkg/cartwise.js");
     await mod.default();

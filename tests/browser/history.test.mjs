@@ -4,7 +4,7 @@
 // disable work, and no request carries or follows from any of it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CartwiseHistory, HISTORY_DEFAULTS } from "../../www/cartwise-history.js";
+import { CartwiseHistory, HISTORY_DEFAULTS } from "../../www/lib/cartwise-history.js";
 import { launch, enginePage } from "./harness.mjs";
 
 /** An in-memory Storage (the subset CartwiseHistory uses). */
@@ -62,7 +62,7 @@ test("demo: history shapes suggestions, stays on the device, and can be read, cl
     context.on("request", (r) => requests.push({ url: r.url(), body: r.postData(), afterLoad: loaded }));
     const errors = [];
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(`${env.base}/www/`);
+    await page.goto(`${env.base}/www/demo/`);
     await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
     loaded = true;
 

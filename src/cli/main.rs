@@ -1,0 +1,88 @@
+//! The `cartwise` command line: synthesize a shop, train an export, suggest, evaluate, inspect.
+//!
+//! One file per subcommand, each an `Args` struct and a `run`; [`output`] holds what they share.
+//! The binary is thin: the work lives in the library's `train` and `serve` modules.
+
+mod cold_start;
+mod eval;
+mod inspect;
+mod output;
+mod pricing;
+mod score;
+mod split;
+mod suggest;
+mod synth;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cartwise",
+    version,
+    about = "Learn bundle suggestions from an order log; serve them in the browser"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+// Parsed once per run: the size of `train`'s many flags costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
+enum Command {
+    /// Write the built-in synthetic shop (orders.csv, products.csv, planted.json) into a folder.
+    Synth(synth::Args),
+    /// Split an orders CSV by time into train.csv and test.csv (the latest orders are the test).
+    Split(split::Args),
+    /// Ingest orders and products, mine association tables and write one export file.
+    Train(train::Args),
+    /// Suggest for carts in a JSONL file, one output line per input line.
+    Suggest(suggest::Args),
+    /// The basket model's own top-k completions and logits per cart (JSONL in, JSONL out): for
+    /// checking that the browser computes the same model.
+    Score(score::Args),
+    /// HR@10, NDCG@10 and MRR on held-out orders, against popularity and co-occurrence (and
+    /// item-kNN and EASE when the training orders are given).
+    Eval(eval::Args),
+    /// Cold start: hold a share of the items out of training, train on the rest (with the
+    /// basket transformer) and measure how well the held-out items are suggested as new items
+    /// by their titles, against category popularity. Test orders: the latest 10% by time.
+    ColdStart(cold_start::Args),
+    /// Expected margin per cart of the bundle-pricing optimiser against a fixed 10% discount
+    /// and none, judged by the acceptance curve planted in a synthetic shop (planted.json).
+    Pricing(pricing::Args),
+    /// Describe an export: sections, sizes, counts, top pairs and itemsets.
+    Inspect(inspect::Args),
+}
+
+fn main() {
+    let result = match Cli::parse().command {
+        Command::Synth(args) => synth::run(args),
+        Command::Split(args) => split::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Suggest(args) => suggest::run(args),
+        Command::Score(args) => score::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::ColdStart(args) => cold_start::run(args),
+        Command::Pricing(args) => pricing::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {}", report(&e));
+        std::process::exit(1);
+    }
+}
+
+/// The error and its causes, joined by ": ". A library error that already prints its source
+/// (so the wasm build's one-line message is whole) is not repeated by the cause after it.
+fn report(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out = format!("{out}: {text}");
+        }
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! What every subcommand shares: progress spinners, reject reports, loading an export, answering
+//! JSONL carts line by line, training under a spinner.
+
+use anyhow::{bail, Context, Result};
+use cartwise::serve::catalog::Catalog;
+use cartwise::serve::export::Export;
+use cartwise::serve::suggest::{Cart, Engine};
+use cartwise::train::ingest::{self, OrderLog, Reject};
+use cartwise::train::model::fit::{FitConfig, ID_DROPOUT};
+use cartwise::train::pipeline::{self, TrainConfig};
+use cartwise::train::Progress;
+use chrono::Datelike;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
+use std::time::Duration;
+
+pub fn spinner(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("template"));
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+pub fn clock_month() -> u8 {
+    chrono::Utc::now().month() as u8
+}
+
+pub fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.2} MiB", n as f64 / (1 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+pub fn load(path: &Path) -> Result<Engine> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let export = Export::from_bytes(&bytes).with_context(|| path.display().to_string())?;
+    Engine::new(export).with_context(|| path.display().to_string())
+}
+
+/// Prints the first rejects and a summary by reason to stderr.
+pub fn report_rejects(rejects: &[Reject]) {
+    if rejects.is_empty() {
+        return;
+    }
+    for r in rejects.iter().take(20) {
+        eprintln!("rejected {r}");
+    }
+    if rejects.len() > 20 {
+        eprintln!("... and {} more", rejects.len() - 20);
+    }
+    eprintln!("rejected {} rows:", rejects.len());
+    for (reason, n) in ingest::summarize(rejects) {
+        eprintln!("  {n:>8}  {reason}");
+    }
+}
+
+/// A share flag's value, checked to lie in [0, 1).
+pub fn check_share(flag: &str, value: f64) -> Result<f64> {
+    if !(0.0..1.0).contains(&value) {
+        bail!("{flag} {value} is not in [0, 1)");
+    }
+    Ok(value)
+}
+
+/// Trains under a spinner that shows each stage, keeping each epoch's record, EASE's λ and the
+/// blend in the log above it.
+pub fn train_with_progress(
+    catalog: &Catalog,
+    log: &OrderLog,
+    config: &TrainConfig,
+) -> Result<Export> {
+    let bar = spinner("training");
+    let export = pipeline::train(catalog, log, config, |progress| show(&bar, progress))
+        .map_err(|e| anyhow::anyhow!("training: {e}"))?;
+    bar.finish_and_clear();
+    Ok(export)
+}
+
+/// Answers a JSONL file of carts, one output line per input line, in order; a line that
+/// cannot be answered gets `failed` plus its `"error"`, and the command fails at the end.
+pub fn answer_carts(
+    carts: &Path,
+    answer: impl Fn(&Cart) -> std::result::Result<(serde_json::Value, Vec<String>), String>,
+    failed_line: serde_json::Value,
+) -> Result<()> {
+    let input: Box<dyn BufRead> = if carts.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(carts).with_context(|| format!("opening {}", carts.display()))?,
+        ))
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut failed = 0usize;
+    for (n, line) in input.lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}: reading", carts.display(), n + 1))?;
+        let where_ = format!("{}:{}", carts.display(), n + 1);
+        let result = if line.trim().is_empty() {
+            Ok(Cart::default())
+        } else {
+            serde_json::from_str::<Cart>(&line)
+                .map_err(|e| format!("not a cart {{\"items\": [\"id\", ...]}}: {e}"))
+        }
+        .and_then(|cart| answer(&cart));
+        match result {
+            Ok((value, unknown)) => {
+                if !unknown.is_empty() {
+                    eprintln!("{where_}: unknown item ids ignored: {}", unknown.join(", "));
+                }
+                serde_json::to_writer(&mut out, &value)?;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{where_}: {e}");
+                let mut value = failed_line.clone();
+                value["error"] = e.into();
+                serde_json::to_writer(&mut out, &value)?;
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        bail!("{failed} cart lines could not be answered (each got an \"error\" line)");
+    }
+    Ok(())
+}
+
+/// Shows training's progress under a spinner: each step as its message, each record kept in
+/// the log above it.
+pub fn show(bar: &ProgressBar, progress: Progress) {
+    if let Progress::Record(line) = &progress {
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    }
+    bar.set_message(progress.message().to_string())
+}
+
+/// The transformer flags `train` and `cold-start` share.
+#[derive(clap::Args)]
+pub struct ModelShape {
+    /// Transformer: most epochs (early stopping on validation HR@10 may end sooner).
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Transformer: embedding width.
+    #[arg(long, default_value_t = 64)]
+    pub dim: usize,
+    /// Transformer: share of items whose id vector each step drops, so they are read by
+    /// their titles alone; teaches the titles to stand in for new products (`newItems`).
+    #[arg(long, default_value_t = ID_DROPOUT)]
+    pub id_dropout: f64,
+}
+
+impl ModelShape {
+    /// The fit's settings for these flags (feed-forward width twice the embedding's).
+    pub fn fit_config(&self, seed: u64) -> Result<FitConfig> {
+        Ok(FitConfig {
+            epochs: self.epochs,
+            dim: self.dim,
+            ff: 2 * self.dim,
+            id_dropout: check_share("--id-dropout", self.id_dropout)?,
+            seed,
+            ..Default::default()
+        })
+    }
+}

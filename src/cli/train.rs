@@ -1,0 +1,244 @@
+//! `cartwise train`: ingests orders and products and writes one export.
+
+use crate::output::{human_bytes, report_rejects, spinner, train_with_progress, ModelShape};
+use anyhow::{bail, Context, Result};
+use cartwise::serve::rules::fraction_to_bp;
+use cartwise::train::ingest;
+use cartwise::train::model::fit::FitConfig;
+use cartwise::train::pipeline::TrainConfig;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Arguments of `cartwise train`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub orders: PathBuf,
+    #[arg(long)]
+    pub products: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where rejected rows go (CSV); defaults to OUT with extension .rejects.csv.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Fail if any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+    /// Orders with more distinct items are left out of all counts (bulk orders).
+    #[arg(long, default_value_t = 100)]
+    pub max_order_items: usize,
+    /// Pairs seen in fewer orders are ignored.
+    #[arg(long, default_value_t = 2)]
+    pub min_pair_count: u32,
+    /// Merchant rules as JSON, in the export's RULE form (model-export/FORMAT.md): discount
+    /// form, price ending, pinned bundles, discount exclusions, …; the flags below override.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Merchant rule: largest bundle discount, as a fraction of the bundle's price
+    /// [default: 0.15].
+    #[arg(long)]
+    pub max_discount: Option<f64>,
+    /// Merchant rule: smallest margin over cost a bundle keeps, as a fraction of cost
+    /// [default: 0.2].
+    #[arg(long)]
+    pub min_margin: Option<f64>,
+    /// Price sensitivity β assumed where the orders' unit prices show no promotions: a
+    /// discount of fraction d multiplies the odds a bundle is taken by exp(β·d).
+    #[arg(long, default_value_t = cartwise::serve::pricing::acceptance::PRIOR_SENSITIVITY)]
+    pub acceptance_prior: f64,
+    /// Fit price sensitivity on complements bought together at this lift or more (the pairs
+    /// bundles are made of).
+    #[arg(long, default_value_t = 10.0)]
+    pub acceptance_min_lift: f64,
+    /// Merchant rule: never suggest this item id (repeatable).
+    #[arg(long = "exclude")]
+    pub exclude: Vec<String>,
+    /// Merchant rule: never suggest items of this category (repeatable).
+    #[arg(long = "exclude-category")]
+    pub exclude_category: Vec<String>,
+    /// Also train the basket transformer (slower: about 20 s an epoch for 45k orders).
+    #[arg(long)]
+    pub transformer: bool,
+    #[command(flatten)]
+    pub shape: ModelShape,
+    /// Transformer: store weights as f32 instead of Q8_0.
+    #[arg(long)]
+    pub f32: bool,
+    /// Transformer: decay the learning rate along a cosine to a tenth by the last epoch.
+    #[arg(long)]
+    pub cosine_lr: bool,
+    /// Transformer: also read up to N items of the shopper's earlier orders (orders need a
+    /// customer_id) as history tokens, for on-device personalization; 0 turns it off.
+    #[arg(long, default_value_t = 0)]
+    pub history: usize,
+    /// Transformer: save every epoch to this folder, and resume from it when it holds a
+    /// checkpoint of the same settings and data.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Transformer: after early stopping, retrain on all orders for the chosen number of
+    /// epochs (about doubles training time; the checkpoint keeps it under DIR/refit).
+    #[arg(long)]
+    pub refit: bool,
+    /// Fit sparse EASE item-to-item weights when the catalog has at most this many items
+    /// (a dense solve: about a minute and 2 GB at 10,000 items); 0 turns it off.
+    #[arg(long, default_value_t = cartwise::train::ease::TRAIN_MAX_ITEMS)]
+    pub ease_max_items: usize,
+    /// Seed for the validation carts and the transformer's initialisation and sampling.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<()> {
+    let Args {
+        orders,
+        products,
+        out,
+        rejects,
+        strict,
+        max_order_items,
+        min_pair_count,
+        rules,
+        max_discount,
+        min_margin,
+        acceptance_prior,
+        acceptance_min_lift,
+        exclude,
+        exclude_category,
+        transformer,
+        shape,
+        f32,
+        cosine_lr,
+        history,
+        checkpoint,
+        ease_max_items,
+        refit,
+        seed,
+        json,
+    } = args;
+    let mut config = TrainConfig {
+        max_order_items,
+        ease_max_items,
+        refit,
+        seed,
+        ..TrainConfig::default()
+    };
+    config.assoc.min_pair_count = min_pair_count;
+    if let Some(path) = &rules {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        config.rules = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not merchant rules", path.display()))?;
+    }
+    if let Some(v) = max_discount {
+        config.rules.max_discount_bp = fraction_to_bp("max-discount", v, 1.0)?;
+    }
+    if let Some(v) = min_margin {
+        config.rules.min_margin_bp = fraction_to_bp("min-margin", v, 10.0)?;
+    }
+    config.rules.excluded_items.extend(exclude);
+    config.rules.excluded_categories.extend(exclude_category);
+    if !(0.0..=cartwise::serve::pricing::acceptance::MAX_SENSITIVITY).contains(&acceptance_prior) {
+        bail!(
+            "--acceptance-prior {acceptance_prior} is not between 0 and {}",
+            cartwise::serve::pricing::acceptance::MAX_SENSITIVITY
+        );
+    }
+    config.pricing.prior = acceptance_prior;
+    config.pricing.min_lift = acceptance_min_lift;
+    if transformer {
+        config.transformer = Some(FitConfig {
+            quantize: !f32,
+            cosine_lr,
+            max_history: history,
+            ..shape.fit_config(seed)?
+        });
+    }
+    config.checkpoint = checkpoint;
+    config.rules.validate()?;
+    let rejects_path = rejects.unwrap_or_else(|| out.with_extension("rejects.csv"));
+    train_cmd(
+        &orders,
+        &products,
+        &out,
+        &rejects_path,
+        strict,
+        &config,
+        json,
+    )
+}
+
+fn train_cmd(
+    orders: &Path,
+    products: &Path,
+    out: &Path,
+    rejects_path: &Path,
+    strict: bool,
+    config: &TrainConfig,
+    json: bool,
+) -> Result<()> {
+    let started = Instant::now();
+    let bar = spinner("reading products");
+    let (catalog, mut rejects) = ingest::read_products(products)?;
+    bar.set_message("reading orders");
+    let (log, order_rejects) = ingest::read_orders(orders, &catalog)?;
+    rejects.extend(order_rejects);
+    bar.finish_and_clear();
+    report_rejects(&rejects);
+    // Always written, header only when clean, so a stale file never outlives a fixed input.
+    ingest::write_rejects(rejects_path, &rejects)?;
+    if !rejects.is_empty() {
+        eprintln!("all rejected rows written to {}", rejects_path.display());
+    }
+    if strict && !rejects.is_empty() {
+        bail!(
+            "--strict: {} rows rejected (see {})",
+            rejects.len(),
+            rejects_path.display()
+        );
+    }
+    if log.orders.is_empty() {
+        bail!("{}: no usable order lines", orders.display());
+    }
+    let mut export = train_with_progress(&catalog, &log, config)?;
+    export.meta.rejected_rows = rejects.len() as u64;
+    let bytes = export.to_bytes();
+    let tmp = out.with_extension("cwm.tmp");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    let summary = serde_json::json!({
+        "out": out.display().to_string(),
+        "bytes": bytes.len(),
+        "items": catalog.len(),
+        "orders": log.orders.len(),
+        "orderLines": log.lines,
+        "rejectedRows": rejects.len(),
+        "oversizedOrders": export.meta.oversized_orders,
+        "countedOrders": export.assoc.orders,
+        "neighbours": export.assoc.neighbors.len(),
+        "itemsets": export.itemsets.len(),
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        eprintln!(
+            "wrote {} ({}): {} items, {} orders ({} lines), {} neighbours, {} itemsets; {} bulk orders over {} items left out; {} rows rejected; {:.1}s",
+            out.display(),
+            human_bytes(bytes.len() as u64),
+            catalog.len(),
+            log.orders.len(),
+            log.lines,
+            export.assoc.neighbors.len(),
+            export.itemsets.len(),
+            export.meta.oversized_orders,
+            config.max_order_items,
+            rejects.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}

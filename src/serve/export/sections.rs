@@ -1,0 +1,286 @@
+//! Payload encodings of the binary sections (catalog, association CSR, itemsets, seasonal,
+//! model, sparse EASE) and of the JSON ones.
+
+use super::codec::{ByteReader, ByteWriter, DecodeError};
+use crate::serve::assoc::Itemset;
+use crate::serve::assoc::{AssocTable, Neighbor};
+use crate::serve::catalog::{Catalog, Product};
+use crate::serve::ease::SparseEase;
+use crate::serve::model::{ModelConfig, NamedTensor, WeightType};
+use crate::serve::seasonal::SeasonalIndex;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Stored in a money column where the amount is unknown.
+const NO_AMOUNT: i64 = i64::MIN;
+
+/// A JSON section (META, RULE).
+pub fn encode_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("plain structs serialize")
+}
+
+/// Decodes a JSON section.
+pub fn decode_json<T: DeserializeOwned>(payload: &[u8]) -> Result<T, DecodeError> {
+    serde_json::from_slice(payload).map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// CATL: ids, titles, category names, category index per item, price and cost per item.
+pub fn encode_catalog(catalog: &Catalog) -> Vec<u8> {
+    let products = catalog.products();
+    let mut categories: Vec<&str> = products.iter().map(|p| p.category.as_str()).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let mut w = ByteWriter::default();
+    w.strings(products.iter().map(|p| p.id.as_str()));
+    w.strings(products.iter().map(|p| p.title.as_str()));
+    w.strings(categories.iter().copied());
+    for p in products {
+        let c = categories
+            .binary_search(&p.category.as_str())
+            .expect("listed above");
+        w.u32(c as u32);
+    }
+    for p in products {
+        w.i64(p.price.unwrap_or(NO_AMOUNT));
+    }
+    for p in products {
+        w.i64(p.cost.unwrap_or(NO_AMOUNT));
+    }
+    w.0
+}
+
+/// Decodes CATL, checking every index and that ids are unique.
+pub fn decode_catalog(payload: &[u8]) -> Result<Catalog, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let ids = r.strings("item ids")?;
+    let titles = r.strings("titles")?;
+    let categories = r.strings("categories")?;
+    let n = ids.len();
+    if titles.len() != n {
+        return Err(format!("{} titles for {n} items", titles.len()));
+    }
+    let category_of = r.u32s(n, "category index")?;
+    let prices = r.i64s(n, "prices")?;
+    let costs = r.i64s(n, "costs")?;
+    r.finish("catalog")?;
+    let amount = |v: i64| (v != NO_AMOUNT).then_some(v);
+    let products = ids
+        .into_iter()
+        .zip(titles)
+        .enumerate()
+        .map(|(i, (id, title))| {
+            let category = categories
+                .get(category_of[i] as usize)
+                .ok_or_else(|| {
+                    format!(
+                        "item {id:?} has category index {} of {}",
+                        category_of[i],
+                        categories.len()
+                    )
+                })?
+                .clone();
+            Ok(Product {
+                id,
+                title,
+                category,
+                price: amount(prices[i]),
+                cost: amount(costs[i]),
+            })
+        })
+        .collect::<Result<Vec<_>, DecodeError>>()?;
+    Catalog::new(products).map_err(|e| e.to_string())
+}
+
+/// ASOC: N, item counts, CSR offsets, then neighbour items, counts and scores as columns.
+pub fn encode_assoc(t: &AssocTable) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    w.u32(t.orders);
+    w.u32(t.item_counts.len() as u32);
+    t.item_counts.iter().for_each(|&c| w.u32(c));
+    t.offsets.iter().for_each(|&o| w.u32(o));
+    w.u32(t.neighbors.len() as u32);
+    t.neighbors.iter().for_each(|nb| w.u32(nb.item));
+    t.neighbors.iter().for_each(|nb| w.u32(nb.count));
+    t.neighbors.iter().for_each(|nb| w.f32(nb.score));
+    w.0
+}
+
+/// Decodes ASOC and validates the CSR structure.
+pub fn decode_assoc(payload: &[u8]) -> Result<AssocTable, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let orders = r.u32("order count")?;
+    let n = r.count(8, "item count")?;
+    let item_counts = r.u32s(n, "item counts")?;
+    let offsets = r.u32s(n + 1, "row offsets")?;
+    let m = r.count(12, "neighbour count")?;
+    let items = r.u32s(m, "neighbour items")?;
+    let counts = r.u32s(m, "neighbour counts")?;
+    let scores = r.f32s(m, "neighbour scores")?;
+    r.finish("association table")?;
+    let neighbors = items
+        .into_iter()
+        .zip(counts)
+        .zip(scores)
+        .map(|((item, count), score)| Neighbor { item, count, score })
+        .collect();
+    let table = AssocTable {
+        orders,
+        item_counts,
+        offsets,
+        neighbors,
+    };
+    table.validate()?;
+    Ok(table)
+}
+
+/// ISET: count, then (a, b, c, count) per itemset.
+pub fn encode_itemsets(sets: &[Itemset]) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    w.u32(sets.len() as u32);
+    for s in sets {
+        s.items.iter().for_each(|&i| w.u32(i));
+        w.u32(s.count);
+    }
+    w.0
+}
+
+/// Decodes ISET.
+pub fn decode_itemsets(payload: &[u8]) -> Result<Vec<Itemset>, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let n = r.count(16, "itemset count")?;
+    let raw = r.u32s(n * 4, "itemsets")?;
+    r.finish("itemsets")?;
+    Ok(raw
+        .chunks_exact(4)
+        .map(|c| Itemset {
+            items: [c[0], c[1], c[2]],
+            count: c[3],
+        })
+        .collect())
+}
+
+/// SEAS: item count, then 12 fixed-point factors per item.
+pub fn encode_seasonal(s: &SeasonalIndex) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    w.u32(s.factors.len() as u32);
+    s.factors.iter().for_each(|row| w.bytes(row));
+    w.0
+}
+
+/// Decodes SEAS.
+pub fn decode_seasonal(payload: &[u8]) -> Result<SeasonalIndex, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let n = r.count(12, "item count")?;
+    let raw = r.take(n * 12, "factors")?;
+    r.finish("seasonal index")?;
+    Ok(SeasonalIndex {
+        factors: raw
+            .chunks_exact(12)
+            .map(|c| c.try_into().expect("12 bytes"))
+            .collect(),
+    })
+}
+
+/// MODL: JSON model config (length-prefixed), tensor count, then per tensor (sorted by name):
+/// name (string table of one), storage type code, rank, dims, byte length, bytes.
+pub fn encode_model(config: &ModelConfig, tensors: &[NamedTensor]) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    let json = encode_json(config);
+    w.u32(json.len() as u32);
+    w.bytes(&json);
+    w.u32(tensors.len() as u32);
+    for t in tensors {
+        w.strings(std::iter::once(t.name.as_str()));
+        w.u32(t.dtype.code());
+        w.u32(t.dims.len() as u32);
+        t.dims.iter().for_each(|&d| w.u32(d as u32));
+        w.u32(t.bytes.len() as u32);
+        w.bytes(&t.bytes);
+    }
+    w.0
+}
+
+/// Decodes MODL, checking each tensor's size against its shape.
+pub fn decode_model(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let n = r.count(1, "config length")?;
+    let config: ModelConfig = decode_json(r.take(n, "config")?)?;
+    let count = r.count(12, "tensor count")?;
+    let mut tensors = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name = r
+            .strings("tensor name")?
+            .pop()
+            .ok_or("tensor without a name")?;
+        let code = r.u32("tensor type")?;
+        let dtype = WeightType::from_code(code)
+            .ok_or(format!("tensor {name}: unknown storage type {code}"))?;
+        let rank = r.count(4, "tensor rank")?;
+        let dims: Vec<usize> = r
+            .u32s(rank, "tensor dims")?
+            .into_iter()
+            .map(|d| d as usize)
+            .collect();
+        let elements = dims
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or(format!("tensor {name}: shape overflows"))?;
+        let expected = dtype.bytes_for(elements).ok_or(format!(
+            "tensor {name}: {elements} values do not fill {dtype:?} blocks"
+        ))?;
+        let len = r.count(1, "tensor byte length")?;
+        if len != expected {
+            return Err(format!(
+                "tensor {name}: {len} bytes for {elements} {dtype:?} values, expected {expected}"
+            ));
+        }
+        let bytes = r.take(len, &format!("tensor {name}"))?.to_vec();
+        tensors.push(NamedTensor {
+            name,
+            dims,
+            dtype,
+            bytes,
+        });
+    }
+    r.finish("model")?;
+    Ok((config, tensors))
+}
+
+/// EASE: λ, item count, CSR offsets, per-row scales, then kept items (byte planes) and int8
+/// weights.
+pub fn encode_ease(e: &SparseEase) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    w.f32(e.lambda);
+    w.u32(e.items() as u32);
+    e.offsets.iter().for_each(|&o| w.u32(o));
+    e.scales.iter().for_each(|&s| w.f32(s));
+    w.u32(e.items.len() as u32);
+    w.u32_planes(&e.items);
+    w.bytes(&e.weights.iter().map(|&q| q as u8).collect::<Vec<u8>>());
+    w.0
+}
+
+/// Decodes EASE and validates its structure; version 3 files stored the items interleaved.
+pub fn decode_ease(payload: &[u8], version: u32) -> Result<SparseEase, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let lambda = f32::from_bits(r.u32("lambda")?);
+    let n = r.count(8, "item count")?;
+    let offsets = r.u32s(n + 1, "row offsets")?;
+    let scales = r.f32s(n, "row scales")?;
+    let m = r.count(5, "weight count")?;
+    let items = if version >= 4 {
+        r.u32_planes(m, "weight items")?
+    } else {
+        r.u32s(m, "weight items")?
+    };
+    let weights = r.take(m, "weights")?.iter().map(|&b| b as i8).collect();
+    r.finish("sparse EASE")?;
+    let table = SparseEase {
+        lambda,
+        offsets,
+        items,
+        weights,
+        scales,
+    };
+    table.validate(n)?;
+    Ok(table)
+}

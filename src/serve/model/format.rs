@@ -1,0 +1,221 @@
+//! The model as the export stores it: weight tensors by name, each f32 or in one of candle's
+//! (GGML's) quantized block types, with the shape and the title tokenizer's JSON.
+
+use super::{is_dense_weight, titles, BasketModel, ModelConfig, Quantized};
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Name of the item id table, the bulk of the model's bytes (one row per catalog item).
+pub const ITEM_ID_TABLE: &str = "item_id.weight";
+
+/// How a weight tensor's values are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightType {
+    /// Little-endian f32, row-major.
+    F32,
+    /// candle's (GGML's) Q8_0: blocks of 32 values, one f16 scale and 32 int8 each.
+    Q8_0,
+    /// candle's (GGML's) Q5_1: blocks of 32 values, an f16 scale and minimum and 32 5-bit
+    /// values each.
+    Q5_1,
+}
+
+impl WeightType {
+    /// Code stored in the export (GGML's numbering).
+    pub fn code(self) -> u32 {
+        match self {
+            WeightType::F32 => 0,
+            WeightType::Q5_1 => 7,
+            WeightType::Q8_0 => 8,
+        }
+    }
+
+    /// The type of a stored code.
+    pub fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(WeightType::F32),
+            7 => Some(WeightType::Q5_1),
+            8 => Some(WeightType::Q8_0),
+            _ => None,
+        }
+    }
+
+    /// GGML's lower-case name, e.g. "q8_0".
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightType::F32 => "f32",
+            WeightType::Q8_0 => "q8_0",
+            WeightType::Q5_1 => "q5_1",
+        }
+    }
+
+    fn ggml(self) -> GgmlDType {
+        match self {
+            WeightType::F32 => GgmlDType::F32,
+            WeightType::Q8_0 => GgmlDType::Q8_0,
+            WeightType::Q5_1 => GgmlDType::Q5_1,
+        }
+    }
+
+    /// Bytes needed for `elements` values, or `None` if they do not fill whole blocks.
+    pub fn bytes_for(self, elements: usize) -> Option<usize> {
+        let t = self.ggml();
+        elements
+            .is_multiple_of(t.block_size())
+            .then(|| elements / t.block_size() * t.type_size())
+    }
+}
+
+/// One weight tensor as stored in the export: name, shape, storage type and raw bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub dims: Vec<usize>,
+    pub dtype: WeightType,
+    pub bytes: Vec<u8>,
+}
+
+impl NamedTensor {
+    /// Stores a tensor as `dtype`, or as f32 where its rows do not fill whole blocks (biases,
+    /// layer norms).
+    pub fn store(name: &str, tensor: &Tensor, dtype: WeightType) -> Result<Self> {
+        let dims = tensor.dims().to_vec();
+        let rows_fit = dims.len() == 2 && dims[1].is_multiple_of(dtype.ggml().block_size());
+        let (dtype, bytes) = if dtype != WeightType::F32 && rows_fit {
+            (
+                dtype,
+                QTensor::quantize(tensor, dtype.ggml())?
+                    .data()?
+                    .into_owned(),
+            )
+        } else {
+            let values = tensor.flatten_all()?.to_vec1::<f32>()?;
+            (
+                WeightType::F32,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        };
+        Ok(Self {
+            name: name.to_string(),
+            dims,
+            dtype,
+            bytes,
+        })
+    }
+
+    /// The tensor's values as f32 (dequantized where stored quantized).
+    pub fn to_tensor(&self, device: &Device) -> Result<Tensor> {
+        match self.dtype {
+            WeightType::F32 => {
+                let values: Vec<f32> = self
+                    .bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                Tensor::from_vec(values, self.dims.as_slice(), device)
+            }
+            WeightType::Q8_0 | WeightType::Q5_1 => self.to_qtensor(device)?.dequantize(device),
+        }
+    }
+
+    /// The tensor as candle's quantized tensor, in its stored blocks.
+    pub fn to_qtensor(&self, device: &Device) -> Result<QTensor> {
+        qtensor_from_ggml(self.dtype.ggml(), &self.bytes, self.dims.clone(), device)
+    }
+}
+
+/// How a loaded model holds its layers' weight matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layers {
+    /// In their stored quantized blocks, multiplied by candle's quantized matmul: what the
+    /// engine serves with (a quarter of the memory of f32 for Q8_0).
+    Quantized,
+    /// Expanded to f32: the reference the quantized forward is measured against.
+    Expanded,
+}
+
+/// Why the export's model could not be rebuilt.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Titles(#[from] titles::TitleError),
+    #[error("{0}")]
+    Decode(#[source] candle_core::Error),
+    #[error("model weights: {0}")]
+    Weights(#[source] candle_core::Error),
+    #[error("model item table: {0}")]
+    ItemTable(#[source] candle_core::Error),
+}
+
+/// Everything the export holds about the model: shape, weights, title tokenizer (JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelExport {
+    pub config: ModelConfig,
+    /// Sorted by name.
+    pub tensors: Vec<NamedTensor>,
+    pub tokenizer_json: String,
+}
+
+impl ModelExport {
+    /// Bytes of all weights as stored.
+    pub fn weight_bytes(&self) -> u64 {
+        self.tensors.iter().map(|t| t.bytes.len() as u64).sum()
+    }
+
+    /// The storage types of the weights, e.g. "q8_0, item ids q4_0", for reports.
+    pub fn precision(&self) -> String {
+        let of = |ids: bool| {
+            self.tensors
+                .iter()
+                .filter(|t| (t.name == ITEM_ID_TABLE) == ids && t.dims.len() == 2)
+                .map(|t| t.dtype.name())
+                .next()
+                .unwrap_or("f32")
+        };
+        match (of(false), of(true)) {
+            (layers, ids) if layers == ids => layers.to_string(),
+            (layers, ids) => format!("{layers}, item ids {ids}"),
+        }
+    }
+
+    /// Rebuilds the model over a catalog's titles (the catalog the export was trained on),
+    /// its layers as `layers` says.
+    pub fn load(
+        &self,
+        titles: &[&str],
+        layers: Layers,
+    ) -> std::result::Result<BasketModel, LoadError> {
+        let device = Device::Cpu;
+        let tokenizer = titles::tokenizer_from_json(&self.tokenizer_json)?;
+        let (ids, owner) = titles::title_tokens(&tokenizer, titles)?;
+        // The layers' quantized weight matrices stay in their blocks; everything else (the
+        // embedding tables, which are gathered from, and what is stored as f32) is expanded.
+        let (kept, expanded): (Vec<&NamedTensor>, Vec<&NamedTensor>) =
+            self.tensors.iter().partition(|t| {
+                layers == Layers::Quantized
+                    && t.dtype != WeightType::F32
+                    && is_dense_weight(&t.name)
+            });
+        let quantized = kept
+            .iter()
+            .map(|t| Ok((t.name.clone(), Arc::new(t.to_qtensor(&device)?))))
+            .collect::<Result<Quantized>>()
+            .map_err(LoadError::Decode)?;
+        let tensors = expanded
+            .iter()
+            .map(|t| Ok((t.name.clone(), t.to_tensor(&device)?)))
+            .collect::<Result<HashMap<String, Tensor>>>()
+            .map_err(LoadError::Decode)?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
+        let mut model = BasketModel::new(self.config, vb, Some(&quantized), &ids, &owner)
+            .map_err(LoadError::Weights)?;
+        model.freeze().map_err(LoadError::ItemTable)?;
+        model.tokenizer = Some(tokenizer);
+        Ok(model)
+    }
+}

@@ -1,0 +1,478 @@
+//! The basket transformer: an encoder over the cart as a set, scoring every catalog item
+//! against its output through the tied item table (id vector + mean of title-token vectors).
+//!
+//! One definition for both builds: the network and its forward ([`BasketModel`], one
+//! [`Input`] per batch), its stored form in the export ([`format`]) and the title tokenizer's
+//! use ([`titles`]). Served from an export, its layers multiply by their quantized blocks
+//! (candle-transformers' quantized layers); training (`train::model`) builds the same network
+//! with f32 layers. It depends on candle and tokenizers only.
+
+pub mod format;
+pub mod titles;
+
+pub use format::{Layers, LoadError, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE};
+
+use candle_core::quantized::QTensor;
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{
+    embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder,
+};
+use candle_transformers::quantized_nn;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Shape of the model; stored with its weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelConfig {
+    /// Catalog items; ids `items` and `items + 1` are the padding and query tokens.
+    pub items: usize,
+    /// Title-token vocabulary size.
+    pub tokens: usize,
+    pub dim: usize,
+    pub heads: usize,
+    pub layers: usize,
+    /// Hidden width of each block's feed-forward layer.
+    pub ff: usize,
+    /// Most cart items the encoder sees.
+    pub max_cart: usize,
+    /// Most history tokens (items of the shopper's earlier orders) the encoder sees; 0 for a
+    /// model trained without history, which has no segment vector and ignores any history.
+    #[serde(default)]
+    pub max_history: usize,
+}
+
+impl ModelConfig {
+    /// The padding token id.
+    pub fn pad(&self) -> u32 {
+        self.items as u32
+    }
+    /// The query token id: the position whose output scores the catalog.
+    pub fn query(&self) -> u32 {
+        self.items as u32 + 1
+    }
+}
+
+/// Weight matrices kept in their stored quantized blocks, by tensor name (e.g.
+/// `block0.q.weight`).
+pub type Quantized = HashMap<String, Arc<QTensor>>;
+
+/// A linear layer: candle-nn's trainable f32 layer while training; candle-transformers'
+/// quantized layer when served from an export, which multiplies by the stored Q8_0/Q5_1 blocks
+/// directly (candle's quantized matmul, simd128 kernels in wasm) instead of expanding them to
+/// f32.
+#[derive(Debug, Clone)]
+enum Dense {
+    Float(Linear),
+    Quantized(quantized_nn::Linear),
+}
+
+impl Dense {
+    /// The layer `vb` names: quantized when `quantized` holds its weight, else f32 from `vb`.
+    fn new(
+        in_dim: usize,
+        out_dim: usize,
+        vb: VarBuilder,
+        quantized: Option<&Quantized>,
+    ) -> Result<Self> {
+        match quantized.and_then(|q| q.get(&format!("{}.weight", vb.prefix()))) {
+            Some(w) => Ok(Dense::Quantized(quantized_nn::Linear::from_arc(
+                w.clone(),
+                Some(vb.get(out_dim, "bias")?),
+            )?)),
+            None => Ok(Dense::Float(linear(in_dim, out_dim, vb)?)),
+        }
+    }
+}
+
+impl Module for Dense {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Dense::Float(l) => l.forward(x),
+            Dense::Quantized(l) => l.forward(x),
+        }
+    }
+}
+
+/// The linear layers of a block, by the name their weights are stored under.
+const DENSE_LAYERS: [&str; 6] = ["q", "k", "v", "o", "ff1", "ff2"];
+
+/// Whether a stored tensor is a block's linear weight matrix (`block0.q.weight`): the tensors a
+/// served model keeps quantized.
+pub fn is_dense_weight(name: &str) -> bool {
+    let mut parts = name.split('.');
+    let (Some(block), Some(layer), Some("weight"), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    block
+        .strip_prefix("block")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && DENSE_LAYERS.contains(&layer)
+}
+
+/// One pre-norm transformer block: self-attention over the cart, then a feed-forward layer.
+struct Block {
+    ln1: LayerNorm,
+    q: Dense,
+    k: Dense,
+    v: Dense,
+    o: Dense,
+    ln2: LayerNorm,
+    ff1: Dense,
+    ff2: Dense,
+    heads: usize,
+}
+
+impl Block {
+    fn new(cfg: &ModelConfig, vb: VarBuilder, quantized: Option<&Quantized>) -> Result<Self> {
+        let d = cfg.dim;
+        let ln = LayerNormConfig::default();
+        let dense = |i, o, name: &str| Dense::new(i, o, vb.pp(name), quantized);
+        Ok(Self {
+            ln1: layer_norm(d, ln, vb.pp("ln1"))?,
+            q: dense(d, d, "q")?,
+            k: dense(d, d, "k")?,
+            v: dense(d, d, "v")?,
+            o: dense(d, d, "o")?,
+            ln2: layer_norm(d, ln, vb.pp("ln2"))?,
+            ff1: dense(d, cfg.ff, "ff1")?,
+            ff2: dense(cfg.ff, d, "ff2")?,
+            heads: cfg.heads,
+        })
+    }
+
+    /// `x`: [B, T, d]; `mask`: [B, 1, 1, T] additive (−1e9 on padding).
+    fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let dh = d / self.heads;
+        let h = self.ln1.forward(x)?;
+        let split = |y: Tensor| {
+            y.reshape((b, t, self.heads, dh))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = split(self.q.forward(&h)?)?;
+        let k = split(self.k.forward(&h)?)?;
+        let v = split(self.v.forward(&h)?)?;
+        let scores = (q.matmul(&k.t()?)? / (dh as f64).sqrt())?.broadcast_add(mask)?;
+        let attn = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = attn.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        let x = (x + self.o.forward(&out)?)?;
+        let f = self
+            .ff2
+            .forward(&self.ff1.forward(&self.ln2.forward(&x)?)?.gelu()?)?;
+        x + f
+    }
+}
+
+/// One forward's input, padded with [`ModelConfig::pad`]: carts [B, L] of item ids, the
+/// shoppers' history items [B, H] (for a model trained with history), and item vectors [B, E,
+/// dim] of unseen items joining each cart.
+pub struct Input {
+    pub carts: Tensor,
+    pub history: Option<Tensor>,
+    pub unseen: Option<Tensor>,
+}
+
+/// One cart as the model reads it: known items (catalog indices, at most `max_cart` used), the
+/// shopper's history (most recent first), and unseen items' [`BasketModel::title_vector`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModelInput<'a> {
+    pub cart: &'a [u32],
+    pub history: &'a [u32],
+    pub unseen: &'a [Tensor],
+}
+
+/// The model with its title-token index (which tokens belong to which item).
+pub struct BasketModel {
+    pub config: ModelConfig,
+    item_id: Embedding,
+    token: Embedding,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    title_ids: Tensor,
+    title_owner: Tensor,
+    title_counts: Tensor,
+    has_titles: bool,
+    /// Added to history tokens so attention can tell the shopper's past from the cart.
+    segment: Option<Tensor>,
+    /// The item table computed once for inference (see [`BasketModel::freeze`]).
+    frozen: Option<Tensor>,
+    /// The title tokenizer, for vectors of items the model has never seen (set on load).
+    tokenizer: Option<tokenizers::Tokenizer>,
+    /// While training with id dropout: 1 for items whose id vector this step keeps, 0 for
+    /// those it drops, [items + 2, 1].
+    id_keep: Option<Tensor>,
+}
+
+impl BasketModel {
+    /// Builds the model from weights under `vb` (and, for a served model, the layers' weight
+    /// matrices still quantized) and the flat title tokens of every item.
+    pub fn new(
+        config: ModelConfig,
+        vb: VarBuilder,
+        quantized: Option<&Quantized>,
+        title_ids: &[u32],
+        title_owner: &[u32],
+    ) -> Result<Self> {
+        let device = vb.device().clone();
+        let rows = config.items + 2;
+        let mut counts = vec![0f32; rows];
+        for &o in title_owner {
+            counts[o as usize] += 1.0;
+        }
+        counts.iter_mut().for_each(|c| *c = c.max(1.0));
+        Ok(Self {
+            item_id: embedding(rows, config.dim, vb.pp("item_id"))?,
+            token: embedding(config.tokens, config.dim, vb.pp("token"))?,
+            blocks: (0..config.layers)
+                .map(|l| Block::new(&config, vb.pp(format!("block{l}")), quantized))
+                .collect::<Result<_>>()?,
+            ln_f: layer_norm(config.dim, LayerNormConfig::default(), vb.pp("ln_f"))?,
+            title_ids: Tensor::new(title_ids, &device)?,
+            title_owner: Tensor::new(title_owner, &device)?,
+            title_counts: Tensor::from_vec(counts, (rows, 1), &device)?,
+            has_titles: !title_ids.is_empty(),
+            segment: (config.max_history > 0)
+                .then(|| vb.get((1, config.dim), "segment.weight"))
+                .transpose()?,
+            frozen: None,
+            tokenizer: None,
+            id_keep: None,
+            config,
+        })
+    }
+
+    /// The vector of an item the model has never seen, from its title alone: the mean of its
+    /// title-token vectors (a known item's vector adds its learned id vector to that). `None`
+    /// when the model has no titles or tokenizer, or the title no token.
+    pub fn title_vector(&self, title: &str) -> Result<Option<Tensor>> {
+        let Some(tokenizer) = self.tokenizer.as_ref().filter(|_| self.has_titles) else {
+            return Ok(None);
+        };
+        let encoding = tokenizer
+            .encode(title, false)
+            .map_err(|e| candle_core::Error::Msg(format!("tokenizing {title:?}: {e}")))?;
+        let ids: Vec<u32> = encoding
+            .get_ids()
+            .iter()
+            .copied()
+            .filter(|&t| (t as usize) < self.config.tokens)
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let device = self.token.embeddings().device();
+        Ok(Some(
+            self.token
+                .forward(&Tensor::new(ids.as_slice(), device)?)?
+                .mean(0)?,
+        ))
+    }
+
+    /// Computes the item table once for inference; training must not freeze (no gradients
+    /// would reach the embeddings).
+    pub fn freeze(&mut self) -> Result<()> {
+        self.frozen = Some(self.item_table()?);
+        Ok(())
+    }
+
+    /// Drops the id vectors of the items marked 0 in `keep` ([items + 2, 1]) from the item
+    /// table until the next call, so those items are seen by their titles alone, as a new
+    /// product will be (id dropout, for cold start); `None` keeps every id vector.
+    pub fn set_id_keep(&mut self, keep: Option<Tensor>) {
+        self.id_keep = keep;
+    }
+
+    /// Item vectors [items + 2, d]: learned id vector + mean of the item's title-token vectors.
+    pub fn item_table(&self) -> Result<Tensor> {
+        let ids = self.item_id.embeddings();
+        if !self.has_titles {
+            return Ok(ids.clone());
+        }
+        let ids = match &self.id_keep {
+            Some(keep) => ids.broadcast_mul(keep)?,
+            None => ids.clone(),
+        };
+        let tokens = self.token.forward(&self.title_ids)?;
+        let sums = Tensor::zeros(ids.dims(), DType::F32, ids.device())?.index_add(
+            &self.title_owner,
+            &tokens,
+            0,
+        )?;
+        ids + sums.broadcast_div(&self.title_counts)?
+    }
+
+    /// Every catalog item's title part of its vector, row-major [items, dim]: the mean of its
+    /// title-token vectors (zeros without titles), comparable with [`BasketModel::title_vector`].
+    pub fn title_vectors(&self) -> Result<Vec<f32>> {
+        let d = self.config.dim;
+        if !self.has_titles {
+            return Ok(vec![0.0; self.config.items * d]);
+        }
+        let tokens = self.token.forward(&self.title_ids)?;
+        let rows = self.config.items + 2;
+        Tensor::zeros((rows, d), DType::F32, tokens.device())?
+            .index_add(&self.title_owner, &tokens, 0)?
+            .broadcast_div(&self.title_counts)?
+            .narrow(0, 0, self.config.items)?
+            .flatten_all()?
+            .to_vec1()
+    }
+
+    /// The item table: the frozen one at inference, computed afresh while training.
+    fn table(&self) -> Result<Tensor> {
+        match &self.frozen {
+            Some(t) => Ok(t.clone()),
+            None => self.item_table(),
+        }
+    }
+
+    /// The catalog's item vectors, row-major [items, dim]: the table the scoring kernels rank.
+    pub fn item_vectors(&self) -> Result<Vec<f32>> {
+        self.table()?
+            .narrow(0, 0, self.config.items)?
+            .flatten_all()?
+            .to_vec1()
+    }
+
+    /// Catalog logits [B, items]: the query vectors of [`BasketModel::hidden`] scored against
+    /// the item table.
+    pub fn forward(&self, input: &Input) -> Result<Tensor> {
+        let h = self.hidden(input)?;
+        h.matmul(&self.table()?.narrow(0, 0, self.config.items)?.t()?)
+    }
+
+    /// The query vectors [B, dim] of a batch, before they are scored against the item table:
+    /// what the catalog-scoring kernels take.
+    ///
+    /// The encoder reads the query token, the cart's items, any unseen items (by their
+    /// [`BasketModel::title_vector`]) and, for a model trained with history, one history token:
+    /// the mean of the history's item vectors plus the segment vector, so a long history
+    /// cannot drown out the cart in attention (an empty history is masked like padding; a
+    /// model without a segment vector ignores history).
+    pub fn hidden(&self, input: &Input) -> Result<Tensor> {
+        let table = self.table()?;
+        let carts = &input.carts;
+        let (b, l) = carts.dims2()?;
+        let d = self.config.dim;
+        let device = carts.device();
+        let query = Tensor::full(self.config.query(), (b, 1), device)?;
+        let ids = Tensor::cat(&[&query, carts], 1)?;
+        let mut x = table
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, l + 1, d))?;
+        let mut padding = ids.eq(self.config.pad())?.to_dtype(DType::F32)?;
+        if let Some(unseen) = &input.unseen {
+            x = Tensor::cat(&[&x, unseen], 1)?;
+            let shown = Tensor::zeros((b, unseen.dim(1)?), DType::F32, device)?;
+            padding = Tensor::cat(&[&padding, &shown], 1)?;
+        }
+        if let Some((h, segment)) = input.history.as_ref().zip(self.segment.as_ref()) {
+            let kept = h.ne(self.config.pad())?.to_dtype(DType::F32)?;
+            let count = kept.sum_keepdim(1)?;
+            let sum = table
+                .index_select(&h.flatten_all()?, 0)?
+                .reshape((b, h.dim(1)?, d))?
+                .broadcast_mul(&kept.unsqueeze(2)?)?
+                .sum(1)?;
+            let token = sum
+                .broadcast_div(&count.clamp(1f32, f32::MAX)?)?
+                .broadcast_add(segment)?
+                .unsqueeze(1)?;
+            x = Tensor::cat(&[&x, &token], 1)?;
+            padding = Tensor::cat(&[&padding, &count.eq(0f32)?.to_dtype(DType::F32)?], 1)?;
+        }
+        let n = x.dim(1)?;
+        let mask = (padding * -1e9)?.reshape((b, 1, 1, n))?;
+        for block in &self.blocks {
+            x = block.forward(&x, &mask)?;
+        }
+        self.ln_f.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)
+    }
+
+    /// The input for carts of item indices (at most `max_cart` kept) and, parallel to them or
+    /// empty, their shoppers' histories (most recent first, at most `max_history` kept).
+    pub fn input(&self, carts: &[&[u32]], histories: &[&[u32]], device: &Device) -> Result<Input> {
+        let history = if self.segment.is_none() || histories.iter().all(|h| h.is_empty()) {
+            None
+        } else {
+            Some(self.pad_rows(histories, self.config.max_history, device)?)
+        };
+        Ok(Input {
+            carts: self.pad_rows(carts, self.config.max_cart, device)?,
+            history,
+            unseen: None,
+        })
+    }
+
+    /// The input of one cart: its known items, history and unseen items' vectors.
+    pub fn cart_input(&self, cart: &ModelInput) -> Result<Input> {
+        let mut input = self.input(&[cart.cart], &[cart.history], &Device::Cpu)?;
+        if !cart.unseen.is_empty() {
+            input.unseen = Some(Tensor::stack(cart.unseen, 0)?.unsqueeze(0)?);
+        }
+        Ok(input)
+    }
+
+    /// The query vector of one cart (see [`BasketModel::hidden`]): its logits are this vector's
+    /// dot products with [`BasketModel::item_vectors`].
+    pub fn query_vector(&self, cart: &ModelInput) -> Result<Vec<f32>> {
+        self.hidden(&self.cart_input(cart)?)?
+            .squeeze(0)?
+            .to_vec1::<f32>()
+    }
+
+    /// Catalog logits of one cart.
+    pub fn cart_logits(&self, cart: &ModelInput) -> Result<Vec<f32>> {
+        self.forward(&self.cart_input(cart)?)?
+            .squeeze(0)?
+            .to_vec1::<f32>()
+    }
+
+    /// Whether the model reads a history token (trained with `--history`).
+    pub fn takes_history(&self) -> bool {
+        self.segment.is_some()
+    }
+
+    fn pad_rows(&self, rows: &[&[u32]], max: usize, device: &Device) -> Result<Tensor> {
+        let l = rows
+            .iter()
+            .map(|c| c.len().min(max))
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut flat = Vec::with_capacity(rows.len() * l);
+        for c in rows {
+            let kept = &c[..c.len().min(l)];
+            flat.extend_from_slice(kept);
+            flat.extend(std::iter::repeat_n(self.config.pad(), l - kept.len()));
+        }
+        Tensor::from_vec(flat, (rows.len(), l), device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dense_weight;
+
+    #[test]
+    fn dense_weights_are_named_by_block_and_layer() {
+        assert!(is_dense_weight("block0.q.weight"));
+        assert!(is_dense_weight("block12.ff2.weight"));
+        for other in [
+            "block0.q.bias",
+            "block0.ln1.weight",
+            "block.q.weight",
+            "segment.weight",
+            "item_id.weight",
+            "token.weight",
+            "block0.q.weight.x",
+        ] {
+            assert!(!is_dense_weight(other), "{other}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Reason strings with their numbers, drawn from the evidence behind each add-on.
+
+use super::candidates::Sources;
+use super::types::{BundleOption, Candidate, Evidence, Terms};
+use crate::serve::assoc::PairStats;
+use crate::serve::pricing::{CurveSource, Quote};
+use crate::serve::seasonal::MONTH_NAMES;
+
+/// Seasonal factors at or above this are worth telling the shopper about.
+pub const SEASONAL_REASON_FACTOR: f32 = 1.25;
+
+/// Lift at or above this between a cart item's category and a new item's is worth telling
+/// the shopper about.
+pub const CATEGORY_REASON_LIFT: f64 = 1.5;
+
+/// Lift at or above this between an item of the shopper's history and an add-on is worth
+/// telling the shopper about.
+pub const HISTORY_REASON_LIFT: f64 = 2.0;
+
+/// Explains a bundle: the merchant's pick, association with the cart, itemsets, the shopper's
+/// history (items of `history`, catalog indices), seasonality, popularity, a new item's
+/// similar title, and its price.
+#[allow(clippy::too_many_arguments)]
+pub fn explain(
+    src: &Sources,
+    terms: &Terms,
+    cart: &[u32],
+    option: &BundleOption,
+    candidates: &[Candidate],
+    month: u8,
+    history: &[u32],
+    price: &Quote,
+) -> Vec<String> {
+    let export = src.export;
+    let (catalog, assoc) = (terms.fresh.shelf(&src.export.catalog), &export.assoc);
+    let mut reasons = Vec::new();
+    if option.pinned.is_some() {
+        reasons.push("Picked by the shop".to_string());
+    }
+    if let Some(count) = option.itemset_count {
+        reasons.push(format!("Completes a set bought together in {count} orders"));
+    }
+    for &item in &option.items {
+        let title = &catalog.get(item).title;
+        let found = candidates.iter().position(|c| c.item == item);
+        match found.map(|k| candidates[k].evidence) {
+            Some(Evidence::Assoc { anchor, count, .. }) => {
+                let stats = PairStats::from_counts(
+                    assoc.orders,
+                    assoc.item_counts[anchor as usize],
+                    assoc.item_counts[item as usize],
+                    count,
+                );
+                reasons.push(format!(
+                    "{title} is bought with {} {:.1}x more often than chance ({count} orders, {:.0}% of its buyers)",
+                    catalog.get(anchor).title,
+                    stats.lift,
+                    stats.confidence * 100.0
+                ));
+            }
+            Some(Evidence::Learned { anchor, weight }) => reasons.push(format!(
+                "{title} goes with {}: having it in the cart adds {weight:.2} to the predicted \
+                 chance of {title}, beyond what the rest of the cart explains (regression on \
+                 past orders)",
+                catalog.get(anchor).title
+            )),
+            Some(Evidence::Model) => reasons.push(format!(
+                "{title} ranks #{} of {} items as the completion of carts like this one (basket model)",
+                found.map_or(0, |k| k + 1),
+                catalog.len()
+            )),
+            Some(Evidence::New { read: true }) => {
+                let rank = found.map_or(0, |k| k + 1);
+                reasons.push(match terms.fresh.look_alike.get(&item) {
+                    Some(&(like, similarity)) => format!(
+                        "{title} is new here: its title reads like {}'s (title similarity \
+                         {similarity:.2}), and the basket model ranks it #{rank} of {} items \
+                         for this cart from its title and category",
+                        catalog.get(like).title,
+                        catalog.len()
+                    ),
+                    None => format!(
+                        "{title} is new here: the basket model ranks it #{rank} of {} items \
+                         for this cart from its title and category",
+                        catalog.len()
+                    ),
+                })
+            }
+            Some(Evidence::New { read: false }) => reasons.push(format!(
+                "{title} is new here, ranked as a typical {} item",
+                catalog.get(item).category
+            )),
+            _ => reasons.push(format!(
+                "{title} is one of the shop's most popular items ({} orders)",
+                assoc.item_counts[item as usize]
+            )),
+        }
+        // A new item's category, by how it goes with the cart's.
+        if let Some(Evidence::New { .. }) = found.map(|k| candidates[k].evidence) {
+            let category = &catalog.get(item).category;
+            let best = src
+                .titles
+                .category_lift
+                .best(&export.catalog, cart, category);
+            if let Some((lift, from)) = best.filter(|(lift, _)| *lift >= CATEGORY_REASON_LIFT) {
+                reasons.push(format!(
+                    "{category} items are bought with {from} items {lift:.1}x more often than chance"
+                ));
+            }
+        }
+        // The history item most strongly bought with this add-on, by lift.
+        let past = history
+            .iter()
+            .filter(|&&h| h != item)
+            .filter_map(|&h| {
+                assoc
+                    .find(h, item)
+                    .map(|nb| (h, nb.count, assoc.stats(h, nb)))
+            })
+            .filter(|(_, _, s)| s.lift >= HISTORY_REASON_LIFT)
+            .max_by(|a, b| a.2.lift.total_cmp(&b.2.lift).then(b.0.cmp(&a.0)));
+        if let Some((h, count, stats)) = past {
+            reasons.push(format!(
+                "From your history: {} is bought with {title} {:.1}x more often than chance ({count} orders)",
+                catalog.get(h).title,
+                stats.lift
+            ));
+        }
+        let factor = export.seasonal.factor(item, month);
+        if factor >= SEASONAL_REASON_FACTOR {
+            reasons.push(format!(
+                "{title} is popular in {} ({factor:.1}x its usual sales)",
+                MONTH_NAMES[month as usize - 1]
+            ));
+        }
+    }
+    if let [a, b] = option.items[..] {
+        if option.itemset_count.is_none() && src.export.assoc.mutual(a, b) > 0.0 {
+            if let Some(nb) = assoc.find(a, b) {
+                reasons.push(format!(
+                    "{} and {} are bought together {:.1}x more often than chance",
+                    catalog.get(a).title,
+                    catalog.get(b).title,
+                    assoc.stats(a, nb).lift
+                ));
+            }
+        }
+    }
+    if price.discount > 0 {
+        let basis = match export.acceptance.source {
+            CurveSource::Fitted => "price response fitted on past promotions",
+            CurveSource::Prior => "assumed price response",
+        };
+        reasons.push(format!(
+            "{:.0}% off: predicted take-up {:.1}% instead of {:.1}% at full price ({basis})",
+            price.discount as f64 * 100.0 / price.base_price as f64,
+            price.acceptance * 100.0,
+            price.base_acceptance * 100.0,
+        ));
+    }
+    reasons
+}

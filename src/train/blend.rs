@@ -1,0 +1,116 @@
+//! Fits the blend weights on held-out carts.
+
+use crate::serve::blend::{Blend, Features};
+use crate::train::protocol::{ranked_ahead, HIT_DEPTH};
+
+/// One held-out cart for fitting: every candidate's features and where the hidden item is.
+pub struct FitCart {
+    pub candidates: Vec<Features>,
+    /// Index of the hidden item in `candidates`, if it is a candidate at all.
+    pub hidden: Option<usize>,
+}
+
+/// HR@10 of `blend` over the carts, by the protocol's one tie rule.
+pub fn hit_rate(blend: &Blend, carts: &[FitCart]) -> f64 {
+    use rayon::prelude::*;
+    let hits: usize = carts
+        .par_iter()
+        .filter(|c| {
+            let Some(h) = c.hidden else { return false };
+            let target = &c.candidates[h];
+            let others = c.candidates.iter().map(|f| (f.item, blend.score(f)));
+            ranked_ahead((target.item, blend.score(target)), others) < HIT_DEPTH
+        })
+        .count();
+    hits as f64 / carts.len().max(1) as f64
+}
+
+/// Fits the blend by coordinate search on validation HR@10: a coarse grid per weight, then
+/// finer steps around the best; returns the blend and its HR@10. Only ratios matter, so one
+/// evidence stays fixed at 1: the model's when there is one, else EASE's. `has_ease`,
+/// `model_candidates > 0` and `has_history` say which evidence the carts carry. A tie keeps the earlier (simpler)
+/// weight.
+pub fn fit(
+    carts: &[FitCart],
+    has_ease: bool,
+    model_candidates: u32,
+    has_history: bool,
+) -> (Blend, f64) {
+    let has_model = model_candidates > 0;
+    let scale_grid: Vec<f32> = std::iter::once(0.0)
+        .chain((-4..=9).map(|e| 2f32.powi(e)))
+        .collect();
+    let popularity_grid = [-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
+    let start = Blend {
+        assoc: 1.0,
+        ease: if has_ease { 1.0 } else { 0.0 },
+        model: if has_model { 1.0 } else { 0.0 },
+        popularity: 0.0,
+        history: 0.0,
+        model_candidates,
+    };
+    // A free coordinate: how to replace its weight, read it, and whether its steps add (the
+    // popularity exponent, which may be negative) rather than scale.
+    struct Axis {
+        set: fn(Blend, f32) -> Blend,
+        get: fn(&Blend) -> f32,
+        additive: bool,
+    }
+    let mut free = vec![Axis {
+        set: |b, assoc| Blend { assoc, ..b },
+        get: |b| b.assoc,
+        additive: false,
+    }];
+    if has_ease && has_model {
+        free.push(Axis {
+            set: |b, ease| Blend { ease, ..b },
+            get: |b| b.ease,
+            additive: false,
+        });
+    }
+    if has_history {
+        free.push(Axis {
+            set: |b, history| Blend { history, ..b },
+            get: |b| b.history,
+            additive: false,
+        });
+    }
+    free.push(Axis {
+        set: |b, popularity| Blend { popularity, ..b },
+        get: |b| b.popularity,
+        additive: true,
+    });
+    let mut best = (start, hit_rate(&start, carts));
+    let sweep = |best: &mut (Blend, f64), axis: &Axis, values: &[f32]| {
+        let base = best.0;
+        for &v in values {
+            let trial = (axis.set)(base, v);
+            let hr = hit_rate(&trial, carts);
+            if hr > best.1 {
+                *best = (trial, hr);
+            }
+        }
+    };
+    for _ in 0..2 {
+        for axis in &free {
+            let grid: &[f32] = if axis.additive {
+                &popularity_grid
+            } else {
+                &scale_grid
+            };
+            sweep(&mut best, axis, grid);
+        }
+    }
+    for (factor, delta) in [(0.7f32, 0.1f32), (0.85, 0.05)] {
+        for axis in &free {
+            let v = (axis.get)(&best.0);
+            let steps = if axis.additive {
+                [v - delta, v + delta]
+            } else {
+                [v * factor, v / factor]
+            };
+            sweep(&mut best, axis, &steps);
+        }
+    }
+    best
+}

@@ -1,0 +1,134 @@
+//! Fitting EASE natively: the dense closed form, λ chosen on validation carts, and pruning to
+//! the [`SparseEase`] table the export ships. The dense model is also the evaluation baseline.
+
+use crate::serve::ease::SparseEase;
+use crate::train::assoc::count::{count_pairs, unpack_pair, DEFAULT_CHUNK_PAIRS};
+use crate::train::protocol::top_of_scores;
+use faer::linalg::solvers::DenseSolveCore;
+use faer::{Mat, Side};
+
+/// Largest catalog EASE is fitted for in evaluation: its dense solve needs about 20·n² bytes.
+pub const EVAL_MAX_ITEMS: usize = 20_000;
+/// Largest catalog `train` fits EASE for by default (five dense solves of this size take a
+/// few minutes on two cores and about 2 GB).
+pub const TRAIN_MAX_ITEMS: usize = 10_000;
+/// λ values tried on the validation slice.
+pub const LAMBDAS: [f64; 6] = [10.0, 50.0, 200.0, 500.0, 1_000.0, 3_000.0];
+
+/// EASE (Steck, 2019): B = I − P · diag(1 / diag P) with P = (XᵀX + λI)⁻¹, zero diagonal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ease {
+    n: usize,
+    /// Row-major n × n item-to-item weights.
+    weights: Vec<f32>,
+    pub lambda: f64,
+}
+
+impl Ease {
+    /// Fits the closed form on baskets over `n` items with L2 weight `lambda`.
+    pub fn fit(baskets: &[Vec<u32>], n: usize, lambda: f64) -> Self {
+        let counts = count_pairs(baskets, n, DEFAULT_CHUNK_PAIRS);
+        let mut gram = Mat::<f64>::zeros(n, n);
+        for (i, &c) in counts.item_counts.iter().enumerate() {
+            gram[(i, i)] = c as f64 + lambda;
+        }
+        for &(key, c) in &counts.pairs {
+            let (a, b) = unpack_pair(key);
+            gram[(a as usize, b as usize)] = c as f64;
+            gram[(b as usize, a as usize)] = c as f64;
+        }
+        let factor = gram
+            .llt(Side::Lower)
+            .expect("XᵀX + λI is positive definite for λ > 0");
+        drop(gram);
+        let p = factor.inverse();
+        drop(factor);
+        let mut weights = vec![0f32; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    weights[i * n + j] = (-p[(i, j)] / p[(j, j)]) as f32;
+                }
+            }
+        }
+        Self { n, weights, lambda }
+    }
+
+    /// Weight of item `i` for predicting item `j`.
+    pub fn weight(&self, i: u32, j: u32) -> f32 {
+        self.weights[i as usize * self.n + j as usize]
+    }
+
+    /// Ranks items by Σ over cart items of their weight rows.
+    pub fn rank(&self, cart: &[u32]) -> Vec<u32> {
+        let mut scores = vec![0f32; self.n];
+        for &i in cart {
+            let row = &self.weights[i as usize * self.n..(i as usize + 1) * self.n];
+            scores.iter_mut().zip(row).for_each(|(s, w)| *s += w);
+        }
+        top_of_scores(&scores, cart)
+    }
+
+    /// Serving size of the dense f32 matrix.
+    pub fn size_bytes(&self) -> u64 {
+        (self.n * self.n * 4) as u64
+    }
+
+    /// The `keep` strongest weights of every row, int8 per row (what the export ships).
+    pub fn sparsify(&self, keep: usize) -> SparseEase {
+        let rows = (0..self.n)
+            .map(|i| {
+                let row = &self.weights[i * self.n..(i + 1) * self.n];
+                row.iter()
+                    .enumerate()
+                    .filter(|&(j, &w)| j != i && w != 0.0)
+                    .map(|(j, &w)| (j as u32, w))
+                    .collect()
+            })
+            .collect();
+        SparseEase::from_rows(self.lambda as f32, rows, keep)
+    }
+}
+
+impl SparseEase {
+    /// Ranks items by Σ over cart items of their kept weights (evaluation and λ choice).
+    pub fn rank(&self, cart: &[u32]) -> Vec<u32> {
+        let mut scores = vec![0f32; self.items()];
+        for &i in cart {
+            for (j, w) in self.row(i) {
+                scores[j as usize] += w;
+            }
+        }
+        top_of_scores(&scores, cart)
+    }
+}
+
+/// The λ values tried and their scores, as a log line: `λ=10: 0.1713, λ=50: 0.1736, …`.
+pub fn describe_tried(tried: &[(f64, f64)]) -> String {
+    tried
+        .iter()
+        .map(|(l, hr)| format!("λ={l}: {hr:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Fits EASE on `fit_baskets` for each λ in [`LAMBDAS`] and keeps the one `score` (a
+/// validation HR@10) rates best, earliest on ties; returns it with every λ's score.
+pub fn tune<T>(
+    fit_baskets: &[Vec<u32>],
+    n: usize,
+    mut score: impl FnMut(&Ease) -> (f64, T),
+) -> (f64, T, Vec<(f64, f64)>) {
+    let mut best: Option<(f64, f64, T)> = None;
+    let mut tried = Vec::new();
+    for lambda in LAMBDAS {
+        let ease = Ease::fit(fit_baskets, n, lambda);
+        let (hr, kept) = score(&ease);
+        tried.push((lambda, hr));
+        if best.as_ref().is_none_or(|b| hr > b.1) {
+            best = Some((lambda, hr, kept));
+        }
+    }
+    let (lambda, _, kept) = best.expect("LAMBDAS is not empty");
+    (lambda, kept, tried)
+}

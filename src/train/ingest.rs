@@ -1,0 +1,355 @@
+//! CSV ingest of the product catalog and the order log, per the CLI contract in DESIGN.md.
+//!
+//! Columns are found by header name; extra columns are ignored. Every rejected row becomes a
+//! [`Reject`] naming file, line and reason; nothing is dropped without one.
+
+use crate::serve::catalog::{Catalog, Product};
+use crate::serve::money::parse_minor;
+use crate::train::error::{At, FileError};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+
+/// A row that was not accepted, with where it was and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub file: String,
+    pub line: u64,
+    /// Short reason class, used for the summary ("unknown item", "bad quantity", ...).
+    pub reason: &'static str,
+    /// The specifics: offending value or field.
+    pub detail: String,
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.reason, self.detail
+        )
+    }
+}
+
+/// Counts rejects per reason, most frequent first (ties alphabetical).
+pub fn summarize(rejects: &[Reject]) -> Vec<(&'static str, usize)> {
+    let mut by: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for r in rejects {
+        *by.entry(r.reason).or_default() += 1;
+    }
+    let mut out: Vec<_> = by.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    out
+}
+
+/// Writes rejects as CSV (`file,line,reason,detail`).
+pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<(), FileError> {
+    let mut w = csv::Writer::from_path(path).at(|| format!("creating {}", path.display()))?;
+    let writing = || format!("writing {}", path.display());
+    w.write_record(["file", "line", "reason", "detail"])
+        .at(writing)?;
+    for r in rejects {
+        w.write_record([r.file.as_str(), &r.line.to_string(), r.reason, &r.detail])
+            .at(writing)?;
+    }
+    w.flush().at(writing)?;
+    Ok(())
+}
+
+/// Parses an ISO 8601 timestamp (date, local date-time taken as UTC, or with offset).
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let s = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// A CSV file opened with its header mapped to column positions.
+struct Table {
+    file: String,
+    reader: csv::Reader<std::fs::File>,
+    columns: HashMap<String, usize>,
+}
+
+impl Table {
+    fn open(path: &Path, required: &[&str]) -> Result<Self, FileError> {
+        let file = path.display().to_string();
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .at(|| format!("opening {file}"))?;
+        let header = reader
+            .byte_headers()
+            .at(|| format!("{file}:1: reading header"))?;
+        let columns: HashMap<String, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                (
+                    String::from_utf8_lossy(h)
+                        .trim()
+                        .trim_start_matches('\u{feff}')
+                        .to_string(),
+                    i,
+                )
+            })
+            .collect();
+        for col in required {
+            if !columns.contains_key(*col) {
+                return Err(FileError::Invalid(format!(
+                    "{file}:1: header lacks required column {col:?}"
+                )));
+            }
+        }
+        Ok(Self {
+            file,
+            reader,
+            columns,
+        })
+    }
+
+    /// Visits each data row with its line number and a field accessor; CSV-level errors
+    /// (bad quoting, invalid UTF-8) become rejects.
+    fn rows(&mut self, rejects: &mut Vec<Reject>, mut visit: impl FnMut(u64, &Row)) {
+        let mut record = csv::ByteRecord::new();
+        loop {
+            let line = self.reader.position().line();
+            match self.reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map_or(line, |p| p.line());
+                    match std::str::from_utf8(record.as_slice()) {
+                        Ok(_) => visit(
+                            line,
+                            &Row {
+                                record: &record,
+                                columns: &self.columns,
+                            },
+                        ),
+                        Err(_) => rejects.push(Reject {
+                            file: self.file.clone(),
+                            line,
+                            reason: "invalid UTF-8",
+                            detail: "row is not valid UTF-8".into(),
+                        }),
+                    }
+                }
+                Err(e) => {
+                    let line = e.position().map_or(line, |p| p.line());
+                    rejects.push(Reject {
+                        file: self.file.clone(),
+                        line,
+                        reason: "malformed CSV",
+                        detail: e.to_string(),
+                    });
+                    if !matches!(
+                        e.kind(),
+                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                    ) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One data row with fields by column name; absent columns read as empty.
+struct Row<'a> {
+    record: &'a csv::ByteRecord,
+    columns: &'a HashMap<String, usize>,
+}
+
+impl Row<'_> {
+    fn get(&self, name: &str) -> &str {
+        self.columns
+            .get(name)
+            .and_then(|&i| self.record.get(i))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+}
+
+/// Parses an optional non-negative money cell; `Err` holds the reject reason and detail.
+fn money_cell(
+    row: &Row,
+    column: &'static str,
+    bad: &'static str,
+) -> Result<Option<i64>, (&'static str, String)> {
+    let text = row.get(column);
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match parse_minor(text) {
+        Ok(v) if v < 0 => Err((bad, format!("{column} {text:?} is negative"))),
+        Ok(v) => Ok(Some(v)),
+        Err(e) => Err((bad, format!("{column}: {e}"))),
+    }
+}
+
+/// Reads `item_id,title[,category,price,cost]`; duplicates after the first are rejected.
+pub fn read_products(path: &Path) -> Result<(Catalog, Vec<Reject>), FileError> {
+    let mut table = Table::open(path, &["item_id", "title"])?;
+    let file = table.file.clone();
+    let mut rejects = Vec::new();
+    let mut products: Vec<Product> = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut row_rejects = Vec::new();
+    table.rows(&mut rejects, |line, row| {
+        let mut reject = |reason: &'static str, detail: String| {
+            row_rejects.push(Reject {
+                file: file.clone(),
+                line,
+                reason,
+                detail,
+            })
+        };
+        let id = row.get("item_id");
+        let title = row.get("title");
+        if id.is_empty() {
+            return reject("missing item_id", "item_id is empty".into());
+        }
+        if title.is_empty() {
+            return reject("missing title", format!("item {id:?} has no title"));
+        }
+        if let Some(first) = seen.get(id) {
+            return reject(
+                "duplicate item_id",
+                format!("item {id:?} already defined on line {first}"),
+            );
+        }
+        let price = money_cell(row, "price", "bad price");
+        let cost = money_cell(row, "cost", "bad cost");
+        match (price, cost) {
+            (Err((reason, detail)), _) | (_, Err((reason, detail))) => {
+                reject(reason, format!("item {id:?}: {detail}"))
+            }
+            (Ok(price), Ok(cost)) => {
+                seen.insert(id.to_string(), line);
+                products.push(Product {
+                    id: id.to_string(),
+                    title: title.to_string(),
+                    category: row.get("category").to_string(),
+                    price,
+                    cost,
+                });
+            }
+        }
+    });
+    rejects.extend(row_rejects);
+    rejects.sort_by_key(|r| r.line);
+    let catalog = Catalog::new(products).expect("duplicates rejected above");
+    Ok((catalog, rejects))
+}
+
+/// One order assembled from its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: String,
+    pub customer: Option<String>,
+    /// Seconds since the Unix epoch, UTC, from the first timed line.
+    pub time: Option<i64>,
+    /// Item index per accepted line (repeats kept; counting dedups).
+    pub items: Vec<u32>,
+    /// Unit price paid per line in minor units, beside `items`; `None` where not given.
+    pub unit_prices: Vec<Option<i64>>,
+}
+
+impl Order {
+    /// Calendar month 1..=12 of the order, if timed.
+    pub fn month(&self) -> Option<u8> {
+        self.time
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+            .map(|t| t.month() as u8)
+    }
+}
+
+/// Orders in first-seen order, plus accepted line count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderLog {
+    pub orders: Vec<Order>,
+    pub lines: u64,
+}
+
+/// Reads `order_id,item_id[,customer_id,timestamp,quantity,unit_price]` against a catalog.
+pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reject>), FileError> {
+    let mut table = Table::open(path, &["order_id", "item_id"])?;
+    let file = table.file.clone();
+    let mut rejects = Vec::new();
+    let mut row_rejects = Vec::new();
+    let mut log = OrderLog::default();
+    let mut slot: HashMap<String, usize> = HashMap::new();
+    table.rows(&mut rejects, |line, row| {
+        let mut reject = |reason: &'static str, detail: String| {
+            row_rejects.push(Reject { file: file.clone(), line, reason, detail })
+        };
+        let order_id = row.get("order_id");
+        let item_id = row.get("item_id");
+        if order_id.is_empty() {
+            return reject("missing order_id", "order_id is empty".into());
+        }
+        if item_id.is_empty() {
+            return reject("missing item_id", format!("order {order_id:?}: item_id is empty"));
+        }
+        let Some(item) = catalog.lookup(item_id) else {
+            return reject("unknown item", format!("order {order_id:?}: item {item_id:?} is not in the products file"));
+        };
+        let quantity = row.get("quantity");
+        if !quantity.is_empty() {
+            match quantity.parse::<i64>() {
+                Ok(q) if q <= 0 => {
+                    return reject("non-positive quantity", format!("order {order_id:?} item {item_id:?}: quantity {q}"))
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    return reject("bad quantity", format!("order {order_id:?} item {item_id:?}: quantity {quantity:?} is not a whole number"))
+                }
+            }
+        }
+        let unit_price = match money_cell(row, "unit_price", "bad unit_price") {
+            Ok(v) => v,
+            Err((reason, detail)) => {
+                return reject(reason, format!("order {order_id:?} item {item_id:?}: {detail}"))
+            }
+        };
+        let stamp = row.get("timestamp");
+        let time = if stamp.is_empty() {
+            None
+        } else {
+            match parse_timestamp(stamp) {
+                Some(t) => Some(t.timestamp()),
+                None => return reject("bad timestamp", format!("order {order_id:?}: timestamp {stamp:?} is not ISO 8601")),
+            }
+        };
+        let customer = Some(row.get("customer_id")).filter(|c| !c.is_empty()).map(str::to_string);
+        let k = *slot.entry(order_id.to_string()).or_insert_with(|| {
+            log.orders.push(Order { id: order_id.to_string(), customer: None, time: None, items: Vec::new(), unit_prices: Vec::new() });
+            log.orders.len() - 1
+        });
+        let order = &mut log.orders[k];
+        order.items.push(item);
+        order.unit_prices.push(unit_price);
+        order.time = order.time.or(time);
+        order.customer = order.customer.take().or(customer);
+        log.lines += 1;
+    });
+    rejects.extend(row_rejects);
+    rejects.sort_by_key(|r| r.line);
+    Ok((log, rejects))
+}

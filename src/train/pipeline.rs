@@ -1,0 +1,394 @@
+//! Training: order log and catalog in, a complete [`Export`] out.
+
+use crate::serve::blend::Blend;
+use crate::serve::catalog::Catalog;
+use crate::serve::ease::SparseEase;
+use crate::serve::export::{Export, Meta};
+use crate::serve::model::ModelExport;
+use crate::serve::rules::MerchantRules;
+use crate::serve::seasonal::SeasonalIndex;
+use crate::serve::suggest::{Engine, Query};
+use crate::train::assoc::build::{build_table, AssocConfig};
+use crate::train::assoc::count::{
+    count_pairs, prepare_baskets, Baskets, PairSet, DEFAULT_CHUNK_PAIRS,
+};
+use crate::train::assoc::itemsets::mine_triples;
+use crate::train::blend::{self, FitCart};
+use crate::train::ease::{self, Ease};
+use crate::train::error::TrainError;
+use crate::train::history::customer_histories;
+use crate::train::ingest::{Order, OrderLog};
+use crate::train::model::fit::{fit, FitConfig, Fitted};
+use crate::train::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
+use crate::train::protocol::{measure, tuning_carts, validation_split, TestCart, Validation};
+use crate::train::seasonal;
+use crate::train::Progress;
+use rayon::prelude::*;
+
+/// Everything that shapes training besides the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// Orders with more distinct items are left out of all counts (see `prepare_baskets`).
+    pub max_order_items: usize,
+    /// Pair keys held at once while counting.
+    pub chunk_pairs: usize,
+    pub assoc: AssocConfig,
+    /// A 3-itemset must appear in this many orders.
+    pub min_itemset_count: u32,
+    /// Most itemsets kept.
+    pub itemset_limit: usize,
+    pub rules: MerchantRules,
+    /// How the acceptance curve is fitted from promotions in the orders.
+    pub pricing: PricingFit,
+    /// Also train the basket transformer, validating on the latest 10% of orders by time.
+    pub transformer: Option<FitConfig>,
+    /// Folder for the transformer's per-epoch checkpoint, resumed when it matches.
+    pub checkpoint: Option<std::path::PathBuf>,
+    /// Fit sparse EASE when the catalog has at most this many items (its dense solve grows
+    /// as n³); 0 turns it off.
+    pub ease_max_items: usize,
+    /// After early stopping, retrain the transformer on all orders for the epoch count it
+    /// chose, so the shipped model has seen the latest orders too (doubles training time).
+    pub refit: bool,
+    /// Seed of the validation carts' hidden items.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            max_order_items: 100,
+            chunk_pairs: DEFAULT_CHUNK_PAIRS,
+            assoc: AssocConfig::default(),
+            min_itemset_count: 10,
+            itemset_limit: 5_000,
+            rules: MerchantRules::default(),
+            pricing: PricingFit::default(),
+            transformer: None,
+            checkpoint: None,
+            ease_max_items: ease::TRAIN_MAX_ITEMS,
+            refit: false,
+            seed: 42,
+        }
+    }
+}
+
+/// Counts, mines and assembles the export. `stage` is told each step as it starts, and each
+/// transformer epoch as it ends.
+pub fn train(
+    catalog: &Catalog,
+    log: &OrderLog,
+    config: &TrainConfig,
+    mut stage: impl FnMut(Progress),
+) -> Result<Export, TrainError> {
+    config.rules.validate()?;
+    crate::serve::pricing::check_catalog(&config.rules, catalog)?;
+    stage(Progress::Step("preparing baskets".to_string()));
+    let baskets = prepare_baskets(
+        log.orders.iter().map(|o| o.items.as_slice()),
+        config.max_order_items,
+    );
+    stage(Progress::Step("counting items and pairs".to_string()));
+    let counts = count_pairs(&baskets.baskets, catalog.len(), config.chunk_pairs);
+    stage(Progress::Step("building neighbour table".to_string()));
+    let assoc = build_table(&counts, &config.assoc);
+    stage(Progress::Step("mining 3-itemsets".to_string()));
+    let frequent = PairSet::frequent(&counts, config.min_itemset_count);
+    let itemsets = mine_triples(
+        &baskets.baskets,
+        &frequent,
+        config.min_itemset_count,
+        config.itemset_limit,
+    );
+    stage(Progress::Step("seasonal index".to_string()));
+    let months: Vec<Option<u8>> = baskets
+        .source
+        .iter()
+        .map(|&o| log.orders[o].month())
+        .collect();
+    let seasonal = seasonal::build(&baskets.baskets, &months, catalog.len());
+    stage(Progress::Step("acceptance curve".to_string()));
+    let acceptance = fit_acceptance(
+        catalog,
+        log,
+        &assoc,
+        &PricingFit {
+            max_order_items: config.max_order_items,
+            ..config.pricing.clone()
+        },
+    );
+    let fit_ease = catalog.len() <= config.ease_max_items;
+    let learned = if config.transformer.is_some() || fit_ease {
+        fit_learned(
+            catalog, log, config, &baskets, fit_ease, &seasonal, &mut stage,
+        )?
+    } else {
+        Learned::default()
+    };
+    Ok(Export {
+        version: crate::serve::export::VERSION,
+        meta: Meta {
+            generator: format!("cartwise {}", env!("CARGO_PKG_VERSION")),
+            orders_read: log.orders.len() as u64,
+            order_lines: log.lines,
+            rejected_rows: 0,
+            oversized_orders: baskets.oversized as u64,
+            max_order_items: config.max_order_items as u64,
+        },
+        catalog: catalog.clone(),
+        assoc,
+        itemsets,
+        seasonal,
+        rules: config.rules.clone(),
+        model: learned.model,
+        ease: learned.ease,
+        blend: learned.blend,
+        acceptance,
+    })
+}
+
+/// The transformer's best items that join the association candidates in suggest.
+pub const MODEL_CANDIDATES: u32 = 100;
+
+/// Fits the transformer, telling `stage` each epoch's loss and, when there are validation
+/// carts, its validation HR@10 (without them it is the refit on all orders).
+fn fit_transformer(
+    catalog: &Catalog,
+    baskets: &[Vec<u32>],
+    histories: &[Vec<u32>],
+    validation: &[TestCart],
+    fit_config: &FitConfig,
+    checkpoint: Option<&std::path::Path>,
+    stage: &mut impl FnMut(Progress),
+) -> Result<Fitted, TrainError> {
+    fit(
+        catalog,
+        baskets,
+        histories,
+        validation,
+        fit_config,
+        checkpoint,
+        |e| {
+            stage(Progress::Record(if validation.is_empty() {
+                format!("transformer refit epoch {}: loss {:.4}", e.epoch, e.loss)
+            } else {
+                format!(
+                    "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
+                    e.epoch, e.loss, e.val_hr10
+                )
+            }));
+            std::ops::ControlFlow::Continue(())
+        },
+    )
+}
+
+/// Chooses EASE's λ by the pruned model's HR@10 on the (leave-one-out) validation carts, fitting on
+/// `fit_baskets`; returns that held-out table (for fitting the blend) and the one refitted on
+/// `all_baskets` with the same λ (for the export).
+fn fit_sparse_ease(
+    fit_baskets: &[Vec<u32>],
+    all_baskets: &[Vec<u32>],
+    n: usize,
+    validation: &[TestCart],
+    stage: &mut impl FnMut(Progress),
+) -> (SparseEase, SparseEase) {
+    stage(Progress::Step(
+        "EASE: choosing λ on the validation carts".to_string(),
+    ));
+    let (lambda, held_out, tried) = ease::tune(fit_baskets, n, |e| {
+        let sparse = e.sparsify(crate::serve::ease::KEEP);
+        let hr = measure(|t| sparse.rank(&t.cart), validation).hr10;
+        (hr, sparse)
+    });
+    stage(Progress::Record(format!(
+        "EASE: λ = {lambda}, {} weights kept per item (validation HR@10 {})",
+        crate::serve::ease::KEEP,
+        ease::describe_tried(&tried)
+    )));
+    stage(Progress::Step(format!(
+        "EASE: refitting on all {} orders",
+        all_baskets.len()
+    )));
+    let shipped = Ease::fit(all_baskets, n, lambda).sparsify(crate::serve::ease::KEEP);
+    (held_out, shipped)
+}
+
+/// The learned parts of an export and the blend that weighs them.
+#[derive(Default)]
+struct Learned {
+    model: Option<ModelExport>,
+    ease: Option<SparseEase>,
+    blend: Blend,
+}
+
+/// Fits the transformer and EASE (as asked) on all but the latest tenth of orders (see
+/// `validation_split`), then the blend on that tenth's carts against association tables
+/// counted without them, so nothing the blend is fitted on has seen the hidden items. EASE is
+/// then refitted on every order with the chosen λ; the transformer keeps its early-stopped
+/// weights unless `config.refit` retrains it on every order for the chosen epoch count.
+fn fit_learned(
+    catalog: &Catalog,
+    log: &OrderLog,
+    config: &TrainConfig,
+    all: &Baskets,
+    fit_ease: bool,
+    seasonal: &SeasonalIndex,
+    stage: &mut impl FnMut(Progress),
+) -> Result<Learned, TrainError> {
+    let max_history = config.transformer.map_or(0, |f| f.max_history);
+    let all_baskets = &all.baskets;
+    let Validation {
+        baskets: fit_baskets,
+        histories: fit_histories,
+        carts: validation,
+    } = validation_split(log, config.max_order_items, max_history, config.seed);
+    stage(Progress::Record(format!(
+        "validation: {} training baskets, {} validation carts from the latest tenth of orders",
+        fit_baskets.len(),
+        validation.len()
+    )));
+    let (model, best_epoch) = match &config.transformer {
+        Some(fit_config) => {
+            let fitted = fit_transformer(
+                catalog,
+                &fit_baskets,
+                &fit_histories,
+                &validation,
+                fit_config,
+                config.checkpoint.as_deref(),
+                stage,
+            )?;
+            (
+                Some(fitted.to_export(fit_config.quantize)?),
+                fitted.best_epoch,
+            )
+        }
+        None => (None, 0),
+    };
+    let loo = tuning_carts(&validation);
+    let (held_out_ease, ease) = if fit_ease {
+        let (held_out, shipped) =
+            fit_sparse_ease(&fit_baskets, all_baskets, catalog.len(), &loo, stage);
+        (Some(held_out), Some(shipped))
+    } else {
+        (None, None)
+    };
+    let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);
+    let model_candidates = if model.is_some() { MODEL_CANDIDATES } else { 0 };
+    let has_history = loo.iter().any(|t| !t.history.is_empty());
+    let candidates = Blend {
+        ease: if fit_ease { 1.0 } else { 0.0 },
+        history: if has_history { 1.0 } else { 0.0 },
+        model_candidates,
+        ..Blend::default()
+    };
+    let held_out = Engine::new(Export {
+        version: crate::serve::export::VERSION,
+        meta: Meta::default(),
+        catalog: catalog.clone(),
+        assoc: build_table(&counts, &config.assoc),
+        itemsets: Vec::new(),
+        seasonal: seasonal.clone(),
+        rules: config.rules.clone(),
+        model: model.clone(),
+        ease: held_out_ease,
+        blend: Blend::default(),
+        acceptance: Default::default(),
+    })?;
+    stage(Progress::Step(format!(
+        "fitting the blend on {} leave-one-out validation carts",
+        loo.len()
+    )));
+    let carts = loo
+        .par_iter()
+        .map(|t| {
+            let candidates: Vec<_> = held_out
+                .features(&Query {
+                    history: &t.history,
+                    ..Query::new(&t.cart, t.month.unwrap_or(1), &candidates)
+                })?
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
+            let hidden = candidates.iter().position(|f| f.item == t.hidden);
+            Ok(FitCart { candidates, hidden })
+        })
+        .collect::<Result<Vec<_>, crate::serve::suggest::SuggestError>>()?;
+    let only = |ease: f32, model: f32| {
+        let b = Blend {
+            assoc: 0.0,
+            ease,
+            model,
+            popularity: 0.0,
+            history: 0.0,
+            model_candidates,
+        };
+        blend::hit_rate(&b, &carts)
+    };
+    let mut alone = vec![format!(
+        "association only {:.4}",
+        blend::hit_rate(&Blend::default(), &carts)
+    )];
+    if fit_ease {
+        alone.push(format!("EASE only {:.4}", only(1.0, 0.0)));
+    }
+    if model.is_some() {
+        alone.push(format!("model only {:.4}", only(0.0, 1.0)));
+    }
+    let (blend, blended) = blend::fit(&carts, fit_ease, model_candidates, has_history);
+    if has_history {
+        let without = blend::fit(&carts, fit_ease, model_candidates, false).1;
+        alone.push(format!("fitted without the history term {without:.4}"));
+    }
+    // A table the blend does not weigh would only add bytes to every shopper's download.
+    let ease = match ease {
+        Some(_) if blend.ease == 0.0 => {
+            stage(Progress::Step(
+                "EASE: left out of the export, the blend gives it no weight".to_string(),
+            ));
+            None
+        }
+        ease => ease,
+    };
+    stage(Progress::Record(format!(
+        "blend: assoc {} + ease {} + model {} + popularity {} + history {}; validation HR@10 {blended:.4} ({})",
+        blend.assoc,
+        blend.ease,
+        blend.model,
+        blend.popularity,
+        blend.history,
+        alone.join(", ")
+    )));
+    let model = match (&config.transformer, config.refit) {
+        (Some(fit_config), true) => {
+            stage(Progress::Record(format!(
+                "transformer: refitting on all {} orders for {best_epoch} epochs",
+                all_baskets.len()
+            )));
+            let refit_config = FitConfig {
+                epochs: best_epoch,
+                ..*fit_config
+            };
+            let orders: Vec<&Order> = log.orders.iter().collect();
+            let histories = customer_histories(&orders, max_history);
+            let all_histories: Vec<Vec<u32>> =
+                all.source.iter().map(|&o| histories[o].clone()).collect();
+            let fitted = fit_transformer(
+                catalog,
+                all_baskets,
+                &all_histories,
+                &[],
+                &refit_config,
+                config
+                    .checkpoint
+                    .as_ref()
+                    .map(|c| c.join("refit"))
+                    .as_deref(),
+                stage,
+            )?;
+            Some(fitted.to_export(fit_config.quantize)?)
+        }
+        _ => model,
+    };
+    Ok(Learned { model, ease, blend })
+}

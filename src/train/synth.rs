@@ -1,0 +1,1041 @@
+//! The built-in synthetic shop: a seeded catalog and order log with planted structure that tests
+//! can check is recovered.
+//!
+//! Planted structure (see also README "The synthetic shop"):
+//! - **Complement groups**: 12 themed groups (espresso machine + beans + descaler + …) and 28
+//!   generated ones (fewer in shops under ~1,000 items), 6 items each. A quarter of orders start from one member and add each
+//!   partner with probability 0.45, so partners co-occur far above chance.
+//! - **Seasonal items**: 30 items in 5 seasons (Christmas: Nov–Dec, summer: Jun–Aug, spring
+//!   garden: Mar–May, back to school: Aug–Sep, Halloween: Oct), bought mostly in their months.
+//! - **Tastes and popularity**: customers favour three categories; within a category item
+//!   popularity is Zipf-like (weight 1 / rank^1.07).
+//! - **Bulk orders**: about 1 in 2,000 orders is a 150-item bulk order, to exercise the cap.
+//! - **Price sensitivity**: every item is on promotion in about one week in five, at 5–30% off
+//!   (order lines carry the promoted `unit_price`); a planted partner is added with probability
+//!   σ(logit 0.45 + β·d) at discount fraction d, β planted per category from 1 to 12.
+
+use crate::serve::catalog::{Catalog, Product};
+use crate::train::error::{At, FileError};
+use crate::train::ingest::{Order, OrderLog};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use rand::distr::weighted::WeightedIndex;
+use rand::distr::Distribution;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Size and shape of the generated shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SynthConfig {
+    pub seed: u64,
+    pub items: usize,
+    pub customers: usize,
+    pub orders: usize,
+}
+
+/// Fewest items a shop can have: planted items plus six regular items per category.
+pub const MIN_ITEMS: usize = 72 + 30 + 6 * 20;
+
+impl SynthConfig {
+    /// Checks the shop is large enough for its planted structure.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.items < MIN_ITEMS {
+            return Err(format!(
+                "items: {} is fewer than the {MIN_ITEMS} the planted structure needs",
+                self.items
+            ));
+        }
+        if self.customers == 0 || self.orders == 0 {
+            return Err("customers and orders must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            items: 2_000,
+            customers: 6_000,
+            orders: 50_000,
+        }
+    }
+}
+
+/// One generated order line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthLine {
+    pub item: u32,
+    pub quantity: u32,
+    /// Price paid per unit in minor units: the list price less that week's promotion.
+    pub unit_price: i64,
+}
+
+/// One generated order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthOrder {
+    pub id: String,
+    pub customer: String,
+    pub time: DateTime<Utc>,
+    pub lines: Vec<SynthLine>,
+}
+
+/// A planted complement group: every member's planted partners are the other five.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlantedGroup {
+    pub name: String,
+    pub items: Vec<String>,
+}
+
+/// A planted seasonal item and the months (1..=12) it peaks in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlantedSeason {
+    pub item: String,
+    pub season: String,
+    pub months: Vec<u8>,
+}
+
+/// The planted price response: how a promotion raises the odds a partner is added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlantedPricing {
+    /// Chance a partner is added at list price.
+    pub partner_probability: f64,
+    /// Share of (item, week) pairs on promotion.
+    pub promo_week_share: f64,
+    /// Promotion depths, in percent off the list price.
+    pub promo_percents: Vec<u32>,
+    /// β per category: a partner at discount fraction d is added with odds × exp(β·d).
+    pub sensitivity: std::collections::BTreeMap<String, f64>,
+}
+
+/// What was planted, written as `planted.json` beside the CSVs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Planted {
+    pub groups: Vec<PlantedGroup>,
+    pub seasonal: Vec<PlantedSeason>,
+    pub pricing: PlantedPricing,
+}
+
+impl PlantedPricing {
+    /// The planted curve as an acceptance curve: what judges pricing policies on this shop.
+    pub fn acceptance(&self) -> crate::serve::pricing::Acceptance {
+        let mut truth = crate::serve::pricing::Acceptance::default();
+        for (category, &sensitivity) in &self.sensitivity {
+            truth.categories.insert(
+                category.clone(),
+                crate::serve::pricing::acceptance::CategoryCurve {
+                    sensitivity,
+                    discounted_trials: 0,
+                },
+            );
+        }
+        truth
+    }
+}
+
+/// Reads a synthetic shop's `planted.json`.
+pub fn read_planted(path: &Path) -> Result<Planted, FileError> {
+    let text = std::fs::read_to_string(path).at(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .at(|| format!("{}: not a synthetic shop's planted.json", path.display()))
+}
+
+/// The generated shop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shop {
+    pub products: Vec<Product>,
+    pub orders: Vec<SynthOrder>,
+    pub planted: Planted,
+}
+
+const GROUP_ORDER_SHARE: f64 = 0.25;
+const PARTNER_PROBABILITY: f64 = 0.45;
+const SEASONAL_ORDER_SHARE: f64 = 0.12;
+const BULK_ORDER_SHARE: f64 = 0.0005;
+const BULK_ORDER_ITEMS: usize = 150;
+const PROMO_WEEK_SHARE: f64 = 0.2;
+const PROMO_PERCENTS: [u32; 6] = [5, 10, 15, 20, 25, 30];
+
+/// Planted price sensitivity β per category (odds of adding a partner × exp(β·discount)).
+const PRICE_SENSITIVITY: &[(&str, f64)] = &[
+    ("Coffee", 10.0),
+    ("Tea", 8.0),
+    ("Kitchen", 3.0),
+    ("Baking", 9.0),
+    ("Garden", 4.0),
+    ("Outdoor", 2.0),
+    ("Toys", 11.0),
+    ("Electronics", 1.0),
+    ("Office", 7.0),
+    ("Pets", 6.0),
+    ("Beauty", 12.0),
+    ("Bath", 9.0),
+    ("Sports", 3.0),
+    ("Books", 5.0),
+    ("Cleaning", 11.0),
+    ("Lighting", 2.0),
+    ("Audio", 1.0),
+    ("Kids", 8.0),
+    ("Travel", 4.0),
+    ("Home", 6.0),
+];
+
+/// The planted β of a category.
+fn sensitivity(category: &str) -> f64 {
+    PRICE_SENSITIVITY
+        .iter()
+        .find(|(c, _)| *c == category)
+        .map_or(5.0, |&(_, b)| b)
+}
+
+/// The promotion on `item` in `week` (percent off, 0 for none): a hash of the seed, so the
+/// calendar draws nothing from the order stream.
+fn promo_percent(seed: u64, item: u32, week: i64) -> u32 {
+    let mut h = seed ^ (u64::from(item) << 32) ^ (week as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // splitmix64's finalizer
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 31;
+    if (h % 10_000) as f64 >= PROMO_WEEK_SHARE * 10_000.0 {
+        return 0;
+    }
+    PROMO_PERCENTS[((h >> 32) % PROMO_PERCENTS.len() as u64) as usize]
+}
+
+/// The logistic function.
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// (category, price range in whole units, nouns)
+const CATEGORIES: &[(&str, (u32, u32), &[&str])] = &[
+    (
+        "Coffee",
+        (6, 40),
+        &[
+            "Coffee Beans",
+            "Ground Coffee",
+            "French Press",
+            "Pour-Over Dripper",
+            "Coffee Grinder",
+            "Travel Mug",
+            "Cold Brew Maker",
+            "Coffee Filters",
+        ],
+    ),
+    (
+        "Tea",
+        (4, 35),
+        &[
+            "Black Tea",
+            "Herbal Tea",
+            "Tea Infuser",
+            "Teapot",
+            "Chai Blend",
+            "Tea Tin",
+            "Oolong Tea",
+            "Rooibos",
+        ],
+    ),
+    (
+        "Kitchen",
+        (5, 90),
+        &[
+            "Chef Knife",
+            "Cutting Board",
+            "Mixing Bowls",
+            "Saucepan",
+            "Frying Pan",
+            "Spatula Set",
+            "Storage Jars",
+            "Kitchen Scale",
+        ],
+    ),
+    (
+        "Baking",
+        (3, 45),
+        &[
+            "Cake Tin",
+            "Muffin Tray",
+            "Rolling Pin",
+            "Piping Bags",
+            "Baking Paper",
+            "Cookie Cutters",
+            "Cooling Rack",
+            "Vanilla Extract",
+        ],
+    ),
+    (
+        "Garden",
+        (4, 70),
+        &[
+            "Plant Pot",
+            "Garden Trowel",
+            "Bird Feeder",
+            "Compost Bin",
+            "Garden Kneeler",
+            "Hanging Basket",
+            "Plant Food",
+            "Trellis",
+        ],
+    ),
+    (
+        "Outdoor",
+        (8, 120),
+        &[
+            "Hiking Backpack",
+            "Trekking Poles",
+            "Rain Jacket",
+            "Camp Chair",
+            "Water Filter",
+            "Dry Bag",
+            "Compass",
+            "Hammock",
+        ],
+    ),
+    (
+        "Toys",
+        (5, 60),
+        &[
+            "Building Blocks",
+            "Puzzle 1000pc",
+            "Board Game",
+            "Plush Bear",
+            "Toy Car",
+            "Kite",
+            "Card Game",
+            "Marble Run",
+        ],
+    ),
+    (
+        "Electronics",
+        (10, 150),
+        &[
+            "Power Bank",
+            "Bluetooth Speaker",
+            "Smart Plug",
+            "HDMI Cable",
+            "Webcam",
+            "USB Hub",
+            "Fitness Tracker",
+            "E-Reader Cover",
+        ],
+    ),
+    (
+        "Office",
+        (2, 80),
+        &[
+            "Notebook",
+            "Gel Pens",
+            "Desk Organizer",
+            "Stapler",
+            "Sticky Notes",
+            "File Folders",
+            "Whiteboard",
+            "Paper Shredder",
+        ],
+    ),
+    (
+        "Pets",
+        (3, 60),
+        &[
+            "Cat Litter",
+            "Cat Toy",
+            "Dog Bed",
+            "Pet Shampoo",
+            "Scratching Post",
+            "Dog Chew",
+            "Pet Bowl",
+            "Bird Seed",
+        ],
+    ),
+    (
+        "Beauty",
+        (4, 50),
+        &[
+            "Lip Balm",
+            "Hand Cream",
+            "Face Mask",
+            "Hair Oil",
+            "Nail Polish",
+            "Makeup Brush",
+            "Eye Cream",
+            "Perfume",
+        ],
+    ),
+    (
+        "Bath",
+        (3, 45),
+        &[
+            "Bath Towel",
+            "Shower Gel",
+            "Bath Salts",
+            "Loofah",
+            "Bath Mat",
+            "Shampoo",
+            "Conditioner",
+            "Soap Bar",
+        ],
+    ),
+    (
+        "Sports",
+        (5, 90),
+        &[
+            "Yoga Mat",
+            "Dumbbells",
+            "Jump Rope",
+            "Resistance Bands",
+            "Foam Roller",
+            "Gym Bag",
+            "Water Bottle",
+            "Running Belt",
+        ],
+    ),
+    (
+        "Books",
+        (6, 35),
+        &[
+            "Cookbook",
+            "Novel",
+            "Travel Guide",
+            "Gardening Book",
+            "Kids Picture Book",
+            "Puzzle Book",
+            "Biography",
+            "Poetry Collection",
+        ],
+    ),
+    (
+        "Cleaning",
+        (2, 40),
+        &[
+            "Dish Soap",
+            "Microfiber Cloths",
+            "Sponges",
+            "Glass Cleaner",
+            "Scrub Brush",
+            "Laundry Detergent",
+            "Mop",
+            "Trash Bags",
+        ],
+    ),
+    (
+        "Lighting",
+        (6, 80),
+        &[
+            "LED Bulb",
+            "Table Lamp",
+            "String Lights",
+            "Night Light",
+            "Floor Lamp",
+            "Candle Set",
+            "Lantern",
+            "Reading Light",
+        ],
+    ),
+    (
+        "Audio",
+        (10, 150),
+        &[
+            "Headphones",
+            "Turntable",
+            "Speaker Stand",
+            "Audio Cable",
+            "Microphone",
+            "Earbud Tips",
+            "Soundbar",
+            "Radio",
+        ],
+    ),
+    (
+        "Kids",
+        (4, 50),
+        &[
+            "Baby Blanket",
+            "Sippy Cup",
+            "Bath Toy",
+            "Crayons",
+            "Kids Backpack",
+            "Night Lamp",
+            "Bib Set",
+            "Play Mat",
+        ],
+    ),
+    (
+        "Travel",
+        (5, 120),
+        &[
+            "Packing Cubes",
+            "Neck Pillow",
+            "Luggage Tag",
+            "Toiletry Bag",
+            "Travel Adapter",
+            "Passport Holder",
+            "Suitcase",
+            "Eye Mask",
+        ],
+    ),
+    (
+        "Home",
+        (5, 100),
+        &[
+            "Throw Pillow",
+            "Blanket",
+            "Picture Frame",
+            "Vase",
+            "Wall Clock",
+            "Doormat",
+            "Storage Basket",
+            "Scented Candle",
+        ],
+    ),
+];
+
+const BRANDS: &[&str] = &[
+    "Nordvik",
+    "Alto",
+    "Brightwell",
+    "Kasa",
+    "Maple & Co",
+    "Orion",
+    "Pillar",
+    "Solstice",
+    "Tandem",
+    "Verde",
+    "Hale",
+    "Juniper",
+];
+const STYLES: &[&str] = &[
+    "Classic",
+    "Premium",
+    "Eco",
+    "Compact",
+    "Deluxe",
+    "Essential",
+    "Organic",
+    "Pro",
+    "Mini",
+    "Vintage",
+    "Everyday",
+    "Signature",
+];
+const VARIANTS: &[&str] = &[
+    "",
+    " (Black)",
+    " (White)",
+    " (Large)",
+    " (Small)",
+    " – Twin Pack",
+    " (Blue)",
+    " (Oak)",
+];
+
+/// Themed complement groups: (name, [(title, category, price in cents)]).
+/// Six planted items: (title, category, price in cents).
+type SixItems = [(&'static str, &'static str, u32); 6];
+
+const THEMED_GROUPS: &[(&str, SixItems)] = &[
+    (
+        "espresso",
+        [
+            ("Espresso Machine", "Coffee", 24900),
+            ("Espresso Beans 1kg", "Coffee", 2499),
+            ("Descaler Solution", "Cleaning", 1299),
+            ("Milk Frothing Jug", "Kitchen", 1899),
+            ("Coffee Tamper", "Coffee", 2299),
+            ("Espresso Cups Set", "Kitchen", 2799),
+        ],
+    ),
+    (
+        "sourdough",
+        [
+            ("Sourdough Starter Kit", "Baking", 1999),
+            ("Bread Flour 5kg", "Baking", 1199),
+            ("Proofing Basket", "Baking", 1699),
+            ("Cast Iron Dutch Oven", "Kitchen", 7999),
+            ("Bread Lame", "Baking", 999),
+            ("Bench Scraper", "Baking", 799),
+        ],
+    ),
+    (
+        "dog walking",
+        [
+            ("Dog Leash", "Pets", 1899),
+            ("Dog Harness", "Pets", 2999),
+            ("Poop Bags 300ct", "Pets", 999),
+            ("Treat Pouch", "Pets", 1299),
+            ("Dog Water Bottle", "Pets", 1499),
+            ("Reflective Dog Collar", "Pets", 1599),
+        ],
+    ),
+    (
+        "camping",
+        [
+            ("2-Person Tent", "Outdoor", 14999),
+            ("Sleeping Bag", "Outdoor", 7999),
+            ("Camping Stove", "Outdoor", 4999),
+            ("Gas Canister", "Outdoor", 699),
+            ("Headlamp", "Outdoor", 2499),
+            ("Camping Mat", "Outdoor", 3999),
+        ],
+    ),
+    (
+        "home office",
+        [
+            ("Ergonomic Office Chair", "Office", 24999),
+            ("LED Desk Lamp", "Lighting", 3999),
+            ("Monitor Stand", "Office", 4499),
+            ("Wireless Keyboard", "Electronics", 5999),
+            ("Wireless Mouse", "Electronics", 2999),
+            ("Felt Desk Mat", "Office", 2499),
+        ],
+    ),
+    (
+        "skincare",
+        [
+            ("Gentle Facial Cleanser", "Beauty", 1499),
+            ("Hydrating Toner", "Beauty", 1699),
+            ("Vitamin C Serum", "Beauty", 2999),
+            ("Daily Moisturizer", "Beauty", 2199),
+            ("Sunscreen SPF 50", "Beauty", 1899),
+            ("Cotton Pads 200ct", "Beauty", 499),
+        ],
+    ),
+    (
+        "tennis",
+        [
+            ("Tennis Racket", "Sports", 12999),
+            ("Tennis Balls 3-pack", "Sports", 699),
+            ("Racket Grip Tape", "Sports", 899),
+            ("Tennis Bag", "Sports", 5999),
+            ("Sweatband Set", "Sports", 999),
+            ("Tennis Socks", "Sports", 1299),
+        ],
+    ),
+    (
+        "aquarium",
+        [
+            ("Aquarium Tank 60L", "Pets", 8999),
+            ("Aquarium Filter", "Pets", 3499),
+            ("Aquarium Heater", "Pets", 2799),
+            ("Tropical Fish Flakes", "Pets", 799),
+            ("Water Conditioner", "Pets", 999),
+            ("Aquarium Gravel 5kg", "Pets", 1299),
+        ],
+    ),
+    (
+        "painting",
+        [
+            ("Acrylic Paint Set", "Office", 2499),
+            ("Canvas Panels 10-pack", "Office", 1999),
+            ("Artist Brush Set", "Office", 1499),
+            ("Tabletop Easel", "Office", 3499),
+            ("Mixing Palette", "Office", 699),
+            ("Palette Knife Set", "Office", 899),
+        ],
+    ),
+    (
+        "tea ceremony",
+        [
+            ("Sencha Green Tea", "Tea", 1499),
+            ("Cast Iron Teapot", "Tea", 4999),
+            ("Ceramic Tea Cups", "Tea", 2999),
+            ("Bamboo Tea Tray", "Tea", 3999),
+            ("Fine Tea Strainer", "Tea", 899),
+            ("Bamboo Matcha Whisk", "Tea", 1599),
+        ],
+    ),
+    (
+        "seedlings",
+        [
+            ("Seed Starter Tray", "Garden", 1499),
+            ("Potting Soil 20L", "Garden", 999),
+            ("Grow Light", "Garden", 3999),
+            ("Plant Labels 100ct", "Garden", 499),
+            ("Indoor Watering Can", "Garden", 1799),
+            ("Vegetable Seed Pack", "Garden", 699),
+        ],
+    ),
+    (
+        "phone",
+        [
+            ("Smartphone Case", "Electronics", 1999),
+            ("Screen Protector", "Electronics", 999),
+            ("USB-C Fast Charger", "Electronics", 2499),
+            ("USB-C Cable 2m", "Electronics", 1299),
+            ("Wireless Earbuds", "Audio", 7999),
+            ("Phone Stand", "Electronics", 1499),
+        ],
+    ),
+];
+
+const GENERATED_GROUPS: usize = 28;
+
+/// Seasonal items: (season, peak months, [(title, category, price in cents)]).
+const SEASONS: &[(&str, &[u8], SixItems)] = &[
+    (
+        "christmas",
+        &[11, 12],
+        [
+            ("Christmas Lights", "Lighting", 2499),
+            ("Advent Calendar", "Home", 1999),
+            ("Gingerbread House Kit", "Baking", 1499),
+            ("Ornament Set", "Home", 2299),
+            ("Wrapping Paper 3-pack", "Office", 899),
+            ("Christmas Tree Stand", "Home", 3499),
+        ],
+    ),
+    (
+        "summer",
+        &[6, 7, 8],
+        [
+            ("Beach Towel", "Bath", 2499),
+            ("Sunscreen SPF 30", "Beauty", 1299),
+            ("Pool Float", "Toys", 1999),
+            ("Picnic Blanket", "Outdoor", 2999),
+            ("Cooler Bag", "Outdoor", 3499),
+            ("BBQ Tongs", "Kitchen", 1299),
+        ],
+    ),
+    (
+        "spring garden",
+        &[3, 4, 5],
+        [
+            ("Flower Bulbs Mix", "Garden", 1599),
+            ("Garden Gloves", "Garden", 999),
+            ("Pruning Shears", "Garden", 2499),
+            ("Lawn Seed 2kg", "Garden", 1899),
+            ("Raised Bed Kit", "Garden", 6999),
+            ("Garden Hose 25m", "Garden", 3999),
+        ],
+    ),
+    (
+        "back to school",
+        &[8, 9],
+        [
+            ("School Backpack", "Kids", 3999),
+            ("Pencil Case", "Kids", 999),
+            ("Notebook 5-pack", "Office", 1199),
+            ("Lunch Box", "Kids", 1499),
+            ("Kids Water Bottle", "Kids", 1299),
+            ("Colored Pencils 24", "Kids", 899),
+        ],
+    ),
+    (
+        "halloween",
+        &[10],
+        [
+            ("Pumpkin Carving Kit", "Home", 1299),
+            ("Costume Mask", "Toys", 1499),
+            ("Candy Bowl", "Home", 1799),
+            ("Spooky String Lights", "Lighting", 1999),
+            ("Face Paint Kit", "Toys", 1199),
+            ("Fake Cobwebs", "Home", 599),
+        ],
+    ),
+];
+
+/// Appends a product with the next SKU id and a cost of 45–75% of its price; returns its index.
+fn add_product(
+    products: &mut Vec<Product>,
+    title: String,
+    category: &str,
+    price: u32,
+    rng: &mut ChaCha8Rng,
+) -> u32 {
+    products.push(Product {
+        id: format!("SKU{:05}", products.len() + 1),
+        title,
+        category: category.to_string(),
+        price: Some(price as i64),
+        cost: Some((price as f64 * rng.random_range(0.45..0.75)).round() as i64),
+    });
+    products.len() as u32 - 1
+}
+
+/// Generates the shop for a config; the same config always gives the same shop.
+///
+/// Panics if the config fails [`SynthConfig::validate`].
+pub fn generate(config: &SynthConfig) -> Shop {
+    if let Err(e) = config.validate() {
+        panic!("synthetic shop config: {e}");
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let mut products: Vec<Product> = Vec::with_capacity(config.items);
+    let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
+    for (name, members) in THEMED_GROUPS {
+        let items = members
+            .iter()
+            .map(|&(t, c, p)| add_product(&mut products, t.to_string(), c, p, &mut rng))
+            .collect();
+        groups.push((name.to_string(), items));
+    }
+    let mut seasonal: Vec<(u32, &str, &[u8])> = Vec::new();
+    for &(season, months, members) in SEASONS {
+        for &(t, c, p) in &members {
+            seasonal.push((
+                add_product(&mut products, t.to_string(), c, p, &mut rng),
+                season,
+                months,
+            ));
+        }
+    }
+    // Regular catalog: round-robin over categories so each has a Zipf ranking of its own.
+    let mut by_category: Vec<Vec<u32>> = vec![Vec::new(); CATEGORIES.len()];
+    let mut k = 0usize;
+    while products.len() < config.items {
+        let c = k % CATEGORIES.len();
+        let (category, (lo, hi), nouns) = CATEGORIES[c];
+        let title = format!(
+            "{} {} {}{}",
+            BRANDS.choose(&mut rng).expect("non-empty"),
+            STYLES.choose(&mut rng).expect("non-empty"),
+            nouns.choose(&mut rng).expect("non-empty"),
+            VARIANTS.choose(&mut rng).expect("non-empty")
+        );
+        let price = rng.random_range(lo..=hi) * 100 + 99;
+        let item = add_product(&mut products, title, category, price, &mut rng);
+        by_category[c].push(item);
+        k += 1;
+    }
+    // Generated complement groups: six regular items from three categories, taken out of the
+    // Zipf tail so they are not bestsellers by accident.
+    let mut tails: Vec<Vec<u32>> = by_category
+        .iter()
+        .map(|list| list[list.len() / 3..].to_vec())
+        .collect();
+    for g in 0..GENERATED_GROUPS {
+        let cats: Vec<usize> = (0..3).map(|c| (g * 3 + c) % CATEGORIES.len()).collect();
+        if cats.iter().any(|&c| tails[c].len() < 2) {
+            break; // small shops get fewer generated groups
+        }
+        let mut items = Vec::new();
+        for c in cats {
+            let tail = &mut tails[c];
+            for _ in 0..2 {
+                items.push(tail.swap_remove(rng.random_range(0..tail.len())));
+            }
+        }
+        groups.push((format!("generated {}", g + 1), items));
+    }
+    let zipf: Vec<WeightedIndex<f64>> = by_category
+        .iter()
+        .map(|list| {
+            WeightedIndex::new((0..list.len()).map(|r| 1.0 / ((r + 1) as f64).powf(1.07)))
+                .expect("weights")
+        })
+        .collect();
+    let tastes: Vec<[usize; 3]> = (0..config.customers)
+        .map(|_| {
+            let mut t = [0usize; 3];
+            for slot in 0..3 {
+                t[slot] = loop {
+                    let c = rng.random_range(0..CATEGORIES.len());
+                    if !t[..slot].contains(&c) {
+                        break c;
+                    }
+                };
+            }
+            t
+        })
+        .collect();
+    let taste_weights = WeightedIndex::new([0.5, 0.3, 0.2]).expect("weights");
+    let start = Utc
+        .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid date");
+    let span_seconds = 731 * 24 * 3600;
+    let mut orders = Vec::with_capacity(config.orders);
+    for o in 0..config.orders {
+        let customer = rng.random_range(0..config.customers);
+        // Mild holiday peak in overall traffic: accept Nov/Dec draws more often.
+        let time = loop {
+            let t = start + Duration::seconds(rng.random_range(0..span_seconds));
+            let weight = if t.month() >= 11 { 1.0 } else { 0.7 };
+            if rng.random_bool(weight) {
+                break t;
+            }
+        };
+        let month = time.month() as u8;
+        let week = (time - start).num_days() / 7;
+        let mut items: Vec<u32> = Vec::new();
+        if rng.random_bool(BULK_ORDER_SHARE) {
+            while items.len() < BULK_ORDER_ITEMS {
+                let pick = rng.random_range(0..products.len() as u32);
+                if !items.contains(&pick) {
+                    items.push(pick);
+                }
+            }
+        } else {
+            if rng.random_bool(GROUP_ORDER_SHARE) {
+                let (_, members) = groups.choose(&mut rng).expect("groups");
+                let anchor = *members.choose(&mut rng).expect("members");
+                items.push(anchor);
+                for &m in members {
+                    let d = promo_percent(config.seed, m, week) as f64 / 100.0;
+                    let base = (PARTNER_PROBABILITY / (1.0 - PARTNER_PROBABILITY)).ln();
+                    let p = sigmoid(base + sensitivity(&products[m as usize].category) * d);
+                    if m != anchor && rng.random_bool(p) {
+                        items.push(m);
+                    }
+                }
+            }
+            if rng.random_bool(SEASONAL_ORDER_SHARE) {
+                let in_season: Vec<u32> = seasonal
+                    .iter()
+                    .filter(|(_, _, months)| months.contains(&month))
+                    .map(|&(i, _, _)| i)
+                    .collect();
+                if let Some(&pick) = in_season.choose(&mut rng) {
+                    items.push(pick);
+                }
+            }
+            let fill = 1 + (rng.random::<f64>().ln() / 0.5f64.ln()).floor().min(10.0) as usize;
+            for _ in 0..fill {
+                let c = if rng.random_bool(0.9) {
+                    tastes[customer][taste_weights.sample(&mut rng)]
+                } else {
+                    rng.random_range(0..CATEGORIES.len())
+                };
+                let pick = by_category[c][zipf[c].sample(&mut rng)];
+                if !items.contains(&pick) {
+                    items.push(pick);
+                }
+            }
+        }
+        let lines = items
+            .into_iter()
+            .map(|item| {
+                let list = products[item as usize]
+                    .price
+                    .expect("synthetic items are priced");
+                let off = promo_percent(config.seed, item, week) as i64;
+                SynthLine {
+                    item,
+                    quantity: *[1, 1, 1, 1, 1, 1, 1, 1, 2, 3].choose(&mut rng).expect("q"),
+                    unit_price: (list * (100 - off) + 50) / 100,
+                }
+            })
+            .collect();
+        orders.push(SynthOrder {
+            id: format!("O{:06}", o + 1),
+            customer: format!("C{:05}", customer + 1),
+            time,
+            lines,
+        });
+    }
+    orders.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+    let planted = Planted {
+        groups: groups
+            .iter()
+            .map(|(name, items)| PlantedGroup {
+                name: name.clone(),
+                items: items
+                    .iter()
+                    .map(|&i| products[i as usize].id.clone())
+                    .collect(),
+            })
+            .collect(),
+        seasonal: seasonal
+            .iter()
+            .map(|&(i, season, months)| PlantedSeason {
+                item: products[i as usize].id.clone(),
+                season: season.to_string(),
+                months: months.to_vec(),
+            })
+            .collect(),
+        pricing: PlantedPricing {
+            partner_probability: PARTNER_PROBABILITY,
+            promo_week_share: PROMO_WEEK_SHARE,
+            promo_percents: PROMO_PERCENTS.to_vec(),
+            sensitivity: PRICE_SENSITIVITY
+                .iter()
+                .map(|&(c, b)| (c.to_string(), b))
+                .collect(),
+        },
+    };
+    Shop {
+        products,
+        orders,
+        planted,
+    }
+}
+
+impl Shop {
+    /// The shop as ingest would read it: catalog and order log, without a CSV round trip.
+    pub fn to_log(&self) -> (Catalog, OrderLog) {
+        let orders: Vec<Order> = self
+            .orders
+            .iter()
+            .map(|o| Order {
+                id: o.id.clone(),
+                customer: Some(o.customer.clone()),
+                time: Some(o.time.timestamp()),
+                items: o.lines.iter().map(|l| l.item).collect(),
+                unit_prices: o.lines.iter().map(|l| Some(l.unit_price)).collect(),
+            })
+            .collect();
+        let lines = orders.iter().map(|o| o.items.len() as u64).sum();
+        (
+            Catalog::new(self.products.clone()).expect("generated ids are unique"),
+            OrderLog { orders, lines },
+        )
+    }
+}
+
+/// Writes `products.csv`, `orders.csv` and `planted.json` into `dir`.
+pub fn write(shop: &Shop, dir: &Path) -> Result<(), FileError> {
+    std::fs::create_dir_all(dir).at(|| format!("creating {}", dir.display()))?;
+    let money = |v: Option<i64>| v.map(crate::serve::money::format_minor).unwrap_or_default();
+    let products = dir.join("products.csv");
+    let writing = || format!("writing {}", products.display());
+    let mut w = csv::Writer::from_path(&products).at(writing)?;
+    w.write_record(["item_id", "title", "category", "price", "cost"])
+        .at(writing)?;
+    for p in &shop.products {
+        w.write_record([
+            p.id.as_str(),
+            &p.title,
+            &p.category,
+            &money(p.price),
+            &money(p.cost),
+        ])
+        .at(writing)?;
+    }
+    w.flush().at(writing)?;
+    let orders = dir.join("orders.csv");
+    let writing = || format!("writing {}", orders.display());
+    let mut w = csv::Writer::from_path(&orders).at(writing)?;
+    w.write_record([
+        "order_id",
+        "customer_id",
+        "timestamp",
+        "item_id",
+        "quantity",
+        "unit_price",
+    ])
+    .at(writing)?;
+    for o in &shop.orders {
+        let stamp = o.time.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        for line in &o.lines {
+            let p = &shop.products[line.item as usize];
+            w.write_record([
+                o.id.as_str(),
+                &o.customer,
+                &stamp,
+                &p.id,
+                &line.quantity.to_string(),
+                &money(Some(line.unit_price)),
+            ])
+            .at(writing)?;
+        }
+    }
+    w.flush().at(writing)?;
+    let planted = dir.join("planted.json");
+    let json = serde_json::to_vec_pretty(&shop.planted).at(|| "encoding planted.json".into())?;
+    std::fs::write(&planted, json).at(|| format!("writing {}", planted.display()))?;
+    Ok(())
+}

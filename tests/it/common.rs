@@ -1,0 +1,81 @@
+//! Shared fixtures: small trained exports from the synthetic shop.
+
+#![allow(dead_code)]
+
+use cartwise::serve::export::{Export, ENTRY_LEN, HEADER_LEN};
+use cartwise::train::pipeline::{train, TrainConfig};
+use cartwise::train::synth::{generate, Shop, SynthConfig};
+use proptest::prelude::*;
+
+/// A small shop (250 items, 3,000 orders) that trains in milliseconds.
+pub fn small_shop() -> Shop {
+    generate(&SynthConfig {
+        seed: 3,
+        items: 250,
+        customers: 300,
+        orders: 3_000,
+    })
+}
+
+/// The small shop trained with default settings.
+pub fn small_export() -> Export {
+    let (catalog, log) = small_shop().to_log();
+    train(&catalog, &log, &TrainConfig::default(), |_| {}).unwrap()
+}
+
+/// Random baskets (1–4 distinct items each, 5–59 baskets) over a catalog of `items` items.
+pub fn baskets_strategy(
+    items: std::ops::Range<usize>,
+) -> impl Strategy<Value = (usize, Vec<Vec<u32>>)> {
+    items.prop_flat_map(|n| {
+        (
+            Just(n),
+            prop::collection::vec(
+                prop::collection::btree_set(0..n as u32, 1..5)
+                    .prop_map(|s| s.into_iter().collect()),
+                5..60,
+            ),
+        )
+    })
+}
+
+/// Rewrites a file's format version, keeping its table checksum valid: how an older writer's
+/// file looks when its sections are laid out as that version had them.
+pub fn set_version(bytes: &mut [u8], version: u32) {
+    bytes[8..12].copy_from_slice(&version.to_le_bytes());
+    let count = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&bytes[..24]);
+    crc.update(&bytes[HEADER_LEN..HEADER_LEN + count * ENTRY_LEN]);
+    let table_crc = crc.finalize();
+    bytes[24..28].copy_from_slice(&table_crc.to_le_bytes());
+}
+
+/// A basket transformer small enough to train in seconds: dim 16, two epochs.
+pub fn tiny_transformer(max_history: usize) -> cartwise::train::model::fit::FitConfig {
+    cartwise::train::model::fit::FitConfig {
+        dim: 16,
+        ff: 32,
+        epochs: 2,
+        batch: 128,
+        vocab: 200,
+        max_history,
+        ..Default::default()
+    }
+}
+
+/// A synthetic shop of `items` items and `orders` orders, trained with the tiny transformer.
+pub fn trained_with_model(seed: u64, items: usize, customers: usize, orders: usize) -> Export {
+    let shop = generate(&SynthConfig {
+        seed,
+        items,
+        customers,
+        orders,
+    });
+    let (catalog, log) = shop.to_log();
+    let config = TrainConfig {
+        transformer: Some(tiny_transformer(0)),
+        ..TrainConfig::default()
+    };
+    train(&catalog, &log, &config, |_| {}).unwrap()
+}

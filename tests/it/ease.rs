@@ -1,0 +1,205 @@
+//! Sparse EASE: pruning and int8 storage against the dense model, its section in the export,
+//! and its part in suggest.
+
+use crate::common;
+
+use cartwise::serve::blend::Blend;
+use cartwise::serve::ease::SparseEase;
+use cartwise::serve::export::{
+    read_sections, section_payload, tags, write_sections, Export, ExportError, FLAG_DEFLATE,
+    FLAG_REQUIRED,
+};
+use cartwise::serve::suggest::{Cart, CartEntry, Engine, Evidence, Query, SuggestOptions};
+use cartwise::train::ease::Ease;
+use cartwise::train::pipeline::{train, TrainConfig};
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Each row keeps exactly the `keep` largest |weights| of the dense row (ties by item
+    /// index), strongest first, each within half a quantization step of the dense weight.
+    #[test]
+    fn sparsify_keeps_the_strongest_weights_of_each_row(
+        (n, baskets) in common::baskets_strategy(4usize..14),
+        lambda in 0.5f64..20.0,
+        keep in 1usize..6,
+    ) {
+        let dense = Ease::fit(&baskets, n, lambda);
+        let sparse = dense.sparsify(keep);
+        prop_assert!(sparse.validate(n).is_ok());
+        for i in 0..n as u32 {
+            let mut expect: Vec<(u32, f32)> = (0..n as u32)
+                .filter(|&j| j != i && dense.weight(i, j) != 0.0)
+                .map(|j| (j, dense.weight(i, j)))
+                .collect();
+            expect.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+            expect.truncate(keep);
+            let got: Vec<(u32, f32)> = sparse.row(i).collect();
+            let ids = |r: &[(u32, f32)]| r.iter().map(|p| p.0).collect::<Vec<_>>();
+            prop_assert_eq!(ids(&got), ids(&expect));
+            let step = expect.first().map_or(0.0, |p| p.1.abs()) / 127.0;
+            for ((_, w), (_, d)) in got.iter().zip(&expect) {
+                prop_assert!((w - d).abs() <= step * 0.5 + 1e-6, "{w} vs {d}");
+            }
+        }
+    }
+}
+
+#[test]
+fn training_fits_ease_and_the_blend_unless_turned_off() {
+    let (catalog, log) = common::small_shop().to_log();
+    let with = train(&catalog, &log, &TrainConfig::default(), |_| {}).unwrap();
+    let ease = with
+        .ease
+        .as_ref()
+        .expect("EASE is fitted for a 250-item shop");
+    assert_eq!(ease.items(), catalog.len());
+    assert!(ease.items.len() <= catalog.len() * cartwise::serve::ease::KEEP);
+    assert_ne!(with.blend, Blend::default(), "the blend is fitted");
+    let without = train(
+        &catalog,
+        &log,
+        &TrainConfig {
+            ease_max_items: 0,
+            ..TrainConfig::default()
+        },
+        |_| {},
+    )
+    .unwrap();
+    assert!(without.ease.is_none());
+    assert_eq!(without.blend, Blend::default(), "association only, as v1");
+    assert_eq!(
+        without.assoc, with.assoc,
+        "the tables do not depend on EASE"
+    );
+}
+
+#[test]
+fn the_section_is_required_round_trips_and_is_checked() {
+    let export = common::small_export();
+    let bytes = export.to_bytes();
+    let entry = read_sections(&bytes)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.tag == tags::EASE)
+        .expect("EASE written");
+    assert_eq!(
+        entry.flags & FLAG_REQUIRED,
+        FLAG_REQUIRED,
+        "a reader that cannot weigh EASE must refuse the file"
+    );
+    assert_eq!(Export::from_bytes(&bytes).unwrap(), export);
+
+    let parts: Vec<_> = read_sections(&bytes)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let raw = section_payload(&bytes, e).unwrap().into_owned();
+            (e.tag, e.flags & !FLAG_DEFLATE, raw)
+        })
+        .collect();
+    // A kept weight that names an item out of range, with a valid checksum.
+    let mut bad = parts.clone();
+    let ease = bad.iter_mut().find(|p| p.0 == tags::EASE).unwrap();
+    let n = export.catalog.len();
+    let items = 4 + 4 + 4 * (n + 1) + 4 * n + 4;
+    let m = u32::from_le_bytes(ease.2[items - 4..items].try_into().unwrap()) as usize;
+    // The first item's high byte: its plane is the fourth.
+    ease.2[items + 3 * m] = 0xff;
+    let err = Export::from_bytes(&write_sections(&bad)).unwrap_err();
+    assert!(
+        matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "EASE" && reason.contains("out of range")),
+        "{err}"
+    );
+    // Version 3 stored the items interleaved, and such files still read.
+    let table = export.ease.as_ref().unwrap();
+    let mut v3 = parts.clone();
+    let ease = v3.iter_mut().find(|p| p.0 == tags::EASE).unwrap();
+    let planes = ease.2[items..items + 4 * m].to_vec();
+    for (k, j) in table.items.iter().enumerate() {
+        assert_eq!(
+            u32::from_le_bytes([
+                planes[k],
+                planes[m + k],
+                planes[2 * m + k],
+                planes[3 * m + k]
+            ]),
+            *j
+        );
+        ease.2[items + 4 * k..items + 4 * k + 4].copy_from_slice(&j.to_le_bytes());
+    }
+    let mut v3 = write_sections(&v3);
+    common::set_version(&mut v3, 3);
+    assert_eq!(
+        Export::from_bytes(&v3).unwrap(),
+        Export {
+            version: 3,
+            ..export.clone()
+        },
+        "a version 3 file reads the same, and says its version"
+    );
+    // A blend that weighs EASE in a file without it.
+    let mut bad = parts.clone();
+    bad.retain(|p| p.0 != tags::EASE);
+    let blend = bad.iter_mut().find(|p| p.0 == tags::BLEND).unwrap();
+    blend.2 = br#"{"assoc": 1.0, "ease": 2.0}"#.to_vec();
+    let err = Export::from_bytes(&write_sections(&bad)).unwrap_err();
+    assert!(
+        matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "BLND" && reason.contains("EASE")),
+        "{err}"
+    );
+}
+
+#[test]
+fn suggest_weighs_ease_and_explains_what_only_it_knows() {
+    let mut export = common::small_export();
+    let n = export.catalog.len();
+    let anchor = 0u32;
+    let assoc_top = export.assoc.row(anchor)[0].item;
+    let stranger = (1..n as u32)
+        .rev()
+        .find(|&j| export.assoc.find(anchor, j).is_none())
+        .expect("some item is no neighbour of item 0");
+    // Item 0 weighs `stranger` strongly and its best association partner negatively.
+    let mut rows = vec![Vec::new(); n];
+    rows[anchor as usize] = vec![(stranger, 5.0), (assoc_top, -5.0)];
+    export.ease = Some(SparseEase::from_rows(100.0, rows, 32));
+    export.blend = Blend {
+        assoc: 1.0,
+        ease: 1.0,
+        ..Blend::default()
+    };
+    let engine = Engine::new(export.clone()).unwrap();
+    let ranked = engine
+        .candidates(&Query::new(&[anchor], 1, &export.blend))
+        .unwrap();
+    assert_eq!(ranked[0].item, stranger);
+    assert!(matches!(
+        ranked[0].evidence,
+        Evidence::Learned { anchor: 0, weight } if (weight - 5.0).abs() < 0.05
+    ));
+    let position = |item| ranked.iter().position(|c| c.item == item).unwrap();
+    assert!(
+        position(assoc_top) > 1,
+        "a substitute's negative weight pushes it down"
+    );
+    let cart = Cart {
+        items: vec![CartEntry::Id(export.catalog.get(anchor).id.clone())],
+        ..Default::default()
+    };
+    let options = SuggestOptions {
+        k: Some(3),
+        month: Some(1),
+        ..SuggestOptions::default()
+    };
+    let answer = engine.suggest(&cart, &options, 1).unwrap();
+    assert_eq!(answer.items[0], export.catalog.get(stranger).id);
+    let reasons = answer
+        .bundles
+        .iter()
+        .flat_map(|b| b.reasons.iter())
+        .find(|r| r.contains("goes with"))
+        .expect("the learned candidate is explained");
+    assert!(reasons.contains("5.00"), "{reasons}");
+}

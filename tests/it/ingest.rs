@@ -1,0 +1,142 @@
+//! Ingest: every rejected row names file:line and a reason; money is parsed exactly.
+
+use cartwise::train::ingest::{read_orders, read_products, summarize};
+use std::io::Write;
+use std::path::PathBuf;
+
+fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    path
+}
+
+#[test]
+fn products_parse_money_exactly_and_report_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = file(
+        &dir,
+        "products.csv",
+        "item_id,title,category,price,cost,ignored\n\
+         A,Alpha,X,2.55,1.10,zzz\n\
+         B,Beta,X,19.99,,\n\
+         C,Gamma,Y,1.234,0.5\n\
+         ,NoId,Y,1,1\n\
+         A,Again,X,3,1\n\
+         D,,X,3,1\n\
+         E,Eps,Y,-1,0\n\
+         F,Phi,Y,,\n",
+    );
+    let (catalog, rejects) = read_products(&p).unwrap();
+    assert_eq!(catalog.len(), 3, "A, B and F are accepted");
+    let a = catalog.get(catalog.lookup("A").unwrap());
+    assert_eq!((a.price, a.cost), (Some(255), Some(110)));
+    let b = catalog.get(catalog.lookup("B").unwrap());
+    assert_eq!((b.price, b.cost), (Some(1999), None));
+    let f = catalog.get(catalog.lookup("F").unwrap());
+    assert_eq!((f.price, f.cost), (None, None));
+    let lines: Vec<(u64, &str)> = rejects.iter().map(|r| (r.line, r.reason)).collect();
+    assert_eq!(
+        lines,
+        vec![
+            (4, "bad price"),
+            (5, "missing item_id"),
+            (6, "duplicate item_id"),
+            (7, "missing title"),
+            (8, "bad price")
+        ]
+    );
+    let shown = rejects[0].to_string();
+    assert!(
+        shown.starts_with(&format!("{}:4: bad price", p.display())),
+        "{shown}"
+    );
+    assert!(shown.contains("more than 2 decimal places"), "{shown}");
+    assert!(
+        rejects[2].detail.contains("line 2"),
+        "duplicate names the first line: {}",
+        rejects[2].detail
+    );
+}
+
+#[test]
+fn orders_report_each_rejected_line_with_reason_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = file(&dir, "products.csv", "item_id,title\nA,Alpha\nB,Beta\n");
+    let o = file(
+        &dir,
+        "orders.csv",
+        "order_id,item_id,customer_id,timestamp,quantity,unit_price\n\
+         1,A,c1,2024-03-05T10:00:00Z,1,2.55\n\
+         1,B,c1,2024-03-05T10:00:00Z,2,1.00\n\
+         2,Z,c2,2024-03-06,1,1.00\n\
+         3,A,c3,yesterday,1,1.00\n\
+         4,A,c4,2024-03-07,0,1.00\n\
+         5,A,c5,2024-03-07,1.5,1.00\n\
+         6,A,c6,2024-03-07,1,abc\n\
+         ,A,c7,2024-03-07,1,1\n\
+         8,,c8,2024-03-07,1,1\n\
+         9,B,,2024-12-24 08:30:00,,\n\
+         9,A,,,,\n",
+    );
+    let (catalog, _) = read_products(&p).unwrap();
+    let (log, rejects) = read_orders(&o, &catalog).unwrap();
+    let got: Vec<(u64, &str)> = rejects.iter().map(|r| (r.line, r.reason)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (4, "unknown item"),
+            (5, "bad timestamp"),
+            (6, "non-positive quantity"),
+            (7, "bad quantity"),
+            (8, "bad unit_price"),
+            (9, "missing order_id"),
+            (10, "missing item_id"),
+        ]
+    );
+    assert!(
+        rejects[0].to_string().contains("\"Z\""),
+        "names the item: {}",
+        rejects[0]
+    );
+    assert_eq!(log.orders.len(), 2);
+    assert_eq!(log.lines, 4);
+    assert_eq!(log.orders[0].items.len(), 2);
+    assert_eq!(log.orders[0].month(), Some(3));
+    assert_eq!(
+        log.orders[1].month(),
+        Some(12),
+        "a later line's missing timestamp keeps the first"
+    );
+    let summary = summarize(&rejects);
+    assert_eq!(summary.len(), 7);
+    assert!(summary.iter().all(|&(_, n)| n == 1));
+}
+
+#[test]
+fn missing_required_column_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = file(&dir, "products.csv", "id,title\nA,Alpha\n");
+    let err = read_products(&p).unwrap_err().to_string();
+    assert!(
+        err.contains("products.csv:1") && err.contains("item_id"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_csv_rows_are_rejected_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("products.csv");
+    let mut bytes = b"item_id,title\nA,Alpha\nB,".to_vec();
+    bytes.extend_from_slice(&[0xff, 0xfe]);
+    bytes.extend_from_slice(b"\nC,Gamma\n");
+    std::fs::write(&path, bytes).unwrap();
+    let (catalog, rejects) = read_products(&path).unwrap();
+    assert_eq!(catalog.len(), 2);
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].line, 3);
+    assert_eq!(rejects[0].reason, "invalid UTF-8");
+}

@@ -1,0 +1,173 @@
+//! Dependencies point one way: the serving core names no training, CLI or wasm code, and inside
+//! the core a module uses only the layers below it (the order `src/serve/mod.rs` documents).
+//! `./build.sh lint` also builds the core alone (`--no-default-features`), which fails to
+//! compile if the core reaches for the training side; this test names the offending line.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The serving core's modules, lowest first: a module may use itself and those before it.
+const LAYERS: [&str; 14] = [
+    "money", "rank", "quant", "catalog", "rules", "seasonal", "assoc", "ease", "blend", "pricing",
+    "model", "export", "kernel", "suggest",
+];
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The top-level core module a file under `src/serve/` belongs to.
+fn layer_of(serve: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(serve).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// Every `crate::…` path named in the code (comments and doc links skipped), with its line.
+fn crate_paths(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            let tail = &rest[at + "crate::".len()..];
+            let path: String = tail
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            out.push((n + 1, path));
+            rest = tail;
+        }
+    }
+    out
+}
+
+#[test]
+fn the_serving_core_names_no_training_cli_or_wasm_code_and_layers_point_down() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let serve = root.join("src/serve");
+    let mut problems = Vec::new();
+    let files = rust_files(&serve);
+    assert!(files.len() > 20, "found only {} core files", files.len());
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        let layer = layer_of(&serve, file);
+        let own = LAYERS.iter().position(|l| *l == layer);
+        if !text.is_empty() && own.is_none() && layer != "mod" {
+            problems.push(format!(
+                "{}: module {layer:?} is not in LAYERS",
+                file.display()
+            ));
+        }
+        for (line, path) in crate_paths(&text) {
+            let mut parts = path.split("::");
+            let top = parts.next().unwrap_or("");
+            let at = format!("{}:{line}", file.display());
+            if top != "serve" {
+                problems.push(format!("{at}: the core names crate::{path}"));
+                continue;
+            }
+            let target = parts.next().unwrap_or("");
+            match (own, LAYERS.iter().position(|l| *l == target)) {
+                (Some(own), Some(t)) if t > own => problems.push(format!(
+                    "{at}: {layer} (layer {own}) uses {target} (layer {t}) above it"
+                )),
+                (_, None) => problems.push(format!("{at}: crate::{path} is no core layer")),
+                _ => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The files of `suggest`, lowest first: each uses only those before it; `mod.rs` (the engine)
+/// runs them all and nothing below it names the engine.
+const SUGGEST_LAYERS: [&str; 8] = [
+    "new_items",
+    "types",
+    "scoring",
+    "cold_start",
+    "candidates",
+    "reasons",
+    "bundles",
+    "mod",
+];
+
+/// The sibling modules a file under `suggest/` names (`super::x` or `crate::serve::suggest::x`).
+fn suggest_siblings(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        for prefix in ["super::", "crate::serve::suggest::"] {
+            let mut rest = code;
+            while let Some(at) = rest.find(prefix) {
+                let tail = &rest[at + prefix.len()..];
+                let name: String = tail
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '{')
+                    .collect();
+                // `use super::*` in a file's own test module names the file itself.
+                if !name.is_empty() {
+                    out.push((n + 1, name));
+                }
+                rest = tail;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn inside_suggest_no_step_names_the_engine_or_a_later_step() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/serve/suggest");
+    let mut problems = Vec::new();
+    for file in rust_files(&dir) {
+        let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+        let Some(own) = SUGGEST_LAYERS.iter().position(|l| *l == stem) else {
+            problems.push(format!("{}: not in SUGGEST_LAYERS", file.display()));
+            continue;
+        };
+        let text = fs::read_to_string(&file).unwrap();
+        for (line, name) in suggest_siblings(&text) {
+            // `super::` from mod.rs would leave `suggest`, which the core check covers.
+            if stem == "mod" {
+                continue;
+            }
+            let at = format!("{}:{line}", file.display());
+            match SUGGEST_LAYERS.iter().position(|l| *l == name) {
+                Some(t) if t < own => {}
+                Some(t) => problems.push(format!("{at}: {stem} uses {name} (layer {t}) above it")),
+                // A name re-exported by mod.rs (the engine's own items or `{..}` lists) is a
+                // reach upward: steps import from the sibling that defines it.
+                None => problems.push(format!("{at}: {stem} names suggest::{name}")),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_check_sees_a_violation() {
+    let paths = crate_paths("use crate::train::ingest::Order; // crate::ignored\n");
+    assert_eq!(paths, vec![(1, "train::ingest::Order".to_string())]);
+    let names = suggest_siblings("use super::{Engine, Evidence};\nuse super::types::Query;\n");
+    assert_eq!(
+        names,
+        vec![(1, "{Engine".to_string()), (2, "types".to_string())]
+    );
+}

@@ -1,0 +1,22 @@
+//! The native test suite, one binary: each module tests one part of the crate against real
+//! files, real wgpu adapters (lavapipe) and the real CLI. One binary links candle, wgpu and
+//! tokenizers once instead of once per file.
+
+mod assoc;
+mod backend;
+mod baselines;
+mod cli;
+mod cold_start;
+mod common;
+mod ease;
+mod eval;
+mod export;
+mod history;
+mod ingest;
+mod kernel;
+mod layering;
+mod model;
+mod new_items;
+mod pricing;
+mod suggest;
+mod synth_recovery;

@@ -1,0 +1,258 @@
+//! Suggest: ranking, bundles, pricing rules and reasons on a trained export.
+
+use crate::common;
+
+use cartwise::serve::pricing::margin_floor;
+use cartwise::serve::rules::BP;
+use cartwise::serve::suggest::{Cart, CartEntry, Engine, Query, SuggestError, SuggestOptions};
+
+fn cart(ids: &[&str]) -> Cart {
+    Cart {
+        items: ids
+            .iter()
+            .map(|id| CartEntry::Item {
+                id: id.to_string(),
+                qty: 1,
+                title: None,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn suggestions_never_include_cart_items_and_bundles_respect_rules() {
+    let export = common::small_export();
+    let engine = Engine::new(export.clone()).unwrap();
+    let products = export.catalog.products();
+    for (n, anchor) in products.iter().enumerate().step_by(7) {
+        let mut ids = vec![anchor.id.as_str()];
+        if n + 1 < products.len() {
+            ids.push(products[n + 1].id.as_str());
+        }
+        let options = SuggestOptions {
+            k: Some(6),
+            month: Some(12),
+            ..Default::default()
+        };
+        let out = engine.suggest(&cart(&ids), &options, 1).unwrap();
+        assert!(out.items.len() <= 6 && out.bundles.len() <= 6);
+        assert!(
+            out.items.iter().all(|id| !ids.contains(&id.as_str())),
+            "cart item suggested"
+        );
+        let mut seen = std::collections::HashSet::new();
+        for b in &out.bundles {
+            assert!((1..=2).contains(&b.items.len()));
+            assert_eq!(b.base_price, b.items.iter().map(|i| i.price).sum::<i64>());
+            assert_eq!(b.bundle_price, b.base_price - b.discount);
+            assert!(b.discount * BP as i64 <= b.base_price * export.rules.max_discount_bp as i64);
+            let cost: i64 = b
+                .items
+                .iter()
+                .map(|i| {
+                    export
+                        .catalog
+                        .get(export.catalog.lookup(&i.id).unwrap())
+                        .cost
+                        .unwrap()
+                })
+                .sum();
+            assert!(
+                b.discount == 0 || b.bundle_price >= margin_floor(cost, export.rules.min_margin_bp)
+            );
+            assert!(!b.reasons.is_empty());
+            for i in &b.items {
+                assert!(!ids.contains(&i.id.as_str()));
+                assert!(
+                    seen.insert(i.id.clone()),
+                    "an add-on appears in two bundles"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn options_and_unknown_ids() {
+    let export = common::small_export();
+    let engine = Engine::new(export.clone()).unwrap();
+    let id = export.catalog.products()[0].id.clone();
+    let out = engine
+        .suggest(&cart(&[&id, "NOPE", "NOPE"]), &SuggestOptions::default(), 3)
+        .unwrap();
+    assert_eq!(out.unknown, vec!["NOPE".to_string()]);
+    let bad = |o: SuggestOptions| engine.suggest(&cart(&[&id]), &o, 3).unwrap_err();
+    assert!(matches!(
+        bad(SuggestOptions {
+            k: Some(0),
+            ..Default::default()
+        }),
+        SuggestError::K(0)
+    ));
+    assert!(matches!(
+        bad(SuggestOptions {
+            month: Some(13),
+            ..Default::default()
+        }),
+        SuggestError::Month(13)
+    ));
+    let e = bad(SuggestOptions {
+        max_discount: Some(1.5),
+        ..Default::default()
+    });
+    assert!(e.to_string().contains("maxDiscount"), "{e}");
+    // Zero max discount: no bundle is discounted.
+    let none = engine
+        .suggest(
+            &cart(&[&id]),
+            &SuggestOptions {
+                max_discount: Some(0.0),
+                ..Default::default()
+            },
+            3,
+        )
+        .unwrap();
+    assert!(none.bundles.iter().all(|b| b.discount == 0));
+    // An empty cart gets popular items.
+    let empty = engine
+        .suggest(&Cart::default(), &SuggestOptions::default(), 3)
+        .unwrap();
+    assert_eq!(empty.items.len(), 5);
+}
+
+#[test]
+fn excluded_items_are_never_suggested() {
+    let mut export = common::small_export();
+    let engine = Engine::new(export.clone()).unwrap();
+    let id = export.catalog.products()[0].id.clone();
+    let options = SuggestOptions {
+        k: Some(10),
+        month: Some(6),
+        ..Default::default()
+    };
+    let before = engine.suggest(&cart(&[&id]), &options, 6).unwrap();
+    let banned = before.items[0].clone();
+    export.rules.excluded_items.push(banned.clone());
+    let after = Engine::new(export)
+        .unwrap()
+        .suggest(&cart(&[&id]), &options, 6)
+        .unwrap();
+    assert!(!after.items.contains(&banned));
+    assert!(after
+        .bundles
+        .iter()
+        .all(|b| b.items.iter().all(|i| i.id != banned)));
+}
+
+/// Item indices of a bundle's items.
+fn indices(
+    export: &cartwise::serve::export::Export,
+    b: &cartwise::serve::suggest::Bundle,
+) -> Vec<u32> {
+    b.items
+        .iter()
+        .map(|i| export.catalog.lookup(&i.id).unwrap())
+        .collect()
+}
+
+#[test]
+fn carts_holding_part_of_an_itemset_get_the_rest_as_a_ready_made_bundle() {
+    let export = common::small_export();
+    let engine = Engine::new(export.clone()).unwrap();
+    let (mut carts, mut ready_made) = (0, 0);
+    for set in export.itemsets.iter().take(40) {
+        for held in 1..=2 {
+            let inside = &set.items[..held];
+            let ids: Vec<&str> = inside
+                .iter()
+                .map(|&i| export.catalog.get(i).id.as_str())
+                .collect();
+            let options = SuggestOptions {
+                k: Some(5),
+                month: Some(6),
+                ..Default::default()
+            };
+            let out = engine.suggest(&cart(&ids), &options, 6).unwrap();
+            carts += 1;
+            let first = &out.bundles[0];
+            let Some(count) = first.reasons[0]
+                .strip_prefix("Completes a set bought together in ")
+                .and_then(|r| r.strip_suffix(" orders"))
+            else {
+                continue;
+            };
+            ready_made += 1;
+            // The bundle is the rest of an itemset of that count the cart holds part of.
+            let items = indices(&export, first);
+            let source = export.itemsets.iter().find(|s| {
+                s.count.to_string() == count
+                    && items.iter().all(|i| s.items.contains(i))
+                    && s.items
+                        .iter()
+                        .all(|i| items.contains(i) || inside.contains(i))
+            });
+            assert!(source.is_some(), "{:?} for cart {ids:?}", first);
+        }
+    }
+    assert!(carts >= 20, "the fixture needs itemsets");
+    assert!(
+        ready_made * 10 >= carts * 9,
+        "only {ready_made} of {carts} carts holding part of an itemset got it first"
+    );
+}
+
+#[test]
+fn no_two_bundles_differ_only_by_interchangeable_items() {
+    use cartwise::serve::suggest::bundles::interchangeable;
+    let export = common::small_export();
+    let engine = Engine::new(export.clone()).unwrap();
+    let fresh = cartwise::serve::suggest::new_items::Fresh::default();
+    let shelf = fresh.shelf(&export.catalog);
+    let alike = |a: u32, b: u32| a == b || interchangeable(&engine.sources(), shelf, a, b);
+    let mut tempting = 0;
+    for anchor in export.catalog.products().iter().step_by(3) {
+        let options = SuggestOptions {
+            k: Some(8),
+            month: Some(3),
+            ..Default::default()
+        };
+        let out = engine.suggest(&cart(&[&anchor.id]), &options, 3).unwrap();
+        let bundles: Vec<Vec<u32>> = out.bundles.iter().map(|b| indices(&export, b)).collect();
+        for (x, a) in bundles.iter().enumerate() {
+            for b in &bundles[x + 1..] {
+                let near = match (&a[..], &b[..]) {
+                    ([p], [q]) => alike(*p, *q),
+                    ([p1, p2], [q1, q2]) => {
+                        (alike(*p1, *q1) && alike(*p2, *q2)) || (alike(*p1, *q2) && alike(*p2, *q1))
+                    }
+                    _ => false,
+                };
+                assert!(
+                    !near,
+                    "{a:?} and {b:?} differ only by interchangeable items"
+                );
+            }
+        }
+        // Count carts where the rule had work to do: two interchangeable top candidates.
+        let cart_index = export.catalog.lookup(&anchor.id).unwrap();
+        let top: Vec<u32> = engine
+            .candidates(&Query::new(&[cart_index], 3, &export.blend))
+            .unwrap()
+            .iter()
+            .take(16)
+            .map(|c| c.item)
+            .collect();
+        if top.iter().enumerate().any(|(x, &a)| {
+            top[x + 1..]
+                .iter()
+                .any(|&b| interchangeable(&engine.sources(), shelf, a, b))
+        }) {
+            tempting += 1;
+        }
+    }
+    assert!(
+        tempting > 10,
+        "the rule never had interchangeable candidates to keep apart"
+    );
+}

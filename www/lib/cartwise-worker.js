@@ -1,0 +1,44 @@
+// Runs the cartwise Engine off the main thread. Messages in: {id, type, ...}; out: {id, ok, result|error}.
+//   {type: "load", bytes: ArrayBuffer, backend} -> engine info (backend "auto" | "webgpu" | "cpu")
+//   {type: "suggest", cart, options}            -> suggestions (on the backend load chose)
+//   {type: "info"}                              -> engine info
+//   {type: "products", offset, limit}           -> products by popularity
+// The worker makes no request of its own: the page fetches the export and transfers its bytes.
+import init, { Engine } from "../../pkg/cartwise.js";
+
+let ready = null;
+let engine = null;
+
+async function handle(msg) {
+  switch (msg.type) {
+    case "load":
+      engine?.free();
+      engine = null;
+      engine = await Engine.load(new Uint8Array(msg.bytes), { backend: msg.backend ?? "auto" });
+      return engine.info();
+    case "suggest":
+      return await requireEngine().suggestAsync(msg.cart, msg.options);
+    case "info":
+      return requireEngine().info();
+    case "products":
+      return requireEngine().products(msg.offset ?? 0, msg.limit ?? 24);
+    default:
+      throw new Error(`cartwise worker: unknown message type ${JSON.stringify(msg.type)}`);
+  }
+}
+
+function requireEngine() {
+  if (!engine) throw new Error("cartwise worker: no export loaded yet");
+  return engine;
+}
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  try {
+    ready ??= init();
+    await ready;
+    self.postMessage({ id: msg.id, ok: true, result: await handle(msg) });
+  } catch (err) {
+    self.postMessage({ id: msg.id, ok: false, error: String(err?.message ?? err) });
+  }
+};
