@@ -198,6 +198,16 @@ pub fn ranked_ahead<S: PartialOrd + Copy>(
         .count()
 }
 
+/// HR@10 of ranked lists (best first), one per cart.
+pub fn hit_rate(ranked: &[Vec<u32>], carts: &[TestCart]) -> f64 {
+    let hits = ranked
+        .iter()
+        .zip(carts)
+        .filter(|(r, t)| r.iter().take(HIT_DEPTH).any(|&i| i == t.hidden))
+        .count();
+    hits as f64 / carts.len().max(1) as f64
+}
+
 fn score_rank(rank: Option<usize>, m: &mut Metrics) {
     if let Some(r) = rank {
         if r < HIT_DEPTH {

@@ -9,7 +9,7 @@ use cartwise::train::history::customer_histories;
 use cartwise::train::ingest::Order;
 use cartwise::train::model::fit::{fit, FitConfig};
 use cartwise::train::model::rank_catalog;
-use cartwise::train::protocol::validation_split;
+use cartwise::train::protocol::{hit_rate, validation_split};
 
 fn order(id: &str, customer: Option<&str>, time: i64, items: &[u32]) -> Order {
     Order {
@@ -94,14 +94,7 @@ fn history_tokens_personalize_the_ranking() {
     };
     let carts: Vec<&[u32]> = split.carts.iter().map(|t| t.cart.as_slice()).collect();
     let histories: Vec<&[u32]> = split.carts.iter().map(|t| t.history.as_slice()).collect();
-    let hr = |ranked: Vec<Vec<u32>>| {
-        ranked
-            .iter()
-            .zip(&split.carts)
-            .filter(|(r, t)| r[..10].contains(&t.hidden))
-            .count() as f64
-            / split.carts.len() as f64
-    };
+    let hr = |ranked: Vec<Vec<u32>>| hit_rate(&ranked, &split.carts);
     // The shipped (quantized) models, reloaded from their export sections.
     let export = train(&config);
     assert_eq!(export.config.max_history, 16);

@@ -7,7 +7,7 @@ use cartwise::train::assoc::count::prepare_baskets;
 use cartwise::train::ingest::OrderLog;
 use cartwise::train::model::fit::{fit, FitConfig};
 use cartwise::train::model::rank_catalog;
-use cartwise::train::protocol::test_carts;
+use cartwise::train::protocol::{hit_rate, test_carts};
 
 /// Fits the small shop's model for `epochs` (stopping after `stop_after`), with an optional
 /// checkpoint folder; returns the fit (or its error), popularity's HR@10, the carts and titles.
@@ -74,23 +74,18 @@ fn small_fit(
         .for_each(|&i| counts[i as usize] += 1);
     let mut popular: Vec<u32> = (0..catalog.len() as u32).collect();
     popular.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
-    let hits = validation
+    let ranked: Vec<Vec<u32>> = validation
         .iter()
-        .filter(|t| {
+        .map(|t| {
             popular
                 .iter()
+                .copied()
                 .filter(|i| !t.cart.contains(i))
-                .take(10)
-                .any(|&i| i == t.hidden)
+                .collect()
         })
-        .count();
+        .collect();
     let titles = catalog.products().iter().map(|p| p.title.clone()).collect();
-    (
-        fitted,
-        hits as f64 / validation.len() as f64,
-        validation,
-        titles,
-    )
+    (fitted, hit_rate(&ranked, &validation), validation, titles)
 }
 
 #[test]
@@ -117,12 +112,7 @@ fn transformer_learns_and_is_deterministic() {
     let hr = |quantize: bool, layers: Layers| {
         let export = a.to_export(quantize).unwrap();
         let ranked = rank_catalog(&export.load(&titles, layers).unwrap(), &views, &[]).unwrap();
-        let hits = ranked
-            .iter()
-            .zip(&validation)
-            .filter(|(r, t)| r[..10].contains(&t.hidden))
-            .count();
-        (hits as f64 / validation.len() as f64, export.weight_bytes())
+        (hit_rate(&ranked, &validation), export.weight_bytes())
     };
     let (f32_hr, f32_bytes) = hr(false, Layers::Quantized);
     let (q_hr, q_bytes) = hr(true, Layers::Quantized);

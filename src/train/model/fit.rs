@@ -11,7 +11,7 @@ use crate::serve::model::titles::title_tokens;
 use crate::serve::model::{
     BasketModel, ModelConfig, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE,
 };
-use crate::train::protocol::TestCart;
+use crate::train::protocol::{hit_rate, TestCart};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use rand::seq::SliceRandom;
@@ -134,13 +134,7 @@ fn initialise(weights: &VarMap, seed: u64) -> candle_core::Result<()> {
 fn hr10(model: &BasketModel, carts: &[TestCart]) -> candle_core::Result<f64> {
     let views: Vec<&[u32]> = carts.iter().map(|t| t.cart.as_slice()).collect();
     let histories: Vec<&[u32]> = carts.iter().map(|t| t.history.as_slice()).collect();
-    let ranked = rank_catalog(model, &views, &histories)?;
-    let hits = ranked
-        .iter()
-        .zip(carts)
-        .filter(|(r, t)| r.iter().take(10).any(|&i| i == t.hidden))
-        .count();
-    Ok(hits as f64 / carts.len().max(1) as f64)
+    Ok(hit_rate(&rank_catalog(model, &views, &histories)?, carts))
 }
 
 /// The weights of every variable, copied (a snapshot that later steps do not change), named
