@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use cartwise::serve::model::{Layers, ModelConfig};
+use cartwise::serve::model::ModelConfig;
 use cartwise::serve::suggest::Query;
 use cartwise::train::history::customer_histories;
 use cartwise::train::ingest::Order;
@@ -99,14 +99,14 @@ fn history_tokens_personalize_the_ranking() {
     let export = train(&config);
     assert_eq!(export.config.max_history, 16);
     assert!(export.tensors.iter().any(|t| t.name == "segment.weight"));
-    let model = export.load(&catalog.titles(), Layers::Quantized).unwrap();
+    let model = export.load(&catalog.titles()).unwrap();
     let with = hr(rank_catalog(&model, &carts, &histories).unwrap());
     let same_model_without = hr(rank_catalog(&model, &carts, &[]).unwrap());
     let plain = train(&FitConfig {
         max_history: 0,
         ..config
     })
-    .load(&catalog.titles(), Layers::Quantized)
+    .load(&catalog.titles())
     .unwrap();
     let trained_without = hr(rank_catalog(&plain, &carts, &[]).unwrap());
     eprintln!(
@@ -149,7 +149,7 @@ fn a_model_trained_without_history_ignores_it() {
     .unwrap();
     let export = fitted.to_export(true).unwrap();
     assert!(!export.tensors.iter().any(|t| t.name == "segment.weight"));
-    let model = export.load(&catalog.titles(), Layers::Quantized).unwrap();
+    let model = export.load(&catalog.titles()).unwrap();
     let carts: Vec<&[u32]> = split.carts.iter().map(|t| t.cart.as_slice()).collect();
     let histories: Vec<&[u32]> = split.carts.iter().map(|t| t.history.as_slice()).collect();
     assert!(histories.iter().any(|h| !h.is_empty()));

@@ -3,7 +3,6 @@
 //! top-k, ties by item index, for random and trained tables, with and without tiling.
 
 use crate::common;
-use cartwise::serve::model::Layers;
 
 use cartwise::serve::kernel::gpu::{GpuError, GpuOptions, GpuScorer, Precision};
 use cartwise::serve::kernel::{cpu, Hit, ItemTable, Rows};
@@ -217,7 +216,7 @@ fn gpu_top_k_equals_cpu_top_k_on_a_trained_item_table() {
         .model
         .clone()
         .unwrap()
-        .load(&catalog.titles(), Layers::Quantized)
+        .load(&catalog.titles())
         .unwrap();
     let items = model.config.items;
     let values: Vec<f32> = model

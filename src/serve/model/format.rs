@@ -1,14 +1,13 @@
 //! The model as the export stores it: weight tensors by name, each f32 or in one of candle's
 //! (GGML's) quantized block types, with the shape and the title tokenizer's JSON.
 
-use super::{is_dense_weight, titles, BasketModel, ModelConfig, Quantized};
+use super::{titles, BasketModel, ModelConfig};
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Name of the item id table, the bulk of the model's bytes (one row per catalog item).
 pub const ITEM_ID_TABLE: &str = "item_id.weight";
@@ -129,16 +128,6 @@ impl NamedTensor {
     }
 }
 
-/// How a loaded model holds its layers' weight matrices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layers {
-    /// In their stored quantized blocks, multiplied by candle's quantized matmul: what the
-    /// engine serves with (a quarter of the memory of f32 for Q8_0).
-    Quantized,
-    /// Expanded to f32: the reference the quantized forward is measured against.
-    Expanded,
-}
-
 /// Why the export's model could not be rebuilt.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -183,37 +172,20 @@ impl ModelExport {
         }
     }
 
-    /// Rebuilds the model over a catalog's titles (the catalog the export was trained on),
-    /// its layers as `layers` says.
-    pub fn load(
-        &self,
-        titles: &[&str],
-        layers: Layers,
-    ) -> std::result::Result<BasketModel, LoadError> {
+    /// Rebuilds the model over a catalog's titles (the catalog the export was trained on).
+    pub fn load(&self, titles: &[&str]) -> std::result::Result<BasketModel, LoadError> {
         let device = Device::Cpu;
         let tokenizer = titles::tokenizer_from_json(&self.tokenizer_json)?;
         let (ids, owner) = titles::title_tokens(&tokenizer, titles)?;
-        // The layers' quantized weight matrices stay in their blocks; everything else (the
-        // embedding tables, which are gathered from, and what is stored as f32) is expanded.
-        let (kept, expanded): (Vec<&NamedTensor>, Vec<&NamedTensor>) =
-            self.tensors.iter().partition(|t| {
-                layers == Layers::Quantized
-                    && t.dtype != WeightType::F32
-                    && is_dense_weight(&t.name)
-            });
-        let quantized = kept
-            .iter()
-            .map(|t| Ok((t.name.clone(), Arc::new(t.to_qtensor(&device)?))))
-            .collect::<Result<Quantized>>()
-            .map_err(LoadError::Decode)?;
-        let tensors = expanded
+        let tensors = self
+            .tensors
             .iter()
             .map(|t| Ok((t.name.clone(), t.to_tensor(&device)?)))
             .collect::<Result<HashMap<String, Tensor>>>()
             .map_err(LoadError::Decode)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let mut model = BasketModel::new(self.config, vb, Some(&quantized), &ids, &owner)
-            .map_err(LoadError::Weights)?;
+        let mut model =
+            BasketModel::new(self.config, vb, &ids, &owner).map_err(LoadError::Weights)?;
         model.freeze().map_err(LoadError::ItemTable)?;
         model.tokenizer = Some(tokenizer);
         Ok(model)

@@ -3,24 +3,21 @@
 //!
 //! One definition for both builds: the network and its forward ([`BasketModel`], one
 //! [`Input`] per batch), its stored form in the export ([`format`]) and the title tokenizer's
-//! use ([`titles`]). Served from an export, its layers multiply by their quantized blocks
-//! (candle-transformers' quantized layers); training (`train::model`) builds the same network
-//! with f32 layers. It depends on candle and tokenizers only.
+//! use ([`titles`]). Training (`train::model`) builds the same network. Served from an export,
+//! the stored Q8_0/Q5_1 weights are expanded to f32 once at load: candle's quantized matmul
+//! (which rounds activations to 8 bits) made native and wasm answers diverge and was slower
+//! in wasm (BENCHMARKS.md, "Quantized layers"). It depends on candle and tokenizers only.
 
 pub mod format;
 pub mod titles;
 
-pub use format::{Layers, LoadError, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE};
+pub use format::{LoadError, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE};
 
-use candle_core::quantized::QTensor;
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{
     embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder,
 };
-use candle_transformers::quantized_nn;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Shape of the model; stored with its weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,83 +51,24 @@ impl ModelConfig {
     }
 }
 
-/// Weight matrices kept in their stored quantized blocks, by tensor name (e.g.
-/// `block0.q.weight`).
-pub type Quantized = HashMap<String, Arc<QTensor>>;
-
-/// A linear layer: candle-nn's trainable f32 layer while training; candle-transformers'
-/// quantized layer when served from an export, which multiplies by the stored Q8_0/Q5_1 blocks
-/// directly (candle's quantized matmul, simd128 kernels in wasm) instead of expanding them to
-/// f32.
-#[derive(Debug, Clone)]
-enum Dense {
-    Float(Linear),
-    Quantized(quantized_nn::Linear),
-}
-
-impl Dense {
-    /// The layer `vb` names: quantized when `quantized` holds its weight, else f32 from `vb`.
-    fn new(
-        in_dim: usize,
-        out_dim: usize,
-        vb: VarBuilder,
-        quantized: Option<&Quantized>,
-    ) -> Result<Self> {
-        match quantized.and_then(|q| q.get(&format!("{}.weight", vb.prefix()))) {
-            Some(w) => Ok(Dense::Quantized(quantized_nn::Linear::from_arc(
-                w.clone(),
-                Some(vb.get(out_dim, "bias")?),
-            )?)),
-            None => Ok(Dense::Float(linear(in_dim, out_dim, vb)?)),
-        }
-    }
-}
-
-impl Module for Dense {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match self {
-            Dense::Float(l) => l.forward(x),
-            Dense::Quantized(l) => l.forward(x),
-        }
-    }
-}
-
-/// The linear layers of a block, by the name their weights are stored under.
-const DENSE_LAYERS: [&str; 6] = ["q", "k", "v", "o", "ff1", "ff2"];
-
-/// Whether a stored tensor is a block's linear weight matrix (`block0.q.weight`): the tensors a
-/// served model keeps quantized.
-pub fn is_dense_weight(name: &str) -> bool {
-    let mut parts = name.split('.');
-    let (Some(block), Some(layer), Some("weight"), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    block
-        .strip_prefix("block")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        && DENSE_LAYERS.contains(&layer)
-}
-
 /// One pre-norm transformer block: self-attention over the cart, then a feed-forward layer.
 struct Block {
     ln1: LayerNorm,
-    q: Dense,
-    k: Dense,
-    v: Dense,
-    o: Dense,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
     ln2: LayerNorm,
-    ff1: Dense,
-    ff2: Dense,
+    ff1: Linear,
+    ff2: Linear,
     heads: usize,
 }
 
 impl Block {
-    fn new(cfg: &ModelConfig, vb: VarBuilder, quantized: Option<&Quantized>) -> Result<Self> {
+    fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.dim;
         let ln = LayerNormConfig::default();
-        let dense = |i, o, name: &str| Dense::new(i, o, vb.pp(name), quantized);
+        let dense = |i, o, name: &str| linear(i, o, vb.pp(name));
         Ok(Self {
             ln1: layer_norm(d, ln, vb.pp("ln1"))?,
             q: dense(d, d, "q")?,
@@ -209,12 +147,10 @@ pub struct BasketModel {
 }
 
 impl BasketModel {
-    /// Builds the model from weights under `vb` (and, for a served model, the layers' weight
-    /// matrices still quantized) and the flat title tokens of every item.
+    /// Builds the model from weights under `vb` and the flat title tokens of every item.
     pub fn new(
         config: ModelConfig,
         vb: VarBuilder,
-        quantized: Option<&Quantized>,
         title_ids: &[u32],
         title_owner: &[u32],
     ) -> Result<Self> {
@@ -229,7 +165,7 @@ impl BasketModel {
             item_id: embedding(rows, config.dim, vb.pp("item_id"))?,
             token: embedding(config.tokens, config.dim, vb.pp("token"))?,
             blocks: (0..config.layers)
-                .map(|l| Block::new(&config, vb.pp(format!("block{l}")), quantized))
+                .map(|l| Block::new(&config, vb.pp(format!("block{l}"))))
                 .collect::<Result<_>>()?,
             ln_f: layer_norm(config.dim, LayerNormConfig::default(), vb.pp("ln_f"))?,
             title_ids: Tensor::new(title_ids, &device)?,
@@ -452,27 +388,5 @@ impl BasketModel {
             flat.extend(std::iter::repeat_n(self.config.pad(), l - kept.len()));
         }
         Tensor::from_vec(flat, (rows.len(), l), device)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_dense_weight;
-
-    #[test]
-    fn dense_weights_are_named_by_block_and_layer() {
-        assert!(is_dense_weight("block0.q.weight"));
-        assert!(is_dense_weight("block12.ff2.weight"));
-        for other in [
-            "block0.q.bias",
-            "block0.ln1.weight",
-            "block.q.weight",
-            "segment.weight",
-            "item_id.weight",
-            "token.weight",
-            "block0.q.weight.x",
-        ] {
-            assert!(!is_dense_weight(other), "{other}");
-        }
     }
 }

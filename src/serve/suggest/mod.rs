@@ -28,7 +28,7 @@ pub use types::{
 use crate::serve::blend::Features;
 use crate::serve::export::Export;
 use crate::serve::kernel::Hit;
-use crate::serve::model::{BasketModel, Layers, ModelInput};
+use crate::serve::model::{BasketModel, ModelInput};
 use crate::serve::rank::top_items;
 use cold_start::TitleReader;
 use new_items::Fresh;
@@ -77,7 +77,7 @@ impl Engine {
             .map(|p| rules.excludes(p))
             .collect();
         let model = match &export.model {
-            Some(m) => Some(m.load(&export.catalog.titles(), Layers::Quantized)?),
+            Some(m) => Some(m.load(&export.catalog.titles())?),
             None => None,
         };
         let scoring = match &model {

@@ -188,7 +188,7 @@ pub fn fit(
     };
     let weights = VarMap::new();
     let vb = VarBuilder::from_varmap(&weights, DType::F32, &device);
-    let mut model = BasketModel::new(model_config, vb, None, &title_ids, &title_owner)?;
+    let mut model = BasketModel::new(model_config, vb, &title_ids, &title_owner)?;
     initialise(&weights, config.seed)?;
     let mut opt = AdamW::new(
         &weights.data().lock().expect("weights lock"),
