@@ -14,7 +14,7 @@ use crate::serve::suggest::cold_start::category_affinity;
 use crate::serve::suggest::new_items::{new_item_logit, NewItem};
 use crate::serve::suggest::{Cart, CartEntry, Engine, ModelQuery, SuggestError, SuggestOptions};
 use crate::train::ingest::{Order, OrderLog};
-use crate::train::protocol::{ranked_ahead, test_carts, time_cut, TestCart, HIT_DEPTH};
+use crate::train::protocol::{expected_hit, test_carts, time_cut, TestCart};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -260,11 +260,7 @@ pub fn evaluate(
             .filter(|&i| i != t.hidden && !t.cart.contains(&i))
             .collect();
         let rate = |score: &dyn Fn(u32) -> f64| {
-            let ahead = ranked_ahead(
-                (t.hidden, score(t.hidden)),
-                others.iter().map(|&i| (i, score(i))),
-            );
-            f64::from(u8::from(ahead < HIT_DEPTH))
+            expected_hit(score(t.hidden), others.iter().map(|&i| score(i)))
         };
         title += rate(&title_score);
         let affinity = match engine.scoring_table() {
