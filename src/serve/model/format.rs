@@ -118,13 +118,11 @@ impl NamedTensor {
                     .collect();
                 Tensor::from_vec(values, self.dims.as_slice(), device)
             }
-            WeightType::Q8_0 | WeightType::Q5_1 => self.to_qtensor(device)?.dequantize(device),
+            WeightType::Q8_0 | WeightType::Q5_1 => {
+                qtensor_from_ggml(self.dtype.ggml(), &self.bytes, self.dims.clone(), device)?
+                    .dequantize(device)
+            }
         }
-    }
-
-    /// The tensor as candle's quantized tensor, in its stored blocks.
-    pub fn to_qtensor(&self, device: &Device) -> Result<QTensor> {
-        qtensor_from_ggml(self.dtype.ggml(), &self.bytes, self.dims.clone(), device)
     }
 }
 

@@ -68,16 +68,15 @@ impl Block {
     fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.dim;
         let ln = LayerNormConfig::default();
-        let dense = |i, o, name: &str| linear(i, o, vb.pp(name));
         Ok(Self {
             ln1: layer_norm(d, ln, vb.pp("ln1"))?,
-            q: dense(d, d, "q")?,
-            k: dense(d, d, "k")?,
-            v: dense(d, d, "v")?,
-            o: dense(d, d, "o")?,
+            q: linear(d, d, vb.pp("q"))?,
+            k: linear(d, d, vb.pp("k"))?,
+            v: linear(d, d, vb.pp("v"))?,
+            o: linear(d, d, vb.pp("o"))?,
             ln2: layer_norm(d, ln, vb.pp("ln2"))?,
-            ff1: dense(d, cfg.ff, "ff1")?,
-            ff2: dense(cfg.ff, d, "ff2")?,
+            ff1: linear(d, cfg.ff, vb.pp("ff1"))?,
+            ff2: linear(cfg.ff, d, vb.pp("ff2"))?,
             heads: cfg.heads,
         })
     }

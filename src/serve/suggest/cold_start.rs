@@ -19,7 +19,7 @@ const TITLE_CACHE: usize = 4 * MAX_NEW_ITEMS;
 /// load, and the basket model's title vectors, computed on first need.
 pub struct TitleReader {
     /// How popular a new item of a category is assumed to be.
-    pub priors: PriorCounts,
+    priors: PriorCounts,
     /// How well a new item's category goes with a cart's.
     pub category_lift: CategoryLift,
     /// Known items' title vectors, unit length, row-major: computed when a new item first
