@@ -21,7 +21,7 @@ test("engine.info describes the export", async () => {
   const info = await page.evaluate(() => window.engine.info());
   assert.equal(info.catalogSize, 2000);
   assert.equal(info.backend, "cpu");
-  assert.equal(info.exportVersion, 5);
+  assert.equal(info.exportVersion, 6);
   assert.equal(info.modelDims, 64, "the demo export carries the basket transformer");
   assert.ok(info.orders > 40000, `orders ${info.orders}`);
   assert.ok(info.neighbours > 1000);

@@ -257,3 +257,222 @@ fn blend_section_is_checked() {
         );
     }
 }
+
+/// A small shop's export with the tiny transformer, trained once for the model-section tests.
+fn with_model() -> &'static Export {
+    static EXPORT: std::sync::OnceLock<Export> = std::sync::OnceLock::new();
+    EXPORT.get_or_init(|| common::trained_with_model(21, 250, 300, 1_500))
+}
+
+/// The export's sections with MODL's payload replaced.
+fn with_modl(export: &Export, modl: Vec<u8>) -> Vec<u8> {
+    let mut parts = parts_of(&export.to_bytes());
+    parts.iter_mut().find(|p| p.0 == tags::MODEL).unwrap().2 = modl;
+    write_sections(&parts)
+}
+
+/// MODL as version 5 wrote it (FORMAT.md): JSON config, then per tensor name, type, dims, bytes.
+fn encode_model_v5(model: &cartwise::serve::model::ModelExport) -> Vec<u8> {
+    let mut out = Vec::new();
+    let u32 = |out: &mut Vec<u8>, v: usize| out.extend((v as u32).to_le_bytes());
+    let json = serde_json::to_vec(&model.config).unwrap();
+    u32(&mut out, json.len());
+    out.extend(&json);
+    u32(&mut out, model.tensors.len());
+    for t in &model.tensors {
+        for v in [1, 0, t.name.len()] {
+            u32(&mut out, v);
+        }
+        out.extend(t.name.as_bytes());
+        let code = match t.dtype.name() {
+            "f32" => 0,
+            "q5_1" => 7,
+            "q8_0" => 8,
+            other => panic!("no v5 code for {other}"),
+        };
+        u32(&mut out, code);
+        u32(&mut out, t.dims.len());
+        t.dims.iter().for_each(|&d| u32(&mut out, d));
+        u32(&mut out, t.bytes.len());
+        out.extend(&t.bytes);
+    }
+    out
+}
+
+#[test]
+fn the_model_section_is_a_gguf_file_any_gguf_reader_opens() {
+    use candle_core::quantized::gguf_file::{Content, Value};
+    let export = with_model();
+    let model = export.model.as_ref().unwrap();
+    let modl = parts_of(&export.to_bytes())
+        .into_iter()
+        .find(|p| p.0 == tags::MODEL)
+        .unwrap()
+        .2;
+    assert_eq!(&modl[..4], b"GGUF");
+    let mut reader = std::io::Cursor::new(&modl);
+    let content = Content::read(&mut reader).unwrap();
+    let meta = |k: &str| content.metadata.get(k).map(|v| format!("{v:?}"));
+    assert_eq!(
+        meta("general.architecture"),
+        Some(format!("{:?}", Value::String("cartwise".into())))
+    );
+    for (key, want) in [
+        ("items", model.config.items),
+        ("dim", model.config.dim),
+        ("max_cart", model.config.max_cart),
+    ] {
+        assert_eq!(
+            meta(&format!("cartwise.{key}")),
+            Some(format!("{:?}", Value::U32(want as u32))),
+            "{key}"
+        );
+    }
+    assert_eq!(content.tensor_infos.len(), model.tensors.len());
+    let mut quantized = 0;
+    for t in &model.tensors {
+        let q = content
+            .tensor(&mut reader, &t.name, &candle_core::Device::Cpu)
+            .unwrap();
+        assert_eq!(q.shape().dims(), t.dims.as_slice(), "{}", t.name);
+        assert_eq!(format!("{:?}", q.dtype()).to_lowercase(), t.dtype.name());
+        assert_eq!(q.data().unwrap().as_ref(), t.bytes.as_slice(), "{}", t.name);
+        quantized += usize::from(t.dtype.name() != "f32");
+    }
+    assert!(quantized >= 2, "only {quantized} quantized tensors");
+}
+
+#[test]
+fn version_5_files_with_the_old_model_layout_still_read() {
+    let export = with_model();
+    let mut v5 = with_modl(export, encode_model_v5(export.model.as_ref().unwrap()));
+    common::set_version(&mut v5, 5);
+    assert_eq!(
+        Export::from_bytes(&v5).unwrap(),
+        Export {
+            version: 5,
+            ..export.clone()
+        }
+    );
+    // The same old layout in a version 6 file is not GGUF: an error, not a misread.
+    let err = Export::from_bytes(&with_modl(
+        export,
+        encode_model_v5(export.model.as_ref().unwrap()),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "MODL" && reason.contains("GGUF")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_gguf_model_section_is_a_named_error() {
+    use candle_core::quantized::gguf_file::{self, Value};
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+    let export = with_model();
+    let good = parts_of(&export.to_bytes())
+        .into_iter()
+        .find(|p| p.0 == tags::MODEL)
+        .unwrap()
+        .2;
+    let reason_of = |modl: Vec<u8>| match Export::from_bytes(&with_modl(export, modl)) {
+        Err(ExportError::Malformed { tag, reason }) if tag == "MODL" => reason,
+        other => panic!("expected a malformed MODL, got {other:?}"),
+    };
+    // Cut short inside the tensor data, and inside the header.
+    assert!(reason_of(good[..good.len() - 40].to_vec()).contains("tensor"));
+    assert!(reason_of(good[..100].to_vec()).contains("GGUF"));
+
+    // Well-formed GGUF files that are not a model this reader can rebuild.
+    let config = &export.model.as_ref().unwrap().config;
+    let gguf = |meta: &[(&str, Value)], dtype: GgmlDType| {
+        let t = Tensor::zeros((2, 32), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&t, dtype).unwrap();
+        let meta: Vec<(&str, &Value)> = meta.iter().map(|(k, v)| (*k, v)).collect();
+        let mut out = std::io::Cursor::new(Vec::new());
+        gguf_file::write(&mut out, &meta, &[("w", &q)]).unwrap();
+        out.into_inner()
+    };
+    let keys = |skip: &str| -> Vec<(&'static str, Value)> {
+        [
+            ("cartwise.items", config.items),
+            ("cartwise.tokens", config.tokens),
+            ("cartwise.dim", config.dim),
+            ("cartwise.heads", config.heads),
+            ("cartwise.layers", config.layers),
+            ("cartwise.ff", config.ff),
+            ("cartwise.max_cart", config.max_cart),
+        ]
+        .into_iter()
+        .filter(|(k, _)| *k != skip)
+        .map(|(k, v)| (k, Value::U32(v as u32)))
+        .collect()
+    };
+    let reason = reason_of(gguf(&keys("cartwise.heads"), GgmlDType::Q8_0));
+    assert!(
+        reason.contains("missing config key cartwise.heads"),
+        "{reason}"
+    );
+    let mut wrong_type = keys("cartwise.heads");
+    wrong_type.push(("cartwise.heads", Value::String("two".into())));
+    let reason = reason_of(gguf(&wrong_type, GgmlDType::Q8_0));
+    assert!(reason.contains("cartwise.heads: expected u32"), "{reason}");
+    let reason = reason_of(gguf(&keys(""), GgmlDType::Q4_0));
+    assert!(
+        reason.contains("tensor w: unsupported storage type Q4_0"),
+        "{reason}"
+    );
+    // candle's reader divides by general.alignment; 0 must be an error, not a panic.
+    let mut zero_align = keys("");
+    zero_align.push(("general.alignment", Value::U32(0)));
+    let reason = reason_of(gguf(&zero_align, GgmlDType::Q8_0));
+    assert!(reason.contains("general.alignment"), "{reason}");
+    // A GGUF model whose tensors do not match its config is caught when the model is rebuilt.
+    let loaded = Export::from_bytes(&with_modl(export, gguf(&keys(""), GgmlDType::Q8_0)))
+        .unwrap()
+        .model
+        .unwrap()
+        .load(&export.catalog.titles());
+    assert!(loaded.is_err());
+    // A config no forward can run (zero heads would divide by zero) is refused at load.
+    let mut zero_heads = keys("cartwise.heads");
+    zero_heads.push(("cartwise.heads", Value::U32(0)));
+    let err = Export::from_bytes(&with_modl(export, gguf(&zero_heads, GgmlDType::Q8_0)))
+        .unwrap()
+        .model
+        .unwrap()
+        .load(&export.catalog.titles())
+        .err()
+        .expect("zero heads refused");
+    assert!(err.to_string().contains("0 heads"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn damaged_gguf_model_sections_never_panic(
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let export = with_model();
+        let mut modl = parts_of(&export.to_bytes())
+            .into_iter()
+            .find(|p| p.0 == tags::MODEL)
+            .unwrap()
+            .2;
+        // Damage concentrated in the header and tensor table, where the parser's decisions are.
+        let head = modl.len().min(2_048);
+        for (at, byte) in flips {
+            modl[at.index(head)] = byte;
+        }
+        modl.truncate(modl.len() - cut.index(modl.len() / 4));
+        if let Ok(back) = Export::from_bytes(&with_modl(export, modl)) {
+            if let Ok(model) = back.model.unwrap().load(&export.catalog.titles()) {
+                let cart = cartwise::serve::model::ModelInput { cart: &[0, 1], ..Default::default() };
+                let _ = model.cart_logits(&cart);
+            }
+        }
+    }
+}

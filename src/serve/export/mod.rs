@@ -24,7 +24,7 @@ use std::borrow::Cow;
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 /// Bytes in the fixed header before the section table.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per section table entry.
@@ -402,7 +402,7 @@ impl Export {
         ) {
             (false, false) => None,
             (true, true) => {
-                let (config, tensors) = sections::decode_model(&payload(tags::MODEL)?)
+                let (config, tensors) = sections::decode_model(&payload(tags::MODEL)?, version)
                     .map_err(malformed(tags::MODEL))?;
                 let tokenizer_json = String::from_utf8(payload(tags::TOKENIZER)?.into_owned())
                     .map_err(|e| malformed(tags::TOKENIZER)(format!("invalid UTF-8: {e}")))?;

@@ -8,6 +8,10 @@ use crate::serve::catalog::{Catalog, Product};
 use crate::serve::ease::SparseEase;
 use crate::serve::model::{ModelConfig, NamedTensor, WeightType};
 use crate::serve::seasonal::SeasonalIndex;
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
+use candle_core::quantized::gguf_file::{self, Value};
+use candle_core::quantized::QTensor;
+use candle_core::Device;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// Stored in a money column where the amount is unknown.
@@ -180,27 +184,124 @@ pub fn decode_seasonal(payload: &[u8]) -> Result<SeasonalIndex, DecodeError> {
     })
 }
 
-/// MODL: JSON model config (length-prefixed), tensor count, then per tensor (sorted by name):
-/// name (string table of one), storage type code, rank, dims, byte length, bytes.
+/// Prefix of the model's GGUF metadata keys (GGUF's `general.architecture`).
+const GGUF_ARCH: &str = "cartwise";
+
+/// MODL (version 6): a GGUF file written by candle's `gguf_file::write`: the config as `u32`
+/// metadata `cartwise.<field>`, the tensors sorted by name in their stored types.
 pub fn encode_model(config: &ModelConfig, tensors: &[NamedTensor]) -> Vec<u8> {
-    let mut w = ByteWriter::default();
-    let json = encode_json(config);
-    w.u32(json.len() as u32);
-    w.bytes(&json);
-    w.u32(tensors.len() as u32);
-    for t in tensors {
-        w.strings(std::iter::once(t.name.as_str()));
-        w.u32(t.dtype.code());
-        w.u32(t.dims.len() as u32);
-        t.dims.iter().for_each(|&d| w.u32(d as u32));
-        w.u32(t.bytes.len() as u32);
-        w.bytes(&t.bytes);
-    }
-    w.0
+    let arch = Value::String(GGUF_ARCH.to_string());
+    let fields: Vec<(String, Value)> = [
+        ("items", config.items),
+        ("tokens", config.tokens),
+        ("dim", config.dim),
+        ("heads", config.heads),
+        ("layers", config.layers),
+        ("ff", config.ff),
+        ("max_cart", config.max_cart),
+        ("max_history", config.max_history),
+    ]
+    .iter()
+    .map(|&(k, v)| (format!("{GGUF_ARCH}.{k}"), Value::U32(v as u32)))
+    .collect();
+    let mut metadata = vec![("general.architecture", &arch)];
+    metadata.extend(fields.iter().map(|(k, v)| (k.as_str(), v)));
+    let qtensors: Vec<(&str, QTensor)> = tensors
+        .iter()
+        .map(|t| {
+            let q = qtensor_from_ggml(t.dtype.ggml(), &t.bytes, t.dims.clone(), &Device::Cpu)
+                .unwrap_or_else(|e| panic!("tensor {}: bytes do not fit its shape: {e}", t.name));
+            (t.name.as_str(), q)
+        })
+        .collect();
+    let refs: Vec<(&str, &QTensor)> = qtensors.iter().map(|(n, q)| (*n, q)).collect();
+    let mut out = std::io::Cursor::new(Vec::new());
+    gguf_file::write(&mut out, &metadata, &refs).expect("writing to memory cannot fail");
+    out.into_inner()
 }
 
-/// Decodes MODL, checking each tensor's size against its shape.
-pub fn decode_model(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), DecodeError> {
+/// Decodes MODL: GGUF from version 6 on, the private layout before (see `decode_model_v5`).
+pub fn decode_model(
+    payload: &[u8],
+    version: u32,
+) -> Result<(ModelConfig, Vec<NamedTensor>), DecodeError> {
+    if version >= 6 {
+        decode_model_gguf(payload)
+    } else {
+        decode_model_v5(payload)
+    }
+}
+
+/// Decodes a GGUF MODL with candle's reader, checking the config keys (`max_history` may be
+/// absent: 0) and each tensor's shape and type before its bytes are read.
+fn decode_model_gguf(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), DecodeError> {
+    // candle divides by `general.alignment` unchecked (0 would panic); the writer never sets it,
+    // so a payload naming it is refused before candle parses it.
+    if payload
+        .windows(b"general.alignment".len())
+        .any(|w| w == b"general.alignment")
+    {
+        return Err("GGUF general.alignment is not supported (the writer uses 32)".into());
+    }
+    let mut reader = std::io::Cursor::new(payload);
+    let content = gguf_file::Content::read(&mut reader).map_err(|e| format!("GGUF: {e}"))?;
+    let field = |key: &str, optional: bool| -> Result<usize, DecodeError> {
+        let full = format!("{GGUF_ARCH}.{key}");
+        match content.metadata.get(&full) {
+            Some(Value::U32(v)) => Ok(*v as usize),
+            Some(other) => Err(format!(
+                "GGUF {full}: expected u32, found {:?}",
+                other.value_type()
+            )),
+            None if optional => Ok(0),
+            None => Err(format!("GGUF: missing config key {full}")),
+        }
+    };
+    let config = ModelConfig {
+        items: field("items", false)?,
+        tokens: field("tokens", false)?,
+        dim: field("dim", false)?,
+        heads: field("heads", false)?,
+        layers: field("layers", false)?,
+        ff: field("ff", false)?,
+        max_cart: field("max_cart", false)?,
+        max_history: field("max_history", true)?,
+    };
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    let mut tensors = Vec::with_capacity(names.len());
+    for name in names {
+        let info = &content.tensor_infos[name];
+        let dtype = WeightType::from_ggml(info.ggml_dtype).ok_or(format!(
+            "tensor {name}: unsupported storage type {:?}",
+            info.ggml_dtype
+        ))?;
+        let dims = info.shape.dims().to_vec();
+        let elements = dims
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or(format!("tensor {name}: shape overflows"))?;
+        dtype.bytes_for(elements).ok_or(format!(
+            "tensor {name}: {elements} values do not fill {dtype:?} blocks"
+        ))?;
+        let bytes = content
+            .tensor(&mut reader, name, &Device::Cpu)
+            .and_then(|q| q.data().map(|d| d.into_owned()))
+            .map_err(|e| format!("tensor {name}: {e}"))?;
+        tensors.push(NamedTensor {
+            name: name.clone(),
+            dims,
+            dtype,
+            bytes,
+        });
+    }
+    Ok((config, tensors))
+}
+
+/// Decodes a version 5 (or older) MODL: JSON model config (length-prefixed), tensor count, then
+/// per tensor (sorted by name): name (string table of one), storage type code, rank, dims, byte
+/// length, bytes; each tensor's size is checked against its shape.
+fn decode_model_v5(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), DecodeError> {
     let mut r = ByteReader::new(payload);
     let n = r.count(1, "config length")?;
     let config: ModelConfig = decode_json(r.take(n, "config")?)?;

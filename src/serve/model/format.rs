@@ -25,16 +25,7 @@ pub enum WeightType {
 }
 
 impl WeightType {
-    /// Code stored in the export (GGML's numbering).
-    pub fn code(self) -> u32 {
-        match self {
-            WeightType::F32 => 0,
-            WeightType::Q5_1 => 7,
-            WeightType::Q8_0 => 8,
-        }
-    }
-
-    /// The type of a stored code.
+    /// The type of a code in a version 5 export's MODL (GGML's numbering).
     pub fn from_code(code: u32) -> Option<Self> {
         match code {
             0 => Some(WeightType::F32),
@@ -53,7 +44,18 @@ impl WeightType {
         }
     }
 
-    fn ggml(self) -> GgmlDType {
+    /// The type of one of candle's (GGML's) block types, if the export stores it.
+    pub fn from_ggml(t: GgmlDType) -> Option<Self> {
+        match t {
+            GgmlDType::F32 => Some(WeightType::F32),
+            GgmlDType::Q5_1 => Some(WeightType::Q5_1),
+            GgmlDType::Q8_0 => Some(WeightType::Q8_0),
+            _ => None,
+        }
+    }
+
+    /// candle's (GGML's) block type of this storage type.
+    pub fn ggml(self) -> GgmlDType {
         match self {
             WeightType::F32 => GgmlDType::F32,
             WeightType::Q8_0 => GgmlDType::Q8_0,
@@ -129,6 +131,8 @@ impl NamedTensor {
 /// Why the export's model could not be rebuilt.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    #[error("model config: {0}")]
+    Config(String),
     #[error("{0}")]
     Titles(#[from] titles::TitleError),
     #[error("{0}")]
@@ -172,6 +176,9 @@ impl ModelExport {
 
     /// Rebuilds the model over a catalog's titles (the catalog the export was trained on).
     pub fn load(&self, titles: &[&str]) -> std::result::Result<BasketModel, LoadError> {
+        if let Some(problem) = self.config.problem() {
+            return Err(LoadError::Config(problem));
+        }
         let device = Device::Cpu;
         let tokenizer = titles::tokenizer_from_json(&self.tokenizer_json)?;
         let (ids, owner) = titles::title_tokens(&tokenizer, titles)?;

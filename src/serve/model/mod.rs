@@ -41,6 +41,17 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// Why a (possibly crafted) config cannot describe a model this code runs, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        if self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
+            return Some(format!(
+                "{} heads do not divide the model width {}",
+                self.heads, self.dim
+            ));
+        }
+        (self.max_cart == 0).then(|| "maxCart is 0: the model reads no cart".to_string())
+    }
+
     /// The padding token id.
     pub fn pad(&self) -> u32 {
         self.items as u32
