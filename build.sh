@@ -105,8 +105,8 @@ run_tests() {
   # holds for a model trained 4 epochs as for one trained to convergence (~14): 4 minutes less.
   model --epochs 4
   wasm
-  log "browser tests (Chromium: wasm parity, errors, e2e demo)"
-  CARTWISE_CLI="$CLI" CARTWISE_MODEL="$MODEL" node --test --test-concurrency=1 tests/browser/
+  log "browser tests (Chromium: wasm parity, errors, e2e demo) and Node tests (checkout)"
+  CARTWISE_CLI="$CLI" CARTWISE_MODEL="$MODEL" node --test --test-concurrency=1 tests/browser/ tests/node/
 }
 
 bench() {

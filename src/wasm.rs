@@ -8,6 +8,7 @@ use crate::serve::export::Export;
 use crate::serve::kernel::backend::{Backend, Mode, Status, CALIBRATION_QUERIES};
 use crate::serve::kernel::probe::probe;
 use crate::serve::kernel::ItemTable;
+use crate::serve::suggest::verify::Claim;
 use crate::serve::suggest::{self, Cart, SuggestOptions};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
@@ -21,15 +22,16 @@ export type CartEntry = string | { id: string; qty?: number; title?: string };
 /** The shopper's cart; `history` is the shopper's on-device history (item ids, most relevant
  * first, e.g. from `CartwiseHistory.ids()`), read by a model trained with history. */
 export interface Cart { items: CartEntry[]; history?: string[] }
-/** Per-call options; each falls back to the export's merchant rules. */
+/** Per-call options; each falls back to the export's merchant rules, which an option may only
+ * tighten (anything looser, or an unknown key, throws an Error naming the limit or key). */
 export interface SuggestOptions {
   /** Ranked items and bundles to return, 1..100 (default 5). */
   k?: number;
   /** Calendar month 1..12 for seasonal factors (default: the current UTC month). */
   month?: number;
-  /** Largest bundle discount as a fraction of its price (0.15 = 15%). */
+  /** Largest bundle discount as a fraction of its price (0.15 = 15%), at most the export's. */
   maxDiscount?: number;
-  /** Smallest margin over cost a discounted bundle keeps (0.2 = 20%). */
+  /** Smallest margin over cost a discounted bundle keeps (0.2 = 20%), at least the export's. */
   minMargin?: number;
   /** Item ids / categories not to suggest in this call (added to the export's). */
   exclude?: string[];
@@ -37,18 +39,18 @@ export interface SuggestOptions {
   /** Item ids / categories suggested but never discounted in this call. */
   noDiscount?: string[];
   noDiscountCategories?: string[];
-  /** A discount's form: any amount, whole percents, or whole currency units. */
+  /** A discount's form: any amount, whole percents, or whole currency units (narrows "any"). */
   discountForm?: "any" | "percent" | "amount";
-  /** A discounted bundle price's ending: any, x.99, or x.00. */
+  /** A discounted bundle price's ending: any, x.99, or x.00 (narrows "any"). */
   priceEnding?: "any" | "99" | "whole";
-  /** Bundles shown first when the cart holds any `when` id (always when empty); `price` fixes
-   * the bundle price in minor units and must keep every other rule. */
-  pinned?: { when?: string[]; items: string[]; price?: number }[];
+  /** Bundles shown first when the cart holds any `when` id (always when empty), priced by the
+   * export's rules (fixed prices come only from the export). */
+  pinned?: { when?: string[]; items: string[] }[];
   /** Units in stock per item id: items at 0 are not suggested. */
   stock?: Record<string, number>;
-  /** Products the export has never seen, ranked and bundled by their titles (money in minor
-   * units; without cost a bundle holding one is not discounted). */
-  newItems?: { id: string; title: string; category: string; price?: number; cost?: number }[];
+  /** Products the export has never seen, ranked and bundled by their titles (price in minor
+   * units); a bundle holding one is never discounted. */
+  newItems?: { id: string; title: string; category: string; price?: number }[];
   /** Of the `k` places, how many at least go to the best new items (default 1). */
   newItemSlots?: number;
 }
@@ -92,6 +94,12 @@ export interface GpuProbe {
 }
 /** The basket model's top completions of a cart: ids best first, with their logits. */
 export interface ModelScores { items: string[]; scores: number[]; unknown?: string[] }
+/** A bundle offer as checkout sees it: the cart it was offered with (ids or `{id, qty}`) and the
+ * bundle's add-on ids and price in minor units. */
+export interface BundleClaim { cart: CartEntry[]; bundle: { items: string[]; bundlePrice: number } }
+/** Whether a claimed bundle price stands; `allowedPrice` is the lowest price the export's rules
+ * give these items with this cart (null when an item is not in the export). */
+export interface Verdict { ok: boolean; allowedPrice: number | null; reason: string }
 /** A catalog entry for listing products. */
 export interface ProductInfo { id: string; title: string; category: string; price: number | null; orders: number }
 "#;
@@ -116,6 +124,10 @@ extern "C" {
     pub type JsModelScores;
     #[wasm_bindgen(typescript_type = "Promise<GpuProbe>")]
     pub type JsGpuProbe;
+    #[wasm_bindgen(typescript_type = "BundleClaim")]
+    pub type JsClaim;
+    #[wasm_bindgen(typescript_type = "Verdict")]
+    pub type JsVerdict;
 }
 
 /// The in-browser engine over one loaded export.
@@ -193,8 +205,15 @@ fn options_from_js(options: JsOptions) -> Result<SuggestOptions, JsError> {
     if options.is_undefined() || options.is_null() {
         return Ok(SuggestOptions::default());
     }
-    serde_wasm_bindgen::from_value(options)
-        .map_err(|e| JsError::new(&format!("cartwise: options: {e}")))
+    from_js(options).map_err(|e| JsError::new(&format!("cartwise: options: {e}")))
+}
+
+/// A JS value as `T`, through JSON so `deny_unknown_fields` sees every key: serde-wasm-bindgen
+/// reads a struct's known fields only and would pass a misspelt option over in silence.
+fn from_js<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T, String> {
+    let json: serde_json::Value =
+        serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())?;
+    serde_json::from_value(json).map_err(|e| e.to_string())
 }
 
 /// The caller's calendar month, for seasonal factors when the options name none.
@@ -203,7 +222,7 @@ fn clock_month() -> u8 {
 }
 
 fn cart_from_js(cart: JsCart) -> Result<Cart, JsError> {
-    serde_wasm_bindgen::from_value(cart.into()).map_err(|e| {
+    from_js(cart.into()).map_err(|e| {
         JsError::new(&format!(
             "cartwise: cart must be {{items: [{{id, qty}}]}}: {e}"
         ))
@@ -269,8 +288,7 @@ impl Engine {
         let options: LoadOptions = if options.is_undefined() || options.is_null() {
             LoadOptions::default()
         } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| JsError::new(&format!("cartwise: load options: {e}")))?
+            from_js(options).map_err(|e| JsError::new(&format!("cartwise: load options: {e}")))?
         };
         let inner = Self::engine(&bytes)?;
         let backend = match (options.backend, calibration_queries(&inner)?) {
@@ -338,6 +356,20 @@ impl Engine {
             to_js(&out).map_err(JsValue::from)
         })
         .unchecked_into()
+    }
+
+    /// Checkout verification, for the shop's server (this package runs in Node too): whether
+    /// a bundle offered with a cart keeps the export's rules and is priced at least as the
+    /// engine prices it from the export, the cart's and the bundle's ids alone. The same
+    /// verdict as `cartwise verify` natively; an `Error` only when the claim is malformed.
+    #[wasm_bindgen(js_name = verifyBundle)]
+    pub fn verify_bundle(&self, claim: JsClaim) -> Result<JsVerdict, JsError> {
+        let claim: Claim = from_js(claim.into()).map_err(|e| {
+            JsError::new(&format!(
+                "cartwise: claim must be {{cart: [ids], bundle: {{items: [ids], bundlePrice}}}}: {e}"
+            ))
+        })?;
+        Ok(to_js(&self.inner.verify(&claim))?.unchecked_into())
     }
 
     /// The basket model's own top `k` completions of a cart with their logits; an `Error` when

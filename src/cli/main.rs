@@ -13,6 +13,7 @@ mod split;
 mod suggest;
 mod synth;
 mod train;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -54,6 +55,9 @@ enum Command {
     Pricing(pricing::Args),
     /// Describe an export: sections, sizes, counts, top pairs and itemsets.
     Inspect(inspect::Args),
+    /// Checkout: whether each bundle offer in a JSONL file keeps the export's rules and price
+    /// (one verdict per line), as the shop's server checks what the browser proposed.
+    Verify(verify::Args),
 }
 
 fn main() {
@@ -67,6 +71,7 @@ fn main() {
         Command::ColdStart(args) => cold_start::run(args),
         Command::Pricing(args) => pricing::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {}", report(&e));

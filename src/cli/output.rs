@@ -80,33 +80,46 @@ pub fn train_with_progress(
     Ok(export)
 }
 
-/// Answers a JSONL file of carts, one output line per input line, in order; a line that
-/// cannot be answered gets `failed` plus its `"error"`, and the command fails at the end.
+/// Answers a JSONL file of carts, one output line per input line, in order (an empty line is
+/// an empty cart); see [`answer_lines`].
 pub fn answer_carts(
     carts: &Path,
     answer: impl Fn(&Cart) -> std::result::Result<(serde_json::Value, Vec<String>), String>,
     failed_line: serde_json::Value,
 ) -> Result<()> {
-    let input: Box<dyn BufRead> = if carts.as_os_str() == "-" {
+    let parse = |line: &str| {
+        if line.trim().is_empty() {
+            Ok(Cart::default())
+        } else {
+            serde_json::from_str::<Cart>(line)
+                .map_err(|e| format!("not a cart {{\"items\": [\"id\", ...]}}: {e}"))
+        }
+    };
+    answer_lines(carts, parse, answer, failed_line)
+}
+
+/// Answers a JSONL file (`-`: standard input), one output line per input line, in order; the
+/// answer's unknown ids are named on stderr with the line. A line that cannot be parsed or
+/// answered gets `failed_line` plus its `"error"`, and the command fails at the end.
+pub fn answer_lines<T>(
+    path: &Path,
+    parse: impl Fn(&str) -> std::result::Result<T, String>,
+    answer: impl Fn(&T) -> std::result::Result<(serde_json::Value, Vec<String>), String>,
+    failed_line: serde_json::Value,
+) -> Result<()> {
+    let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::io::BufReader::new(
-            std::fs::File::open(carts).with_context(|| format!("opening {}", carts.display()))?,
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
         ))
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut failed = 0usize;
     for (n, line) in input.lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}: reading", carts.display(), n + 1))?;
-        let where_ = format!("{}:{}", carts.display(), n + 1);
-        let result = if line.trim().is_empty() {
-            Ok(Cart::default())
-        } else {
-            serde_json::from_str::<Cart>(&line)
-                .map_err(|e| format!("not a cart {{\"items\": [\"id\", ...]}}: {e}"))
-        }
-        .and_then(|cart| answer(&cart));
-        match result {
+        let line = line.with_context(|| format!("{}:{}: reading", path.display(), n + 1))?;
+        let where_ = format!("{}:{}", path.display(), n + 1);
+        match parse(&line).and_then(|value| answer(&value)) {
             Ok((value, unknown)) => {
                 if !unknown.is_empty() {
                     eprintln!("{where_}: unknown item ids ignored: {}", unknown.join(", "));
@@ -125,7 +138,7 @@ pub fn answer_carts(
     }
     out.flush()?;
     if failed > 0 {
-        bail!("{failed} cart lines could not be answered (each got an \"error\" line)");
+        bail!("{failed} lines could not be answered (each got an \"error\" line)");
     }
     Ok(())
 }

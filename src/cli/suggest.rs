@@ -23,7 +23,8 @@ pub struct Args {
     #[arg(long)]
     pub min_margin: Option<f64>,
     /// Products the export has never seen, ranked with the catalog by their titles: a
-    /// JSON array of {"id", "title", "category", "price"?, "cost"?} (money in minor units).
+    /// JSON array of {"id", "title", "category", "price"?} (money in minor units; never
+    /// discounted).
     #[arg(long)]
     pub new_items: Option<PathBuf>,
     /// Of the k places, how many at least go to the best new items [default: 1].

@@ -10,9 +10,10 @@ pub const BP: u32 = 10_000;
 /// Most add-ons a pinned bundle may hold.
 pub const MAX_PINNED_ITEMS: usize = 3;
 
-/// The merchant's rules, stored in the export and overridable per call.
+/// The merchant's rules, stored in the export (the authority) and tightened per call; an
+/// unknown key in a rules file is an error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct MerchantRules {
     /// Largest discount on a bundle, in basis points of its base price.
     pub max_discount_bp: u32,
@@ -78,7 +79,7 @@ impl PriceEnding {
 /// A bundle the merchant picked: shown first (in rule order) when the cart holds any of `when`
 /// (always, when `when` is empty) and none of `items`, at `price` when fixed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PinnedBundle {
     /// Cart item ids that trigger the bundle; empty triggers it for every cart.
     #[serde(default)]

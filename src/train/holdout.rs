@@ -104,7 +104,7 @@ fn new_item(p: &Product) -> NewItem {
         title: p.title.clone(),
         category: p.category.clone(),
         price: p.price,
-        cost: p.cost,
+        cost: None,
     }
 }
 

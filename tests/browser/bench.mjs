@@ -52,7 +52,7 @@ try {
     const products = window.engine.products(0, 2000);
     const make = (n) => Array.from({ length: n }, (_, i) => {
       const like = products[(i * 89 + 13) % products.length];
-      return { id: `NEW-${i}`, title: `${like.title} Mk${i}`, category: like.category, price: like.price, cost: Math.floor(like.price / 2) };
+      return { id: `NEW-${i}`, title: `${like.title} Mk${i}`, category: like.category, price: like.price };
     });
     const sizes = [0, 20, 200];
     const sets = sizes.map(make);

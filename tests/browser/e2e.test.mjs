@@ -56,3 +56,43 @@ test("demo: item -> discounted bundle -> add bundle puts its items in the cart, 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("demo checkout: the server confirms the bundle price it verifies, and refuses one the shopper lowered", async () => {
+  const page = await env.browser.newPage();
+  await page.goto(`${env.base}/www/demo/`);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+  await page.locator(".product").first().getByRole("button", { name: "Add to cart" }).click();
+  const discounted = page.locator("cartwise-bundles .bundle").filter({ has: page.locator(".discount") }).first();
+  await discounted.waitFor({ timeout: 10_000 });
+  await discounted.getByRole("button").click();
+  await page.locator("#cart li.discount").waitFor();
+  const claim = await page.evaluate(() => window.demoCart.discounts[0].claim);
+  assert.match(claim.exportDigest, /^sha256-[A-Za-z0-9+/]{43}=$/);
+  assert.ok(claim.cart.length >= 1 && claim.bundle.items.length >= 1, JSON.stringify(claim));
+
+  const result = page.locator("#checkout-result");
+  await page.getByRole("button", { name: "Check out" }).click();
+  await result.filter({ hasText: "Confirmed" }).waitFor();
+  const pageTotal = await page.locator("#total").innerText();
+  assert.equal(await result.innerText(), `Confirmed by the shop: ${pageTotal}`);
+
+  // From the devtools console: a cent off the bundle. The page shows it; the server does not.
+  await page.evaluate(() => {
+    const d = window.demoCart.discounts[0];
+    d.claim.bundle.bundlePrice -= 1;
+    d.amount += 1;
+  });
+  await page.getByRole("button", { name: "Check out" }).click();
+  await result.filter({ hasText: "charges" }).waitFor();
+  assert.equal(await result.getAttribute("data-ok"), "false");
+  assert.match(await result.innerText(), /is below .*, the lowest price the shop's rules give/);
+  await page.close();
+});
+
+test("the demo server serves the storefront's files only", async () => {
+  for (const path of ["/www/..%2f.git%2fconfig", "/www/%2e%2e/Cargo.toml", "/pkg/../build.sh"]) {
+    const response = await fetch(`${env.base}${path}`);
+    assert.equal(response.status, 404, path);
+  }
+  assert.equal((await fetch(`${env.base}/www/demo/demo.js`)).status, 200);
+});

@@ -137,7 +137,7 @@ test("new products passed as newItems are ranked, bundled and explained, in wasm
   // Twenty products the export has never seen, titled like real ones but under new ids.
   const newItems = Array.from({ length: 20 }, (_, i) => {
     const like = products[(i * 89 + 13) % products.length];
-    return { id: `NEW-${i}`, title: `${like.title} Mk${i}`, category: like.category, price: like.price, cost: Math.floor(like.price / 2) };
+    return { id: `NEW-${i}`, title: `${like.title} Mk${i}`, category: like.category, price: like.price };
   });
   const carts = [];
   for (let i = 0; i < 30; i++) carts.push([products[(i * 61) % products.length].id]);
@@ -251,7 +251,70 @@ test("merchant rules and stock passed from JS hold in wasm suggest", async () =>
     assert.ok(percents.includes(b.discount), `discount form of ${JSON.stringify(b)}`);
   }
   assert.ok(discounted > 1, "bundles should be discounted under these rules");
-  assert.match(error, /^true:.*pinned\[0\]\.price.*above the bundle's base price/);
+  assert.match(error, /^true:.*pinned\[0\]\.price.*priced by the export's rules/);
+});
+
+test("page script may only tighten the export's rules: every loosening is an Error naming the limit", async () => {
+  // An export whose rules are not the defaults: 10% at most, 25% margin, whole percents, x.99.
+  const rules = {
+    maxDiscountBp: 1000, minMarginBp: 2500, discountForm: "percent", priceEnding: "99",
+    noDiscountCategories: ["Coffee"],
+  };
+  const rulesFile = join(mkdtempSync(join(tmpdir(), "cartwise-rules-")), "rules.json");
+  writeFileSync(rulesFile, JSON.stringify(rules));
+  execFileSync(CLI, ["train", "--orders", ".shop/orders.csv", "--products", ".shop/products.csv",
+    "--rules", rulesFile, "--ease-max-items", "0", "--out", "model-export/ruled-test.cwm"]);
+  const got = await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch("/model-export/ruled-test.cwm")).arrayBuffer());
+    const engine = window.cw.Engine.fromBytes(bytes);
+    const cart = { items: [{ id: "SKU00001", qty: 1 }] };
+    const grab = (options, c = cart) => {
+      try {
+        engine.suggest(c, { month: 6, ...options });
+        return "no error";
+      } catch (e) {
+        return `${e instanceof Error}:${e.message}`;
+      }
+    };
+    const id = engine.products(0, 3).map((p) => p.id)[2];
+    return {
+      maxDiscount: grab({ maxDiscount: 1 }),
+      minMargin: grab({ minMargin: 0 }),
+      pinned: grab({ pinned: [{ items: [id], price: 1 }] }),
+      newItemCost: grab({ newItems: [{ id: "NEW-1", title: "Free Mug", category: "Home", price: 900, cost: 0 }] }),
+      discountForm: grab({ discountForm: "any" }),
+      otherForm: grab({ discountForm: "amount" }),
+      priceEnding: grab({ priceEnding: "whole" }),
+      typo: grab({ maxDiscout: 0.05 }),
+      cartTypo: grab({}, { items: [{ id: "SKU00001", quantity: 2 }] }),
+      // Tightening is fine, and what the export allows at most still holds.
+      tight: engine.suggest(cart, { month: 6, maxDiscount: 0.05, minMargin: 0.5, k: 10 }),
+      // Whole-percent discounts landing on x.99 are rare: look at many carts.
+      plain: engine.products(0, 60).flatMap((p) =>
+        engine.suggest({ items: [{ id: p.id, qty: 1 }] }, { month: 6, k: 10 }).bundles),
+    };
+  });
+  assert.match(got.maxDiscount, /^true:.*maxDiscount: 1 \(100%\) is above the export's maximum discount 10%/);
+  assert.match(got.minMargin, /^true:.*minMargin: 0 \(0%\) is below the export's minimum margin 25%/);
+  assert.match(got.pinned, /^true:.*pinned\[0\]\.price: .*priced by the export's rules/);
+  assert.match(got.newItemCost, /^true:.*newItems\[0\]\.cost: new items are never discounted/);
+  assert.match(got.discountForm, /^true:.*discountForm: "any" would loosen the export's discount form "percent"/);
+  assert.match(got.otherForm, /^true:.*discountForm: "amount" would loosen the export's discount form "percent"/);
+  assert.match(got.priceEnding, /^true:.*priceEnding: "whole" would loosen the export's price ending "99"/);
+  assert.match(got.typo, /^true:.*unknown field `maxDiscout`/);
+  assert.match(got.cartTypo, /^true:.*unknown field `quantity`/);
+  let discounted = 0;
+  for (const b of got.plain) {
+    assert.ok(b.discount * 10000 <= b.basePrice * 1000, `over 10%: ${JSON.stringify(b)}`);
+    if (b.discount > 0) {
+      discounted += 1;
+      assert.equal(b.bundlePrice % 100, 99, `price ending of ${JSON.stringify(b)}`);
+    }
+  }
+  assert.ok(discounted > 0, "the ruled export still discounts");
+  for (const b of got.tight.bundles) {
+    assert.ok(b.discount * 10000 <= b.basePrice * 500, `over the tightened 5%: ${JSON.stringify(b)}`);
+  }
 });
 
 test("bad input becomes a JS Error with a message, never a panic", async () => {

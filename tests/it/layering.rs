@@ -97,7 +97,7 @@ fn the_serving_core_names_no_training_cli_or_wasm_code_and_layers_point_down() {
 
 /// The files of `suggest`, lowest first: each uses only those before it; `mod.rs` (the engine)
 /// runs them all and nothing below it names the engine.
-const SUGGEST_LAYERS: [&str; 8] = [
+const SUGGEST_LAYERS: [&str; 9] = [
     "new_items",
     "types",
     "scoring",
@@ -105,6 +105,7 @@ const SUGGEST_LAYERS: [&str; 8] = [
     "candidates",
     "reasons",
     "bundles",
+    "verify",
     "mod",
 ];
 

@@ -20,3 +20,4 @@ mod new_items;
 mod pricing;
 mod suggest;
 mod synth_recovery;
+mod verify;

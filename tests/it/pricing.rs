@@ -134,6 +134,18 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| Engine::new(common::small_export()).unwrap())
 }
 
+/// The small shop under loose export rules (30% at most, no margin floor), which every rule
+/// the property test draws tightens.
+fn loose_engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut export = common::small_export();
+        export.rules.max_discount_bp = 3_000;
+        export.rules.min_margin_bp = 0;
+        Engine::new(export).unwrap()
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -150,7 +162,7 @@ proptest! {
         stock in proptest::collection::vec((0usize..250, 0u32..4), 0..30),
         pin in proptest::option::of((proptest::collection::vec(0usize..250, 1..=3), any::<bool>())),
     ) {
-        let engine = engine();
+        let engine = loose_engine();
         let catalog = &engine.export().catalog;
         let id = |i: usize| catalog.get(i as u32).id.clone();
         let mut ids = vec![id(anchor)];
@@ -212,23 +224,23 @@ proptest! {
 
 #[test]
 fn fixed_price_pins_are_checked_against_every_rule() {
-    let engine = engine();
-    let catalog = &engine.export().catalog;
+    let catalog = &engine().export().catalog;
     let (a, b) = (catalog.get(0), catalog.get(1));
     let base = a.price.unwrap() + b.price.unwrap();
     let cost = a.cost.unwrap() + b.cost.unwrap();
+    let pin = |price: Option<i64>| PinnedBundle {
+        when: vec![],
+        items: vec![a.id.clone(), b.id.clone()],
+        price,
+    };
+    // Fixed prices come from the export's rules (the authority the shop's server also reads).
     let call = |price: i64| {
-        engine.suggest(
+        let mut export = common::small_export();
+        export.rules.max_discount_bp = 5_000;
+        export.rules.pinned = vec![pin(Some(price))];
+        Engine::new(export).unwrap().suggest(
             &cart(&[&catalog.get(2).id]),
-            &SuggestOptions {
-                pinned: vec![PinnedBundle {
-                    when: vec![],
-                    items: vec![a.id.clone(), b.id.clone()],
-                    price: Some(price),
-                }],
-                max_discount: Some(0.5),
-                ..Default::default()
-            },
+            &SuggestOptions::default(),
             5,
         )
     };
@@ -253,20 +265,30 @@ fn fixed_price_pins_are_checked_against_every_rule() {
             "{text}"
         );
     }
-    let err = engine
-        .suggest(
-            &cart(&[&a.id]),
+    // Page script may pin bundles, priced by the export's rules, but not fix their price.
+    let per_call = |pinned: Vec<PinnedBundle>| {
+        engine().suggest(
+            &cart(&[&catalog.get(2).id]),
             &SuggestOptions {
-                pinned: vec![PinnedBundle {
-                    when: vec![],
-                    items: vec!["NOPE".into()],
-                    price: None,
-                }],
+                pinned,
                 ..Default::default()
             },
             5,
         )
-        .unwrap_err();
+    };
+    let shown = per_call(vec![pin(None)]).unwrap();
+    assert_eq!(shown.bundles[0].items[0].id, a.id);
+    let err = per_call(vec![pin(Some(base))]).unwrap_err().to_string();
+    assert!(
+        err.contains("pinned[0].price") && err.contains("priced by the export's rules"),
+        "{err}"
+    );
+    let err = per_call(vec![PinnedBundle {
+        when: vec![],
+        items: vec!["NOPE".into()],
+        price: None,
+    }])
+    .unwrap_err();
     assert!(
         err.to_string().contains("pinned[0].items[0]") && err.to_string().contains("NOPE"),
         "{err}"

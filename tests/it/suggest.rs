@@ -102,6 +102,26 @@ fn options_and_unknown_ids() {
         ..Default::default()
     });
     assert!(e.to_string().contains("maxDiscount"), "{e}");
+    // Looser than the export's rules (15% at most, 20% margin): refused, naming the limit.
+    for (options, says) in [
+        (
+            SuggestOptions {
+                max_discount: Some(0.2),
+                ..Default::default()
+            },
+            "maxDiscount: 0.2 (20%) is above the export's maximum discount 15%",
+        ),
+        (
+            SuggestOptions {
+                min_margin: Some(0.1),
+                ..Default::default()
+            },
+            "minMargin: 0.1 (10%) is below the export's minimum margin 20%",
+        ),
+    ] {
+        let e = bad(options).to_string();
+        assert!(e.contains(says), "{e}");
+    }
     // Zero max discount: no bundle is discounted.
     let none = engine
         .suggest(
@@ -254,5 +274,40 @@ fn no_two_bundles_differ_only_by_interchangeable_items() {
     assert!(
         tempting > 10,
         "the rule never had interchangeable candidates to keep apart"
+    );
+}
+
+#[test]
+fn unknown_keys_in_options_carts_and_rules_are_errors_naming_the_key() {
+    use cartwise::serve::rules::MerchantRules;
+    let err = |r: Result<(), serde_json::Error>| r.unwrap_err().to_string();
+    let options = err(serde_json::from_str::<SuggestOptions>(r#"{"maxDiscout": 0.05}"#).map(drop));
+    assert!(options.contains("unknown field `maxDiscout`"), "{options}");
+    let cart =
+        err(serde_json::from_str::<Cart>(r#"{"items": [{"id": "a", "quantity": 2}]}"#).map(drop));
+    assert!(cart.contains("unknown field `quantity`"), "{cart}");
+    let cart = err(serde_json::from_str::<Cart>(r#"{"items": [], "histroy": []}"#).map(drop));
+    assert!(cart.contains("unknown field `histroy`"), "{cart}");
+    // The rules file's fields are in basis points: the fraction's name is a typo here.
+    let rules = err(serde_json::from_str::<MerchantRules>(r#"{"maxDiscount": 0.1}"#).map(drop));
+    assert!(rules.contains("unknown field `maxDiscount`"), "{rules}");
+    let pin = err(serde_json::from_str::<MerchantRules>(
+        r#"{"pinned": [{"items": ["a"], "prize": 100}]}"#,
+    )
+    .map(drop));
+    assert!(pin.contains("unknown field `prize`"), "{pin}");
+    // Both cart entry forms still read.
+    let ok: Cart =
+        serde_json::from_str(r#"{"items": ["a", {"id": "b", "qty": 2, "title": "B"}]}"#).unwrap();
+    assert_eq!(
+        ok.items,
+        vec![
+            CartEntry::Id("a".into()),
+            CartEntry::Item {
+                id: "b".into(),
+                qty: 2,
+                title: Some("B".into())
+            }
+        ]
     );
 }

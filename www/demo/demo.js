@@ -7,8 +7,10 @@ const cartList = document.getElementById("cart");
 const status = document.getElementById("status");
 const money = (minor) => new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(minor / 100);
 
-/** Cart lines by id, plus bundle discounts taken ({amount, ids}); a discount lasts while all its items stay. */
+/** Cart lines by id, plus bundle discounts taken ({amount, ids, claim}); a discount lasts while
+ * all its items stay. Everything here is the shopper's to change: checkout re-checks it. */
 const cart = { lines: new Map(), discounts: [] };
+window.demoCart = cart;
 
 function addItem(product) {
   const line = cart.lines.get(product.id) ?? { ...product, qty: 0 };
@@ -53,8 +55,26 @@ function render() {
 el.addEventListener("cartwise-add-bundle", (event) => {
   for (const item of event.detail.items) addItem(item);
   const ids = event.detail.items.map((i) => i.id);
-  if (event.detail.discount > 0) cart.discounts.push({ amount: event.detail.discount, ids });
+  if (event.detail.discount > 0) cart.discounts.push({ amount: event.detail.discount, ids, claim: event.detail.claim });
   render();
+});
+
+// The browser proposes, the server disposes: the demo server verifies every bundle against the
+// export and prices the order from its own catalog before it confirms a total.
+document.getElementById("checkout").addEventListener("click", async () => {
+  const result = document.getElementById("checkout-result");
+  const order = {
+    items: [...cart.lines.values()].map((l) => ({ id: l.id, qty: l.qty })),
+    bundles: cart.discounts.map((d) => d.claim),
+  };
+  const answer = await (await fetch("/checkout", { method: "POST", body: JSON.stringify(order) })).json();
+  const refused = (answer.bundles ?? []).filter((b) => !b.ok);
+  result.dataset.ok = String(answer.ok);
+  result.textContent = answer.ok
+    ? `Confirmed by the shop: ${money(answer.total)}`
+    : answer.total === null
+      ? `Refused: ${answer.error}`
+      : `The shop charges ${money(answer.total)}: ${refused.map((b) => b.reason).join("; ")}`;
 });
 el.addEventListener("cartwise-error", (event) => { status.textContent = `Error: ${event.detail.message}`; });
 

@@ -1,4 +1,6 @@
-// Static server for the demo storefront: serves the repository root on 127.0.0.1 only.
+// Server for the demo storefront, on 127.0.0.1 only: static files from the repository root, and
+// POST /checkout, which verifies every bundle in the posted order against the export before it
+// confirms a total (examples/checkout.mjs), as a shop's checkout would.
 // Usage: node www/demo/serve.mjs [--port 8080]   (--port 0 picks a free port)
 // Prints "serving http://127.0.0.1:PORT/www/demo/" once listening; "/" and "/www/" lead there.
 import { createServer } from "node:http";
@@ -22,15 +24,48 @@ const types = {
 // Only what the storefront needs is served; nothing else in the checkout is exposed.
 const allowed = ["/www/", "/pkg/", "/model-export/"];
 
+const model = join(root, "model-export/synth.cwm");
+let shop = null;
+
+/** The checkout over the current export, reloaded when the export is retrained. */
+async function checkout(order) {
+  const { mtimeMs } = await stat(model);
+  if (shop?.mtimeMs !== mtimeMs) {
+    const { checkoutFor } = await import("../../examples/checkout.mjs");
+    shop = { mtimeMs, ...checkoutFor(model) };
+  }
+  return shop.checkout(order);
+}
+
+async function body(req) {
+  let text = "";
+  for await (const chunk of req) {
+    text += chunk;
+    if (text.length > 1 << 20) throw new Error("order too large");
+  }
+  return JSON.parse(text);
+}
+
 export function startServer(port = 0) {
   const server = createServer(async (req, res) => {
+    if (req.method === "POST" && req.url === "/checkout") {
+      let answer;
+      try {
+        answer = await checkout(await body(req));
+      } catch (e) {
+        answer = { ok: false, total: null, error: String(e?.message ?? e) };
+      }
+      res.writeHead(answer.ok ? 200 : 409, { "Content-Type": "application/json" });
+      return res.end(JSON.stringify(answer));
+    }
     const path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
     if (path === "/" || path === "/www/") {
       res.writeHead(302, { Location: "/www/demo/" });
       return res.end();
     }
     const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
-    if (!allowed.some((prefix) => path.startsWith(prefix)) || !file.startsWith(root)) {
+    // Checked on the resolved file, so "/www/..%2f.git/config" cannot climb out of /www/.
+    if (!allowed.some((prefix) => file.startsWith(join(root, prefix)))) {
       res.writeHead(404).end("not found");
       return;
     }

@@ -9,7 +9,10 @@
 // Set `element.cart = {items: [{id, qty}]}` on every cart change. The element fetches the export
 // once (the only request it makes), runs the engine in a Web Worker, and fires:
 //   "cartwise-ready"      detail: engine info
-//   "cartwise-add-bundle" detail: {items: [{id, title, price}], discount, bundlePrice}
+//   "cartwise-add-bundle" detail: {items: [{id, title, price}], discount, bundlePrice, claim}
+//     `claim` is what the shop's server verifies at checkout (`engine.verifyBundle` in Node,
+//     `cartwise verify`): {cart: [ids the bundle was offered for], bundle: {items: [ids],
+//     bundlePrice}, exportDigest: "sha256-…" of the export the offer came from}
 //   "cartwise-error"      detail: {message}
 // `element.client` exposes the worker as promises: suggest(cart, options), info(), products(offset, limit).
 
@@ -123,7 +126,11 @@ export class CartwiseBundles extends HTMLElement {
       const response = await fetch(url);
       if (!response.ok) throw new Error(`cartwise-bundles: ${url}: HTTP ${response.status}`);
       const backend = this.getAttribute("backend") ?? "auto";
-      const info = await this.client.load(await response.arrayBuffer(), backend);
+      const bytes = await response.arrayBuffer();
+      // Checkout matches offers to the export they came from (the bytes go to the worker next).
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+      this.exportDigest = `sha256-${btoa(String.fromCharCode(...digest))}`;
+      const info = await this.client.load(bytes, backend);
       this.dispatchEvent(new CustomEvent("cartwise-ready", { detail: info, bubbles: true }));
       this.#refresh();
       return info;
@@ -141,6 +148,7 @@ export class CartwiseBundles extends HTMLElement {
       const out = await this.client.suggest(cart, { ...this.options, k });
       if (seq !== this._seq) return; // a newer cart superseded this answer
       this.bundles = out.bundles;
+      this.bundlesCart = cart.items.map(entryId);
       this.#render();
     } catch (err) {
       this.#fail(err);
@@ -157,6 +165,7 @@ export class CartwiseBundles extends HTMLElement {
   }
 
   #render() {
+    const offeredFor = this.bundlesCart;
     const root = this.shadowRoot;
     root.replaceChildren();
     const style = document.createElement("style");
@@ -214,8 +223,13 @@ export class CartwiseBundles extends HTMLElement {
       add.type = "button";
       add.textContent = bundle.items.length > 1 ? "Add bundle" : "Add to cart";
       add.addEventListener("click", () => {
+        const claim = {
+          cart: offeredFor,
+          bundle: { items: bundle.items.map((i) => i.id), bundlePrice: bundle.bundlePrice },
+          exportDigest: this.exportDigest,
+        };
         this.dispatchEvent(new CustomEvent("cartwise-add-bundle", {
-          detail: { items: bundle.items, discount: bundle.discount, bundlePrice: bundle.bundlePrice },
+          detail: { items: bundle.items, discount: bundle.discount, bundlePrice: bundle.bundlePrice, claim },
           bubbles: true,
         }));
       });

@@ -11,11 +11,13 @@ pub const PRIOR_SENSITIVITY: f64 = 4.0;
 pub const MAX_SENSITIVITY: f64 = 50.0;
 
 /// Chance of taking an offer at discount fraction `d`: σ(logit p₀ + β·d), with `p₀` kept
-/// inside (0, 1) so a certain or impossible offer still responds to price.
+/// inside (0, 1) so a certain or impossible offer still responds to price. `ln` and `exp` are
+/// the libm crate's, not the platform's, so both builds compute the same bits (prices decided
+/// from it must verify on the shop's server exactly as the browser computed them).
 pub fn probability(base: f64, sensitivity: f64, d: f64) -> f64 {
     let p = base.clamp(1e-6, 1.0 - 1e-6);
-    let z = (p / (1.0 - p)).ln() + sensitivity * d;
-    1.0 / (1.0 + (-z).exp())
+    let z = libm::log(p / (1.0 - p)) + sensitivity * d;
+    1.0 / (1.0 + libm::exp(-z))
 }
 
 /// Where the sensitivities came from.

@@ -15,5 +15,5 @@ pub mod optimize;
 pub mod pinned;
 
 pub use acceptance::{Acceptance, CurveSource};
-pub use optimize::{margin_floor, quote, Limits, Offer, Policy, Quote};
+pub use optimize::{margin_floor, quote, quote_within, Limits, Offer, Policy, Quote};
 pub use pinned::check_catalog;

@@ -153,6 +153,13 @@ impl Limits {
         Self { max, grid }
     }
 
+    /// These limits with the discount capped at `cap` (a per-call tightening never gives more
+    /// than the export's rules would).
+    pub fn at_most(mut self, cap: i64) -> Self {
+        self.max = self.max.min(cap.max(0));
+        self
+    }
+
     /// Whether a discount is allowed.
     pub fn allows(&self, discount: i64) -> bool {
         discount == 0 || (discount <= self.max && self.above(discount) == Some(discount))
@@ -195,7 +202,11 @@ fn gcd(a: i64, b: i64) -> i64 {
 /// peak and falls; the best allowed discount is one of the two allowed neighbours of that peak,
 /// or none. Ties go to the smaller discount. An offer with unknown cost gets no discount.
 pub fn quote(offer: &Offer, rules: &MerchantRules, policy: Policy) -> Quote {
-    let limits = Limits::new(offer, rules);
+    quote_within(offer, &Limits::new(offer, rules), policy)
+}
+
+/// Prices an offer within given limits by a policy (see [`quote`]).
+pub fn quote_within(offer: &Offer, limits: &Limits, policy: Policy) -> Quote {
     let discount = match policy {
         Policy::Fixed(bp) => {
             let target = offer.base_price.max(0) as i128 * bp as i128 / BP as i128;

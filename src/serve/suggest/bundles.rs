@@ -2,10 +2,12 @@
 //! bundle, diverse, from candidates and itemsets; each priced for expected margin.
 
 use super::candidates::Sources;
-use super::new_items::Shelf;
+use super::new_items::{Fresh, Shelf};
 use super::reasons;
 use super::types::{Bundle, BundleItem, BundleOption, Candidate, Terms};
-use crate::serve::pricing::{quote, Offer, Policy};
+use crate::serve::catalog::Catalog;
+use crate::serve::pricing::{quote, quote_within, Limits, Offer, Policy};
+use crate::serve::rules::{MerchantRules, PinnedBundle};
 use std::collections::{HashMap, HashSet};
 
 /// The candidates single-item and paired bundles are drawn from: the best priced ones.
@@ -146,6 +148,16 @@ fn near_duplicate(src: &Sources, shelf: Shelf, chosen: &[u32], items: &[u32]) ->
     }
 }
 
+/// Whether a cart (known item indices) triggers a pinned bundle: it holds one of `when`, or
+/// `when` is empty.
+pub fn triggers(pin: &PinnedBundle, catalog: &Catalog, cart: &[u32]) -> bool {
+    pin.when.is_empty()
+        || pin
+            .when
+            .iter()
+            .any(|id| catalog.lookup(id).is_some_and(|i| cart.contains(&i)))
+}
+
 /// The merchant's pinned bundles this cart triggers, in rule order: every item known, priced,
 /// in stock, allowed and not already in the cart.
 fn pinned_options(
@@ -160,13 +172,7 @@ fn pinned_options(
         .rules
         .pinned
         .iter()
-        .filter(|pin| {
-            pin.when.is_empty()
-                || pin
-                    .when
-                    .iter()
-                    .any(|id| catalog.lookup(id).is_some_and(|i| cart.contains(&i)))
-        })
+        .filter(|pin| triggers(pin, catalog, cart))
         .filter_map(|pin| {
             let items: Option<Vec<u32>> = pin.items.iter().map(|id| catalog.lookup(id)).collect();
             let items = items?;
@@ -195,17 +201,25 @@ fn pinned_options(
 /// An add-on's chance at list price is its best confidence from a cart item,
 /// (c_aj + ½) / (n_a + 1), or its popularity when no cart item is associated with it; a
 /// bundle's is the product over its add-ons. A new item's popularity is its category's typical
-/// one. Its sensitivity is its add-ons' categories', weighted by price.
-pub fn offer(src: &Sources, cart: &[u32], items: &[u32], terms: &Terms) -> Offer {
+/// one. Its sensitivity is its add-ons' categories', weighted by price. It reads the cart's
+/// known items and the export only (never the shopper's history), so the shop's server can
+/// re-derive it at checkout ([`super::verify`]).
+pub fn offer(
+    src: &Sources,
+    cart: &[u32],
+    items: &[u32],
+    rules: &MerchantRules,
+    fresh: &Fresh,
+) -> Offer {
     let export = src.export;
     let (catalog, assoc) = (&export.catalog, &export.assoc);
-    let shelf = terms.fresh.shelf(&src.export.catalog);
+    let shelf = fresh.shelf(&src.export.catalog);
     let products: Vec<_> = items.iter().map(|&i| shelf.get(i)).collect();
     let base: i64 = products.iter().map(|p| p.price.unwrap_or(0)).sum();
     let chance = |j: u32| {
         let count = match assoc.item_counts.get(j as usize) {
             Some(&c) => c,
-            None => terms.fresh.prior_count(catalog, j),
+            None => fresh.prior_count(catalog, j),
         };
         let popularity = (count as f64 + 0.5) / (assoc.orders as f64 + 1.0);
         cart.iter()
@@ -224,10 +238,21 @@ pub fn offer(src: &Sources, cart: &[u32], items: &[u32], terms: &Terms) -> Offer
     };
     Offer::new(
         &products,
-        &terms.rules,
+        rules,
         items.iter().map(|&j| chance(j)).product(),
         sensitivity,
     )
+}
+
+/// The discount the export's rules alone give a bundle for a cart.
+fn offer_under_export(src: &Sources, cart: &[u32], items: &[u32], fresh: &Fresh) -> i64 {
+    let rules = &src.export.rules;
+    quote(
+        &offer(src, cart, items, rules, fresh),
+        rules,
+        Policy::Optimize,
+    )
+    .discount
 }
 
 /// Prices and explains one bundle option.
@@ -242,8 +267,17 @@ fn price(
 ) -> Bundle {
     let shelf = terms.fresh.shelf(&src.export.catalog);
     let products: Vec<_> = option.items.iter().map(|&i| shelf.get(i)).collect();
-    let offer = offer(src, cart, &option.items, terms);
-    let mut pricing = quote(&offer, &terms.rules, Policy::Optimize);
+    let offer = offer(src, cart, &option.items, &terms.rules, &terms.fresh);
+    let export_rules = &src.export.rules;
+    let mut pricing = if terms.rules == *export_rules {
+        quote(&offer, export_rules, Policy::Optimize)
+    } else {
+        // The call tightened the export's rules: never a bigger discount than the export's
+        // rules give this bundle for this cart, which is what checkout verifies.
+        let ceiling = offer_under_export(src, cart, &option.items, &terms.fresh);
+        let limits = Limits::new(&offer, &terms.rules).at_most(ceiling);
+        quote_within(&offer, &limits, Policy::Optimize)
+    };
     if let Some(Some(fixed)) = option.pinned {
         // check_catalog made sure a fixed price keeps every rule.
         pricing.discount = offer.base_price - fixed;

@@ -6,7 +6,8 @@
 //! Inside, lowest first (each file uses only those before it): [`new_items`] (the call's new
 //! products as an input type), [`types`] (what crosses the boundary and passes between steps),
 //! [`scoring`] (the model's item table and query), [`cold_start`] (reading unseen titles),
-//! [`candidates`] (gathering and ranking add-ons), [`reasons`], [`bundles`]; this file holds the
+//! [`candidates`] (gathering and ranking add-ons), [`reasons`], [`bundles`], [`verify`] (a
+//! bundle's price re-derived at checkout); this file holds the
 //! [`Engine`] that runs a call through them. The submodules take what they read as arguments
 //! ([`candidates::Sources`]), never the engine itself.
 
@@ -17,6 +18,7 @@ pub mod new_items;
 pub mod reasons;
 pub mod scoring;
 pub mod types;
+pub mod verify;
 
 pub use candidates::Sources;
 pub use scoring::{ModelQuery, ScoringTable};
@@ -214,6 +216,12 @@ impl Engine {
             }
         }
         (known, unknown)
+    }
+
+    /// Checks a bundle offer as the shop's server does at checkout (see [`verify::verify`]).
+    pub fn verify(&self, claim: &verify::Claim) -> verify::Verdict {
+        let (cart, _) = self.resolve_ids(claim.cart.iter().map(CartEntry::id));
+        verify::verify(&self.sources(), &cart, claim)
     }
 
     /// The basket model's own top `k` completions of a cart with their logits, cart items

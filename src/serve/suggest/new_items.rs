@@ -24,7 +24,8 @@ pub struct NewItem {
     /// Unit price in minor units; an unpriced item is ranked but never bundled.
     #[serde(default)]
     pub price: Option<i64>,
-    /// Unit cost in minor units; without it a bundle holding the item is never discounted.
+    /// Refused when given: a bundle holding a new item is never discounted, since the export
+    /// vouches for no cost of it and the shop's server could not re-derive the price.
     #[serde(default)]
     pub cost: Option<i64>,
 }
@@ -96,17 +97,25 @@ impl Fresh {
             if item.title.trim().is_empty() {
                 return Err(NewItemError::new(field("title"), "is empty"));
             }
-            for (name, value) in [("price", item.price), ("cost", item.cost)] {
-                if let Some(v) = value.filter(|&v| v < 0) {
-                    return Err(NewItemError::new(field(name), format!("{v} is negative")));
-                }
+            if let Some(v) = item.price.filter(|&v| v < 0) {
+                return Err(NewItemError::new(
+                    field("price"),
+                    format!("{v} is negative"),
+                ));
+            }
+            if item.cost.is_some() {
+                return Err(NewItemError::new(
+                    field("cost"),
+                    "new items are never discounted (the export vouches for no cost of theirs, \
+                     so the shop's server could not verify a discount); leave cost out",
+                ));
             }
             products.push(Product {
                 id: item.id.clone(),
                 title: item.title.clone(),
                 category: item.category.clone(),
                 price: item.price,
-                cost: item.cost,
+                cost: None,
             });
         }
         Ok(Self {
@@ -320,7 +329,7 @@ mod tests {
             title: "Blue Mug".into(),
             category: "mugs".into(),
             price: Some(500),
-            cost: Some(200),
+            cost: None,
         }
     }
 
@@ -337,10 +346,16 @@ mod tests {
         };
         assert!(err(&[untitled]).contains("newItems[0].title"));
         let negative = NewItem {
-            cost: Some(-1),
+            price: Some(-1),
             ..item("n")
         };
-        assert!(err(&[negative]).contains("newItems[0].cost: -1 is negative"));
+        assert!(err(&[negative]).contains("newItems[0].price: -1 is negative"));
+        // A caller-stated cost would let page script set the margin floor: refused.
+        let costed = NewItem {
+            cost: Some(0),
+            ..item("n")
+        };
+        assert!(err(&[costed]).contains("newItems[0].cost: new items are never discounted"));
         let ok = Fresh::check(&[item("n"), item("m")], &catalog).unwrap();
         assert_eq!(ok.products.len(), 2);
         assert_eq!(ok.lookup("m").map(|p| p.id.as_str()), Some("m"));

@@ -23,17 +23,53 @@ pub const DEFAULT_NEW_ITEM_SLOTS: u32 = 1;
 
 /// A cart entry: a bare id (CLI JSONL) or `{id, qty, title?}` (JS); `title` lets the basket
 /// model read an item the export has never seen (cold start).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CartEntry {
     Id(String),
     Item {
         id: String,
-        #[serde(default = "one")]
         qty: u32,
-        #[serde(default)]
         title: Option<String>,
     },
+}
+
+/// The object form of a cart entry; an unknown key is an error naming it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CartItem {
+    id: String,
+    #[serde(default = "one")]
+    qty: u32,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for CartEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = CartEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an item id or {id, qty, title}")
+            }
+            fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<CartEntry, E> {
+                Ok(CartEntry::Id(id.to_string()))
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                map: M,
+            ) -> Result<CartEntry, M::Error> {
+                let item =
+                    CartItem::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(CartEntry::Item {
+                    id: item.id,
+                    qty: item.qty,
+                    title: item.title,
+                })
+            }
+        }
+        d.deserialize_any(Entry)
+    }
 }
 
 fn one() -> u32 {
@@ -59,6 +95,7 @@ impl CartEntry {
 
 /// The shopper's cart, and what the shopper did before on this device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Cart {
     pub items: Vec<CartEntry>,
     /// The shopper's on-device history: item ids, most relevant (recent) first. A basket model
@@ -68,17 +105,18 @@ pub struct Cart {
     pub history: Vec<String>,
 }
 
-/// Per-call options; every field is optional and falls back to the export's rules.
+/// Per-call options; every field is optional and falls back to the export's rules, which an
+/// option may only tighten. An unknown key is an error (a typo must not fall back silently).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SuggestOptions {
     /// Ranked items and bundles to return (1..=100, default 5).
     pub k: Option<u32>,
     /// Calendar month 1..=12 for seasonal factors; the caller's clock when absent.
     pub month: Option<u8>,
-    /// Maximum discount as a fraction (0.15 = 15%), overriding the export's rule.
+    /// Maximum discount as a fraction (0.15 = 15%), at most the export's.
     pub max_discount: Option<f64>,
-    /// Minimum margin over cost as a fraction (0.2 = 20%), overriding the export's rule.
+    /// Minimum margin over cost as a fraction (0.2 = 20%), at least the export's.
     pub min_margin: Option<f64>,
     /// Item ids not to suggest in this call, besides the export's exclusions.
     pub exclude: Vec<String>,
@@ -88,11 +126,14 @@ pub struct SuggestOptions {
     pub no_discount: Vec<String>,
     /// Categories never discounted in this call, besides the export's.
     pub no_discount_categories: Vec<String>,
-    /// The discount's form ("any", "percent", "amount"), overriding the export's rule.
+    /// The discount's form ("any", "percent", "amount"): the export's, or a narrower one when
+    /// the export's is "any".
     pub discount_form: Option<DiscountForm>,
-    /// The discounted price's ending ("any", "99", "whole"), overriding the export's rule.
+    /// The discounted price's ending ("any", "99", "whole"): the export's, or a narrower one
+    /// when the export's is "any".
     pub price_ending: Option<PriceEnding>,
-    /// Pinned bundles for this call, shown before the export's.
+    /// Pinned bundles for this call, shown before the export's and priced by its rules (no
+    /// fixed `price`).
     pub pinned: Vec<PinnedBundle>,
     /// Units in stock per item id: an item at 0 is not suggested, and a bundle whose items all
     /// have a stock level reports the smallest as its own.
@@ -107,18 +148,48 @@ pub struct SuggestOptions {
 }
 
 impl SuggestOptions {
-    /// The export's rules with this call's overrides; every rule checked against the catalog.
+    /// The export's rules tightened by this call's options, every rule checked against the
+    /// catalog. The export's rules are the authority: an option may lower the maximum discount,
+    /// raise the margin floor, add exclusions, narrow an "any" discount form or price ending and
+    /// pin bundles at the prices the rules give them; anything looser is an error naming the
+    /// option and the export's limit.
     pub fn apply(
         &self,
         rules: &MerchantRules,
         catalog: &Catalog,
     ) -> Result<MerchantRules, RuleError> {
+        let export = rules;
         let mut rules = rules.clone();
+        let percent = |bp: u32| format!("{}%", bp as f64 / 100.0);
         if let Some(v) = self.max_discount {
-            rules.max_discount_bp = fraction_to_bp("maxDiscount", v, 1.0)?;
+            let bp = fraction_to_bp("maxDiscount", v, 1.0)?;
+            if bp > export.max_discount_bp {
+                return Err(RuleError::new(
+                    "maxDiscount",
+                    format!(
+                        "{v} ({}) is above the export's maximum discount {}; options may only \
+                         tighten the export's rules",
+                        percent(bp),
+                        percent(export.max_discount_bp)
+                    ),
+                ));
+            }
+            rules.max_discount_bp = bp;
         }
         if let Some(v) = self.min_margin {
-            rules.min_margin_bp = fraction_to_bp("minMargin", v, 10.0)?;
+            let bp = fraction_to_bp("minMargin", v, 10.0)?;
+            if bp < export.min_margin_bp {
+                return Err(RuleError::new(
+                    "minMargin",
+                    format!(
+                        "{v} ({}) is below the export's minimum margin {}; options may only \
+                         tighten the export's rules",
+                        percent(bp),
+                        percent(export.min_margin_bp)
+                    ),
+                ));
+            }
+            rules.min_margin_bp = bp;
         }
         rules.excluded_items.extend(self.exclude.iter().cloned());
         rules
@@ -130,13 +201,49 @@ impl SuggestOptions {
         rules
             .no_discount_categories
             .extend(self.no_discount_categories.iter().cloned());
-        rules.discount_form = self.discount_form.unwrap_or(rules.discount_form);
-        rules.price_ending = self.price_ending.unwrap_or(rules.price_ending);
+        if let Some(form) = self.discount_form {
+            if form != export.discount_form && export.discount_form != DiscountForm::Any {
+                return Err(RuleError::new(
+                    "discountForm",
+                    format!(
+                        "{} would loosen the export's discount form {}",
+                        json_name(&form),
+                        json_name(&export.discount_form)
+                    ),
+                ));
+            }
+            rules.discount_form = form;
+        }
+        if let Some(ending) = self.price_ending {
+            if ending != export.price_ending && export.price_ending != PriceEnding::Any {
+                return Err(RuleError::new(
+                    "priceEnding",
+                    format!(
+                        "{} would loosen the export's price ending {}",
+                        json_name(&ending),
+                        json_name(&export.price_ending)
+                    ),
+                ));
+            }
+            rules.price_ending = ending;
+        }
+        if let Some(n) = self.pinned.iter().position(|p| p.price.is_some()) {
+            return Err(RuleError::new(
+                format!("pinned[{n}].price"),
+                "a bundle pinned per call is priced by the export's rules; fixed prices come \
+                 only from the export (train --rules), which the shop's server can verify",
+            ));
+        }
         rules.pinned.splice(0..0, self.pinned.iter().cloned());
         rules.validate()?;
         crate::serve::pricing::check_catalog(&rules, catalog)?;
         Ok(rules)
     }
+}
+
+/// A rule value as the page writes it (`"percent"`, `"99"`), for error messages.
+fn json_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// One item shown in a bundle.
