@@ -16,6 +16,10 @@ pub struct Args {
     /// The synthetic shop's planted.json: its price sensitivities judge every policy.
     #[arg(long)]
     pub planted: PathBuf,
+    /// The products CSV the export was trained on: margins are judged by its exact costs (the
+    /// export states costs only by margin band), and the optimiser is also run on them.
+    #[arg(long)]
+    pub products: Option<PathBuf>,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     #[arg(long)]
@@ -28,6 +32,7 @@ pub fn run(args: Args) -> Result<()> {
         model,
         orders,
         planted,
+        products,
         seed,
         json,
     } = args;
@@ -36,9 +41,22 @@ pub fn run(args: Args) -> Result<()> {
     report_rejects(&rejects);
     let carts = protocol::test_carts(&log, seed);
     let truth = synth::read_planted(&planted)?.pricing.acceptance();
-    let report =
-        cartwise::train::pricing::evaluate::compare(&engine, &carts, &truth, clock_month())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    let exact = match &products {
+        Some(path) => {
+            let (catalog, rejects) = ingest::read_products(path)?;
+            report_rejects(&rejects);
+            Some(catalog)
+        }
+        None => None,
+    };
+    let report = cartwise::train::pricing::evaluate::compare(
+        &engine,
+        &carts,
+        &truth,
+        exact.as_ref(),
+        clock_month(),
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

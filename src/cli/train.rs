@@ -83,6 +83,11 @@ pub struct Args {
     /// (a dense solve: about a minute and 2 GB at 10,000 items); 0 turns it off.
     #[arg(long, default_value_t = cartwise::train::ease::TRAIN_MAX_ITEMS)]
     pub ease_max_items: usize,
+    /// The export states each item's cost only by its margin band, this wide (a fraction of
+    /// the price, 0.05 = bands of 5 percentage points): the upper end of the band's costs, so a
+    /// public export never reveals exact margins and the margin floor still holds.
+    #[arg(long, default_value_t = 0.05)]
+    pub margin_band: f64,
     /// Seed for the validation carts and the transformer's initialisation and sampling.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -116,14 +121,19 @@ pub fn run(args: Args) -> Result<()> {
         checkpoint,
         ease_max_items,
         refit,
+        margin_band,
         seed,
         json,
     } = args;
+    if !(margin_band > 0.0 && margin_band <= 1.0) {
+        bail!("--margin-band {margin_band} is not a fraction above 0 and at most 1");
+    }
     let mut config = TrainConfig {
         max_order_items,
         ease_max_items,
         refit,
         seed,
+        margin_band_bp: fraction_to_bp("margin-band", margin_band, 1.0)?.max(1),
         ..TrainConfig::default()
     };
     config.assoc.min_pair_count = min_pair_count;

@@ -1,6 +1,27 @@
-//! The product catalog: ids, titles, categories, prices and costs in minor units.
+//! The product catalog: ids, titles, categories, prices and costs in minor units, and the
+//! margin bands an export states costs in (a public file must not reveal exact margins).
 
 use std::collections::HashMap;
+
+/// Default width of the margin bands an export states costs in: 5 percentage points.
+pub const DEFAULT_MARGIN_BAND_BP: u32 = 500;
+
+/// The cost an export states for a product: the highest cost its margin band allows. The
+/// margin (price − cost) / price, in basis points rounded down, is banded down to a multiple of
+/// `width_bp`, and the stated cost is ceil(price × (1 − band edge)): never below the true cost,
+/// so a margin floor kept against it holds for the true cost, and from price and stated cost a
+/// reader learns the margin only to within the band. A product without a positive price and
+/// margin states no cost (`None`: a bundle holding it is never discounted), as understating
+/// it would let a bundle's other items pay for a discount below its floor.
+pub fn banded_cost(price: Option<i64>, cost: Option<i64>, width_bp: u32) -> Option<i64> {
+    let (price, cost) = (price? as i128, cost? as i128);
+    if price <= 0 || cost >= price {
+        return None;
+    }
+    let margin_bp = ((price - cost.max(0)) * 10_000 / price).min(10_000);
+    let edge = margin_bp - margin_bp % width_bp.max(1) as i128;
+    Some((price - price * edge / 10_000) as i64)
+}
 
 /// One product as ingested or generated; money in minor units, `None` where unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +80,23 @@ impl Catalog {
     /// All products in item-index order.
     pub fn products(&self) -> &[Product] {
         &self.products
+    }
+
+    /// This catalog with every cost replaced by its margin band's [`banded_cost`]: what an
+    /// export stores.
+    pub fn with_banded_costs(&self, width_bp: u32) -> Self {
+        let products = self
+            .products
+            .iter()
+            .map(|p| Product {
+                cost: banded_cost(p.price, p.cost, width_bp),
+                ..p.clone()
+            })
+            .collect();
+        Self {
+            products,
+            index: self.index.clone(),
+        }
     }
 
     /// Every product's title, in catalog order (what the title tokenizer reads).

@@ -50,6 +50,9 @@ pub struct TrainConfig {
     /// After early stopping, retrain the transformer on all orders for the epoch count it
     /// chose, so the shipped model has seen the latest orders too (doubles training time).
     pub refit: bool,
+    /// Width of the margin bands the export states costs in, in basis points of price (see
+    /// [`crate::serve::catalog::banded_cost`]); exact costs never enter the export.
+    pub margin_band_bp: u32,
     /// Seed of the validation carts' hidden items.
     pub seed: u64,
 }
@@ -68,6 +71,7 @@ impl Default for TrainConfig {
             checkpoint: None,
             ease_max_items: ease::TRAIN_MAX_ITEMS,
             refit: false,
+            margin_band_bp: crate::serve::catalog::DEFAULT_MARGIN_BAND_BP,
             seed: 42,
         }
     }
@@ -82,7 +86,9 @@ pub fn train(
     mut stage: impl FnMut(Progress),
 ) -> Result<Export, TrainError> {
     config.rules.validate()?;
-    crate::serve::pricing::check_catalog(&config.rules, catalog)?;
+    // The export states costs by margin band; its pinned prices must keep the rules on those.
+    let shipped_catalog = catalog.with_banded_costs(config.margin_band_bp);
+    crate::serve::pricing::check_catalog(&config.rules, &shipped_catalog)?;
     stage(Progress::Step("preparing baskets".to_string()));
     let baskets = prepare_baskets(
         log.orders.iter().map(|o| o.items.as_slice()),
@@ -135,7 +141,7 @@ pub fn train(
             oversized_orders: baskets.oversized as u64,
             max_order_items: config.max_order_items as u64,
         },
-        catalog: catalog.clone(),
+        catalog: shipped_catalog,
         assoc,
         itemsets,
         seasonal,

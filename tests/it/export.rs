@@ -476,3 +476,62 @@ proptest! {
         }
     }
 }
+
+/// The export is a public file: it states each cost only by its margin band (never below the
+/// true cost), and no exact cost from the products file appears anywhere in its bytes.
+#[test]
+fn no_exact_cost_is_in_the_export() {
+    use cartwise::serve::catalog::{banded_cost, DEFAULT_MARGIN_BAND_BP};
+    let (catalog, _) = common::small_shop().to_log();
+    let export = common::small_export();
+    let bytes = export.to_bytes();
+    let sections: Vec<u8> = parts_of(&bytes).into_iter().flat_map(|p| p.2).collect();
+    let stated = &export.catalog;
+    let public: std::collections::HashSet<i64> = stated
+        .products()
+        .iter()
+        .flat_map(|p| [p.price, p.cost])
+        .flatten()
+        .collect();
+    let mut hidden = 0;
+    for (i, p) in catalog.products().iter().enumerate() {
+        let s = stated.get(i as u32);
+        assert_eq!(
+            s.cost,
+            banded_cost(p.price, p.cost, DEFAULT_MARGIN_BAND_BP),
+            "{}",
+            p.id
+        );
+        let (Some(true_cost), Some(stated_cost)) = (p.cost, s.cost) else {
+            continue;
+        };
+        assert!(stated_cost >= true_cost, "{}: the floor must hold", p.id);
+        // Within one band of the true margin (and a basis point and a minor unit of rounding).
+        let price = p.price.unwrap();
+        assert!(
+            (stated_cost - true_cost - 1) * 10_000 <= price * (DEFAULT_MARGIN_BAND_BP as i64 + 1),
+            "{}: stated {stated_cost}, true {true_cost}, price {price}",
+            p.id
+        );
+        if public.contains(&true_cost) {
+            continue; // the same amount is some item's price or stated cost
+        }
+        hidden += 1;
+        let needle = true_cost.to_le_bytes();
+        assert!(
+            !sections.windows(8).any(|w| w == needle),
+            "{}: exact cost {true_cost} found in the export",
+            p.id
+        );
+        let text = format!("{true_cost}");
+        assert!(
+            !String::from_utf8_lossy(&sections).contains(&format!("\"{text}\"")),
+            "{}: exact cost as text",
+            p.id
+        );
+    }
+    assert!(
+        hidden * 10 > catalog.len() * 9,
+        "only {hidden} costs checked"
+    );
+}

@@ -1,6 +1,7 @@
 //! Comparing pricing policies by expected margin per cart, judged by a known acceptance curve
 //! (the synthetic shop's planted one) rather than by the curve the optimiser itself uses.
 
+use crate::serve::catalog::Catalog;
 use crate::serve::pricing::{quote, Acceptance, Offer, Policy};
 use crate::serve::suggest::{Cart, CartEntry, Engine, SuggestError, SuggestOptions};
 use crate::train::protocol::TestCart;
@@ -29,29 +30,55 @@ pub struct PricingReport {
     pub policies: Vec<PolicyFigures>,
 }
 
-/// The policies compared, by name: the optimiser on the export's curve, a fixed 10% and none,
-/// and the optimiser on the true curve (the most any policy could earn).
-fn policies() -> [(&'static str, Policy, bool); 4] {
-    [
-        ("optimiser (export's curve)", Policy::Optimize, false),
-        ("fixed 10%", Policy::Fixed(1_000), false),
-        ("no discount", Policy::Fixed(0), false),
-        ("optimiser (true curve)", Policy::Optimize, true),
-    ]
+/// Which offer a policy prices: the export's (its curve, its banded costs), the same with
+/// exact costs, or the truth (planted curve, exact costs).
+#[derive(Clone, Copy, PartialEq)]
+enum Basis {
+    Export,
+    ExactCosts,
+    Truth,
+}
+
+/// The policies compared, by name: the optimiser on the export's curve and costs, a fixed 10%
+/// and none, the optimiser on exact costs (what the export's margin bands cost; only when the
+/// exact costs are given) and on the true curve (the most any policy could earn).
+fn policies(exact: bool) -> Vec<(&'static str, Policy, Basis)> {
+    let mut out = vec![
+        (
+            "optimiser (export's curve)",
+            Policy::Optimize,
+            Basis::Export,
+        ),
+        ("fixed 10%", Policy::Fixed(1_000), Basis::Export),
+        ("no discount", Policy::Fixed(0), Basis::Export),
+    ];
+    if exact {
+        out.push((
+            "optimiser (exact costs)",
+            Policy::Optimize,
+            Basis::ExactCosts,
+        ));
+    }
+    out.push(("optimiser (true curve)", Policy::Optimize, Basis::Truth));
+    out
 }
 
 /// Prices each cart's top bundle under every policy within the export's rules, and scores
 /// each price by `truth`: expected margin = P_true(accept | discount) × (price − cost), where
-/// P_true keeps the bundle's chance at list price and takes `truth`'s sensitivity.
+/// P_true keeps the bundle's chance at list price and takes `truth`'s sensitivity, and cost is
+/// the exact one from `exact` (the catalog the export was trained on) when given, else the
+/// cost the export states.
 pub fn compare(
     engine: &Engine,
     carts: &[TestCart],
     truth: &Acceptance,
+    exact: Option<&Catalog>,
     clock_month: u8,
 ) -> Result<PricingReport, SuggestError> {
     let catalog = &engine.export().catalog;
     let rules = &engine.export().rules;
-    let mut sums = vec![[0.0f64; 4]; policies().len()];
+    let policies = policies(exact.is_some());
+    let mut sums = vec![[0.0f64; 4]; policies.len()];
     let mut priced = 0usize;
     for test in carts {
         let cart = Cart {
@@ -75,6 +102,20 @@ pub fn compare(
         if offer.cost.is_none() || offer.base_price <= 0 {
             continue;
         }
+        let exact_offer = Offer {
+            cost: match exact {
+                Some(exact) => bundle
+                    .items
+                    .iter()
+                    .map(|it| exact.lookup(&it.id).and_then(|i| exact.get(i).cost))
+                    .sum(),
+                None => offer.cost,
+            },
+            ..offer
+        };
+        if exact_offer.cost.is_none() {
+            continue;
+        }
         let true_offer = Offer {
             sensitivity: bundle
                 .items
@@ -85,11 +126,16 @@ pub fn compare(
                 })
                 .sum::<f64>()
                 / offer.base_price as f64,
-            ..offer
+            ..exact_offer
         };
         priced += 1;
-        for (sum, (_, policy, on_truth)) in sums.iter_mut().zip(policies()) {
-            let q = quote(if on_truth { &true_offer } else { &offer }, rules, policy);
+        for (sum, &(_, policy, basis)) in sums.iter_mut().zip(&policies) {
+            let priced_offer = match basis {
+                Basis::Export => &offer,
+                Basis::ExactCosts => &exact_offer,
+                Basis::Truth => &true_offer,
+            };
+            let q = quote(priced_offer, rules, policy);
             let accept = true_offer.acceptance(q.discount);
             sum[0] += true_offer.expected_margin(q.discount).unwrap_or(0.0);
             sum[1] += accept;
@@ -102,7 +148,7 @@ pub fn compare(
         carts: priced,
         policies: sums
             .iter()
-            .zip(policies())
+            .zip(&policies)
             .map(|(s, (name, _, _))| PolicyFigures {
                 policy: name.to_string(),
                 margin_per_cart: s[0] / n,
