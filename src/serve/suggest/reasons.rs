@@ -1,9 +1,12 @@
-//! Reason strings with their numbers, drawn from the evidence behind each add-on.
+//! Reason strings drawn from the evidence behind each add-on. They are shown to shoppers from a
+//! public export, so they speak in relative terms (lift, share of buyers, rank, seasonal
+//! factor, discount) and never print order counts or the predicted take-up: the
+//! merchant-facing figures stay in `cartwise inspect` and `eval`.
 
 use super::candidates::Sources;
 use super::types::{BundleOption, Candidate, Evidence, Terms};
 use crate::serve::assoc::PairStats;
-use crate::serve::pricing::{CurveSource, Quote};
+use crate::serve::pricing::Quote;
 use crate::serve::seasonal::MONTH_NAMES;
 
 /// Seasonal factors at or above this are worth telling the shopper about.
@@ -37,8 +40,8 @@ pub fn explain(
     if option.pinned.is_some() {
         reasons.push("Picked by the shop".to_string());
     }
-    if let Some(count) = option.itemset_count {
-        reasons.push(format!("Completes a set bought together in {count} orders"));
+    if option.itemset_count.is_some() {
+        reasons.push("Completes a set often bought together".to_string());
     }
     for &item in &option.items {
         let title = &catalog.get(item).title;
@@ -52,7 +55,7 @@ pub fn explain(
                     count,
                 );
                 reasons.push(format!(
-                    "{title} is bought with {} {:.1}x more often than chance ({count} orders, {:.0}% of its buyers)",
+                    "{title} is bought with {} {:.1}x more often than chance ({:.0}% of its buyers)",
                     catalog.get(anchor).title,
                     stats.lift,
                     stats.confidence * 100.0
@@ -90,10 +93,7 @@ pub fn explain(
                 "{title} is new here, ranked as a typical {} item",
                 catalog.get(item).category
             )),
-            _ => reasons.push(format!(
-                "{title} is one of the shop's most popular items ({} orders)",
-                assoc.item_counts[item as usize]
-            )),
+            _ => reasons.push(format!("{title} is one of the shop's most popular items")),
         }
         // A new item's category, by how it goes with the cart's.
         if let Some(Evidence::New { .. }) = found.map(|k| candidates[k].evidence) {
@@ -112,16 +112,12 @@ pub fn explain(
         let past = history
             .iter()
             .filter(|&&h| h != item)
-            .filter_map(|&h| {
-                assoc
-                    .find(h, item)
-                    .map(|nb| (h, nb.count, assoc.stats(h, nb)))
-            })
-            .filter(|(_, _, s)| s.lift >= HISTORY_REASON_LIFT)
-            .max_by(|a, b| a.2.lift.total_cmp(&b.2.lift).then(b.0.cmp(&a.0)));
-        if let Some((h, count, stats)) = past {
+            .filter_map(|&h| assoc.find(h, item).map(|nb| (h, assoc.stats(h, nb))))
+            .filter(|(_, s)| s.lift >= HISTORY_REASON_LIFT)
+            .max_by(|a, b| a.1.lift.total_cmp(&b.1.lift).then(b.0.cmp(&a.0)));
+        if let Some((h, stats)) = past {
             reasons.push(format!(
-                "From your history: {} is bought with {title} {:.1}x more often than chance ({count} orders)",
+                "From your history: {} is bought with {title} {:.1}x more often than chance",
                 catalog.get(h).title,
                 stats.lift
             ));
@@ -147,15 +143,9 @@ pub fn explain(
         }
     }
     if price.discount > 0 {
-        let basis = match export.acceptance.source {
-            CurveSource::Fitted => "price response fitted on past promotions",
-            CurveSource::Prior => "assumed price response",
-        };
         reasons.push(format!(
-            "{:.0}% off: predicted take-up {:.1}% instead of {:.1}% at full price ({basis})",
+            "{:.0}% off when bought together",
             price.discount as f64 * 100.0 / price.base_price as f64,
-            price.acceptance * 100.0,
-            price.base_acceptance * 100.0,
         ));
     }
     reasons
