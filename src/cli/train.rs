@@ -88,6 +88,11 @@ pub struct Args {
     /// public export never reveals exact margins and the margin floor still holds.
     #[arg(long, default_value_t = 0.05)]
     pub margin_band: f64,
+    /// A pair or 3-itemset enters the export only when at least this many distinct customers
+    /// bought it (orders, where the orders have no customer_id), so no pair in the public
+    /// file speaks for one or two shoppers. Counts are published to two significant figures.
+    #[arg(long, default_value_t = cartwise::train::assoc::publish::DEFAULT_MIN_BUYERS)]
+    pub min_customers: u32,
     /// Seed for the validation carts and the transformer's initialisation and sampling.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -122,6 +127,7 @@ pub fn run(args: Args) -> Result<()> {
         ease_max_items,
         refit,
         margin_band,
+        min_customers,
         seed,
         json,
     } = args;
@@ -134,6 +140,7 @@ pub fn run(args: Args) -> Result<()> {
         refit,
         seed,
         margin_band_bp: fraction_to_bp("margin-band", margin_band, 1.0)?.max(1),
+        min_buyers: min_customers,
         ..TrainConfig::default()
     };
     config.assoc.min_pair_count = min_pair_count;

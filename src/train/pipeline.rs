@@ -13,6 +13,7 @@ use crate::train::assoc::count::{
     count_pairs, prepare_baskets, Baskets, PairSet, DEFAULT_CHUNK_PAIRS,
 };
 use crate::train::assoc::itemsets::mine_triples;
+use crate::train::assoc::publish;
 use crate::train::blend::{self, FitCart};
 use crate::train::ease::{self, Ease};
 use crate::train::error::TrainError;
@@ -53,6 +54,9 @@ pub struct TrainConfig {
     /// Width of the margin bands the export states costs in, in basis points of price (see
     /// [`crate::serve::catalog::banded_cost`]); exact costs never enter the export.
     pub margin_band_bp: u32,
+    /// Pairs and itemsets bought by fewer distinct customers (orders, without customer ids)
+    /// stay out of the export (see [`crate::train::assoc::publish`]).
+    pub min_buyers: u32,
     /// Seed of the validation carts' hidden items.
     pub seed: u64,
 }
@@ -72,6 +76,7 @@ impl Default for TrainConfig {
             ease_max_items: ease::TRAIN_MAX_ITEMS,
             refit: false,
             margin_band_bp: crate::serve::catalog::DEFAULT_MARGIN_BAND_BP,
+            min_buyers: crate::train::assoc::publish::DEFAULT_MIN_BUYERS,
             seed: 42,
         }
     }
@@ -131,14 +136,35 @@ pub fn train(
     } else {
         Learned::default()
     };
+    stage(Progress::Step(
+        "publishing: pairs of enough buyers, rounded counts".to_string(),
+    ));
+    let buyers = publish::buyer_ids(
+        baskets
+            .source
+            .iter()
+            .map(|&o| log.orders[o].customer.as_deref()),
+    );
+    let (assoc, itemsets, withheld) = publish::publish(
+        &assoc,
+        &itemsets,
+        &baskets.baskets,
+        &buyers,
+        config.min_buyers,
+    );
+    stage(Progress::Record(format!(
+        "left out of the export: {} pairs and {} itemsets bought by fewer than {} customers",
+        withheld.pairs, withheld.itemsets, config.min_buyers
+    )));
+    let published = |c: u64| publish::round_count(c.min(u32::MAX as u64) as u32) as u64;
     Ok(Export {
         version: crate::serve::export::VERSION,
         meta: Meta {
             generator: format!("cartwise {}", env!("CARGO_PKG_VERSION")),
-            orders_read: log.orders.len() as u64,
-            order_lines: log.lines,
+            orders_read: published(log.orders.len() as u64),
+            order_lines: published(log.lines),
             rejected_rows: 0,
-            oversized_orders: baskets.oversized as u64,
+            oversized_orders: published(baskets.oversized as u64),
             max_order_items: config.max_order_items as u64,
         },
         catalog: shipped_catalog,

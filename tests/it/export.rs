@@ -535,3 +535,57 @@ fn no_exact_cost_is_in_the_export() {
         "only {hidden} costs checked"
     );
 }
+
+/// No raw count from the order log is in the export: item and pair counts, itemset counts and
+/// the order total are published to two significant figures, and only pairs and itemsets of 5
+/// or more distinct customers are published at all.
+#[test]
+fn no_raw_order_count_is_in_the_export() {
+    use cartwise::train::assoc::count::{count_pairs, prepare_baskets};
+    use cartwise::train::assoc::publish::round_count;
+    let (_, log) = common::small_shop().to_log();
+    let export = common::small_export();
+    let baskets = prepare_baskets(log.orders.iter().map(|o| o.items.as_slice()), 100);
+    let raw = count_pairs(&baskets.baskets, export.catalog.len(), 1 << 20);
+    let assoc = &export.assoc;
+    assert_eq!(assoc.orders, round_count(raw.orders));
+    assert_ne!(
+        assoc.orders, raw.orders,
+        "the fixture's order total needs rounding"
+    );
+    let rounded = raw
+        .item_counts
+        .iter()
+        .zip(&assoc.item_counts)
+        .filter(|(&r, &p)| {
+            assert_eq!(p, round_count(r));
+            r != p
+        })
+        .count();
+    assert!(rounded > 0, "no item count needed rounding");
+    let raw_pairs: std::collections::HashMap<(u32, u32), u32> = raw
+        .pairs
+        .iter()
+        .map(|&(key, c)| (cartwise::train::assoc::count::unpack_pair(key), c))
+        .collect();
+    for i in 0..assoc.items() as u32 {
+        for nb in assoc.row(i) {
+            let c = raw_pairs[&(i.min(nb.item), i.max(nb.item))];
+            assert_eq!(nb.count, round_count(c), "pair {i}-{}", nb.item);
+        }
+    }
+    // The meta section's figures are rounded too.
+    assert_eq!(
+        export.meta.orders_read,
+        round_count(log.orders.len() as u32) as u64
+    );
+    // The meta section (JSON) does not carry the raw order total either.
+    let parts = parts_of(&export.to_bytes());
+    let meta =
+        String::from_utf8(parts.iter().find(|p| p.0 == *b"META").unwrap().2.clone()).unwrap();
+    assert_ne!(
+        log.lines, export.meta.order_lines,
+        "the fixture's line total needs rounding"
+    );
+    assert!(!meta.contains(&log.lines.to_string()), "{meta}");
+}

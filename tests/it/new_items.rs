@@ -154,8 +154,10 @@ fn new_items_are_ranked_from_their_titles_like_their_known_twins() {
          {shuffled:.2} with each other's (chance {:.2})",
         10.0 * 50.0 / n as f64
     );
+    // 1.70 vs 1.17 since the export keeps only pairs of 5+ customers (which moves the category
+    // lifts new items are also ranked by); 1.76 vs 1.13 with every pair kept.
     assert!(
-        titled >= 1.5 * shuffled.max(0.5),
+        titled >= 1.4 * shuffled.max(0.5),
         "{titled:.2} vs {shuffled:.2} of 10"
     );
 }

@@ -1,0 +1,197 @@
+//! What the public export may say about the orders: pairs and itemsets bought by at least `K`
+//! distinct buyers only (customers; orders where there is no customer id), so no pair speaks
+//! for one or two shoppers, and every count to two significant figures, so no exact sales
+//! volume is published. Scores are recomputed from the published counts: nothing in the table
+//! is a function of an exact count.
+
+use crate::serve::assoc::{AssocTable, Itemset, Neighbor, PairStats};
+use std::collections::HashMap;
+
+/// Default `train --min-customers`.
+pub const DEFAULT_MIN_BUYERS: u32 = 5;
+
+/// What publishing left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Withheld {
+    /// Pairs (undirected) bought by fewer distinct buyers than required.
+    pub pairs: usize,
+    pub itemsets: usize,
+}
+
+/// A count as published: exact below 100, else rounded half up to two significant figures
+/// (a reader learns a sales volume to within 5%).
+pub fn round_count(c: u32) -> u32 {
+    if c < 100 {
+        return c;
+    }
+    let unit = 10u64.pow(c.ilog10() - 1);
+    ((c as u64 + unit / 2) / unit * unit).min(u32::MAX as u64) as u32
+}
+
+/// The table and itemsets a public export may carry: pairs and itemsets with at least
+/// `min_buyers` distinct buyers, counts rounded ([`round_count`]), each row rescored from the
+/// published counts and sorted by score (ties by item index). `buyers[b]` is the buyer of
+/// `baskets[b]` (the baskets the table was counted from).
+pub fn publish(
+    table: &AssocTable,
+    itemsets: &[Itemset],
+    baskets: &[Vec<u32>],
+    buyers: &[u32],
+    min_buyers: u32,
+) -> (AssocTable, Vec<Itemset>, Withheld) {
+    // Baskets grouped by buyer, so a buyer's repeat purchases count once.
+    let mut order: Vec<usize> = (0..baskets.len()).collect();
+    order.sort_by_key(|&b| buyers[b]);
+    let key = |a: u32, b: u32| ((a.min(b) as u64) << 32) | a.max(b) as u64;
+    // Per stored pair: (last buyer seen, distinct buyers).
+    let mut pairs: HashMap<u64, (u32, u32)> = HashMap::new();
+    for i in 0..table.items() {
+        for nb in table.row(i as u32) {
+            pairs.insert(key(i as u32, nb.item), (u32::MAX, 0));
+        }
+    }
+    let mut sets: HashMap<[u32; 3], (u32, u32)> =
+        itemsets.iter().map(|s| (s.items, (u32::MAX, 0))).collect();
+    let seen = |entry: &mut (u32, u32), buyer: u32| {
+        if entry.0 != buyer {
+            *entry = (buyer, entry.1 + 1);
+        }
+    };
+    for &b in &order {
+        let (basket, buyer) = (&baskets[b], buyers[b]);
+        for (x, &i) in basket.iter().enumerate() {
+            for &j in &basket[x + 1..] {
+                if let Some(e) = pairs.get_mut(&key(i, j)) {
+                    seen(e, buyer);
+                }
+            }
+        }
+        if !sets.is_empty() && basket.len() >= 3 {
+            for (x, &i) in basket.iter().enumerate() {
+                for (y, &j) in basket.iter().enumerate().skip(x + 1) {
+                    for &k in &basket[y + 1..] {
+                        if let Some(e) = sets.get_mut(&[i, j, k]) {
+                            seen(e, buyer);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let orders = round_count(table.orders);
+    let item_counts: Vec<u32> = table.item_counts.iter().map(|&c| round_count(c)).collect();
+    let mut offsets = vec![0u32];
+    let mut neighbors = Vec::with_capacity(table.neighbors.len());
+    let mut withheld_pairs = std::collections::HashSet::new();
+    for i in 0..table.items() as u32 {
+        let mut row: Vec<Neighbor> = table
+            .row(i)
+            .iter()
+            .filter(|nb| {
+                let keep = pairs[&key(i, nb.item)].1 >= min_buyers;
+                if !keep {
+                    withheld_pairs.insert(key(i, nb.item));
+                }
+                keep
+            })
+            .map(|nb| {
+                let count = round_count(nb.count);
+                let stats = PairStats::from_counts(
+                    orders,
+                    item_counts[i as usize],
+                    item_counts[nb.item as usize],
+                    count,
+                );
+                Neighbor {
+                    item: nb.item,
+                    count,
+                    score: stats.score(),
+                }
+            })
+            .collect();
+        row.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        neighbors.extend(row);
+        offsets.push(neighbors.len() as u32);
+    }
+    let mut kept: Vec<Itemset> = itemsets
+        .iter()
+        .filter(|s| sets[&s.items].1 >= min_buyers)
+        .map(|s| Itemset {
+            items: s.items,
+            count: round_count(s.count),
+        })
+        .collect();
+    kept.sort_by(|a, b| b.count.cmp(&a.count).then(a.items.cmp(&b.items)));
+    let withheld = Withheld {
+        pairs: withheld_pairs.len(),
+        itemsets: itemsets.len() - kept.len(),
+    };
+    let table = AssocTable {
+        orders,
+        item_counts,
+        offsets,
+        neighbors,
+    };
+    (table, kept, withheld)
+}
+
+/// Buyer ids for baskets: each distinct customer id one buyer, each order without one its own.
+pub fn buyer_ids<'a>(customers: impl IntoIterator<Item = Option<&'a str>>) -> Vec<u32> {
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let mut next = 0u32;
+    customers
+        .into_iter()
+        .map(|c| {
+            let fresh = next;
+            let id = match c {
+                Some(c) => *ids.entry(c).or_insert(fresh),
+                None => fresh,
+            };
+            next += u32::from(id == fresh);
+            id
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::assoc::build::{build_table, AssocConfig};
+    use crate::train::assoc::count::count_pairs;
+
+    #[test]
+    fn counts_round_to_two_significant_figures() {
+        assert_eq!(round_count(7), 7);
+        assert_eq!(round_count(99), 99);
+        assert_eq!(round_count(104), 100);
+        assert_eq!(round_count(105), 110);
+        assert_eq!(round_count(1_234), 1_200);
+        assert_eq!(round_count(98_765), 99_000);
+    }
+
+    #[test]
+    fn a_pair_needs_enough_distinct_buyers_not_orders() {
+        // Items 0+1: 40 orders by 4 customers; items 2+3: 5 orders by 5 customers.
+        let mut baskets = Vec::new();
+        let mut customers = Vec::new();
+        for k in 0..40 {
+            baskets.push(vec![0, 1]);
+            customers.push(Some(format!("c{}", k % 4)));
+        }
+        for k in 0..5 {
+            baskets.push(vec![2, 3]);
+            customers.push(Some(format!("d{k}")));
+        }
+        let config = AssocConfig::default();
+        let table = build_table(&count_pairs(&baskets, 4, 1 << 20), &config);
+        let buyers = buyer_ids(customers.iter().map(|c| c.as_deref()));
+        let (published, _, withheld) = publish(&table, &[], &baskets, &buyers, 5);
+        assert!(published.row(0).is_empty() && published.row(1).is_empty());
+        assert_eq!(published.row(2)[0].item, 3);
+        assert_eq!(withheld.pairs, 1);
+        // Without customer ids every order is its own buyer: the 40 orders keep the pair.
+        let anonymous = buyer_ids(customers.iter().map(|_| None));
+        let (published, _, _) = publish(&table, &[], &baskets, &anonymous, 5);
+        assert_eq!(published.row(0)[0].item, 1);
+    }
+}
