@@ -4,7 +4,7 @@
 //! Every export returns `Result<_, JsError>`, so a bad export, cart or option reaches JS as an
 //! `Error` with a message, never as a panic.
 
-use crate::serve::export::Export;
+use crate::serve::export::{signature, Export};
 use crate::serve::kernel::backend::{Backend, Mode, Status, CALIBRATION_QUERIES};
 use crate::serve::kernel::probe::probe;
 use crate::serve::kernel::ItemTable;
@@ -70,7 +70,12 @@ export interface Suggestions {
   coldStart?: string[];
 }
 /** How `Engine.load` picks the catalog-scoring backend (default "auto": calibrate). */
-export interface LoadOptions { backend?: "auto" | "webgpu" | "cpu" }
+export interface LoadOptions {
+  backend?: "auto" | "webgpu" | "cpu";
+  /** The shop's Ed25519 public key (64 hex digits, from `cartwise keygen`): the export must be
+   * signed by it (`train --sign`), or loading throws. */
+  publicKey?: string;
+}
 /** What the engine loaded and how it computes. `backend` is what `suggestAsync` scores the
  * catalog with; `suggest` (synchronous) always uses the CPU kernel, with identical results. */
 export interface EngineInfo {
@@ -140,9 +145,19 @@ pub struct Engine {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
 struct LoadOptions {
     backend: Mode,
+    /// The shop's Ed25519 public key (64 hex digits): the export must be signed by it.
+    public_key: Option<String>,
+}
+
+/// Load options from JS (`undefined` and `null` are the defaults).
+fn load_options(options: JsValue) -> Result<LoadOptions, JsError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(LoadOptions::default());
+    }
+    from_js(options).map_err(|e| JsError::new(&format!("cartwise: load options: {e}")))
 }
 
 /// Where one calibration query comes from: the catalog's most popular items, each as a
@@ -265,11 +280,13 @@ struct ProductInfo<'a> {
 
 #[wasm_bindgen]
 impl Engine {
-    /// Loads an export file's bytes; a truncated, corrupted or newer file is an `Error`.
-    /// Catalog scoring runs on the CPU kernel; `Engine.load` may choose WebGPU.
+    /// Loads an export file's bytes; a truncated, corrupted or newer file is an `Error`, and
+    /// so is one not signed by `options.publicKey` when given. Catalog scoring runs on the CPU
+    /// kernel; `Engine.load` may choose WebGPU.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &[u8]) -> Result<Engine, JsError> {
-        let inner = Self::engine(bytes)?;
+    pub fn from_bytes(bytes: &[u8], options: JsLoadOptions) -> Result<Engine, JsError> {
+        let options = load_options(options.into())?;
+        let inner = Self::engine(bytes, options.public_key.as_deref())?;
         Ok(Engine {
             inner: Rc::new(inner),
             backend: Rc::new(Backend::cpu(
@@ -284,13 +301,8 @@ impl Engine {
     /// where it is faster, `"webgpu"` uses WebGPU whenever it runs and ranks as the CPU does,
     /// `"cpu"` opens no GPU. The choice and why are in `info()`.
     pub async fn load(bytes: Vec<u8>, options: JsLoadOptions) -> Result<Engine, JsError> {
-        let options: JsValue = options.into();
-        let options: LoadOptions = if options.is_undefined() || options.is_null() {
-            LoadOptions::default()
-        } else {
-            from_js(options).map_err(|e| JsError::new(&format!("cartwise: load options: {e}")))?
-        };
-        let inner = Self::engine(&bytes)?;
+        let options = load_options(options.into())?;
+        let inner = Self::engine(&bytes, options.public_key.as_deref())?;
         let backend = match (options.backend, calibration_queries(&inner)?) {
             (Mode::Cpu, _) => Backend::cpu("forced by the caller"),
             (_, None) => {
@@ -308,7 +320,11 @@ impl Engine {
         })
     }
 
-    fn engine(bytes: &[u8]) -> Result<suggest::Engine, JsError> {
+    fn engine(bytes: &[u8], public_key: Option<&str>) -> Result<suggest::Engine, JsError> {
+        if let Some(key) = public_key {
+            let key = signature::parse_public_key(key).map_err(js_error)?;
+            signature::verify(bytes, &key).map_err(js_error)?;
+        }
         let export = Export::from_bytes(bytes).map_err(js_error)?;
         suggest::Engine::new(export).map_err(js_error)
     }

@@ -28,6 +28,8 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
     let sections = read_sections(&bytes).with_context(|| path.display().to_string())?;
     let export = Export::from_bytes(&bytes).with_context(|| path.display().to_string())?;
     let version = export.version;
+    let signer = cartwise::serve::export::signature::signer(&bytes)
+        .with_context(|| path.display().to_string())?;
     let (catalog, assoc) = (&export.catalog, &export.assoc);
     let mut pairs: Vec<(u32, u32, u32, PairStats)> = Vec::new();
     for i in 0..assoc.items() as u32 {
@@ -67,6 +69,7 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         "file": path.display().to_string(),
         "bytes": bytes.len(),
         "version": version,
+        "signedBy": signer,
         "sections": sections,
         "meta": export.meta,
         "items": catalog.len(),
@@ -93,6 +96,9 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         path.display(),
         human_bytes(bytes.len() as u64)
     );
+    if let Some(key) = &signer {
+        println!("signed by {key} (a page checks it by pinning that public key)");
+    }
     println!("sections:");
     for s in &sections {
         println!(

@@ -6,6 +6,7 @@
 mod cold_start;
 mod eval;
 mod inspect;
+mod keygen;
 mod output;
 mod pricing;
 mod score;
@@ -55,6 +56,8 @@ enum Command {
     Pricing(pricing::Args),
     /// Describe an export: sections, sizes, counts, top pairs and itemsets.
     Inspect(inspect::Args),
+    /// An Ed25519 key pair for signing exports (train --sign), so pages can pin the public key.
+    Keygen(keygen::Args),
     /// Checkout: whether each bundle offer in a JSONL file keeps the export's rules and price
     /// (one verdict per line), as the shop's server checks what the browser proposed.
     Verify(verify::Args),
@@ -72,6 +75,7 @@ fn main() {
         Command::Pricing(args) => pricing::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Keygen(args) => keygen::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {}", report(&e));

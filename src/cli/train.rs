@@ -93,6 +93,10 @@ pub struct Args {
     /// file speaks for one or two shoppers. Counts are published to two significant figures.
     #[arg(long, default_value_t = cartwise::train::assoc::publish::DEFAULT_MIN_BUYERS)]
     pub min_customers: u32,
+    /// Sign the export with this secret key (from `cartwise keygen`): pages that pin the
+    /// public key refuse a file altered after signing.
+    #[arg(long)]
+    pub sign: Option<PathBuf>,
     /// Seed for the validation carts and the transformer's initialisation and sampling.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -128,9 +132,12 @@ pub fn run(args: Args) -> Result<()> {
         refit,
         margin_band,
         min_customers,
+        sign,
         seed,
         json,
     } = args;
+    // Read before hours of training, so a wrong path fails at once.
+    let signing_key = sign.as_deref().map(crate::keygen::read_key).transpose()?;
     if !(margin_band > 0.0 && margin_band <= 1.0) {
         bail!("--margin-band {margin_band} is not a fraction above 0 and at most 1");
     }
@@ -177,26 +184,36 @@ pub fn run(args: Args) -> Result<()> {
     config.checkpoint = checkpoint;
     config.rules.validate()?;
     let rejects_path = rejects.unwrap_or_else(|| out.with_extension("rejects.csv"));
-    train_cmd(
-        &orders,
-        &products,
-        &out,
-        &rejects_path,
-        strict,
-        &config,
+    let output = Output {
+        out: &out,
+        rejects_path: &rejects_path,
+        signing_key: signing_key.as_ref(),
         json,
-    )
+    };
+    train_cmd(&orders, &products, strict, &config, &output)
+}
+
+/// Where and how `train` writes its results.
+struct Output<'a> {
+    out: &'a Path,
+    rejects_path: &'a Path,
+    signing_key: Option<&'a ed25519_dalek::SigningKey>,
+    json: bool,
 }
 
 fn train_cmd(
     orders: &Path,
     products: &Path,
-    out: &Path,
-    rejects_path: &Path,
     strict: bool,
     config: &TrainConfig,
-    json: bool,
+    output: &Output,
 ) -> Result<()> {
+    let &Output {
+        out,
+        rejects_path,
+        signing_key,
+        json,
+    } = output;
     let started = Instant::now();
     let bar = spinner("reading products");
     let (catalog, mut rejects) = ingest::read_products(products)?;
@@ -222,7 +239,10 @@ fn train_cmd(
     }
     let mut export = train_with_progress(&catalog, &log, config)?;
     export.meta.rejected_rows = rejects.len() as u64;
-    let bytes = export.to_bytes();
+    let mut bytes = export.to_bytes();
+    if let Some(key) = signing_key {
+        bytes = cartwise::serve::export::signature::sign(&bytes, key)?;
+    }
     let tmp = out.with_extension("cwm.tmp");
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;

@@ -2,7 +2,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { inflateRawSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch, enginePage } from "./harness.mjs";
@@ -315,6 +316,128 @@ test("page script may only tighten the export's rules: every loosening is an Err
   for (const b of got.tight.bundles) {
     assert.ok(b.discount * 10000 <= b.basePrice * 500, `over the tightened 5%: ${JSON.stringify(b)}`);
   }
+});
+
+/** CRC-32 (IEEE), as the export's checksums. */
+function crc32(bytes) {
+  let crc = ~0;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
+}
+
+/** The container's sections as {tag, flags, payload} (model-export/FORMAT.md). */
+function readSections(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(12, true);
+  return Array.from({ length: count }, (_, k) => {
+    const e = 32 + 32 * k;
+    const offset = Number(view.getBigUint64(e + 8, true));
+    const length = Number(view.getBigUint64(e + 16, true));
+    return { tag: String.fromCharCode(...bytes.slice(e, e + 4)), flags: view.getUint32(e + 4, true), payload: bytes.slice(offset, offset + length) };
+  });
+}
+
+/** Lays sections out again with valid checksums, as a forger with a hex editor would. */
+function writeSections(sections, version) {
+  let cursor = 32 + 32 * sections.length;
+  const offsets = sections.map((s) => { cursor = Math.ceil(cursor / 8) * 8; const at = cursor; cursor += s.payload.length; return at; });
+  const out = new Uint8Array(cursor);
+  const view = new DataView(out.buffer);
+  out.set(new TextEncoder().encode("CARTWISE"));
+  view.setUint32(8, version, true);
+  view.setUint32(12, sections.length, true);
+  view.setBigUint64(16, BigInt(cursor), true);
+  sections.forEach((s, k) => {
+    const e = 32 + 32 * k;
+    out.set(new TextEncoder().encode(s.tag), e);
+    view.setUint32(e + 4, s.flags, true);
+    view.setBigUint64(e + 8, BigInt(offsets[k]), true);
+    view.setBigUint64(e + 16, BigInt(s.payload.length), true);
+    view.setUint32(e + 24, crc32(s.payload), true);
+    out.set(s.payload, offsets[k]);
+  });
+  view.setUint32(24, crc32(new Uint8Array([...out.slice(0, 24), ...out.slice(32, 32 + 32 * sections.length)])), true);
+  return out;
+}
+
+test("a page that pins the shop's public key refuses an export not signed by it, or altered after", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cartwise-sign-"));
+  const key = join(dir, "shop.key");
+  const publicKey = execFileSync(CLI, ["keygen", "--out", key]).toString().trim();
+  assert.match(publicKey, /^[0-9a-f]{64}$/);
+  const otherKey = execFileSync(CLI, ["keygen", "--out", join(dir, "other.key")]).toString().trim();
+  const train = (out, sign) => execFileSync(CLI, ["train", "--orders", ".shop/orders.csv", "--products",
+    ".shop/products.csv", "--ease-max-items", "0", "--out", out, ...(sign ? ["--sign", key] : [])]);
+  train("model-export/signed-test.cwm", true);
+  train("model-export/unsigned-test.cwm", false);
+  // One price changed in the catalog, every checksum fixed, the signature kept.
+  const signed = new Uint8Array(readFileSync("model-export/signed-test.cwm"));
+  const sections = readSections(signed);
+  assert.equal(sections.at(-1).tag, "SIGN");
+  const catl = sections.find((s) => s.tag === "CATL");
+  const raw = catl.flags & 2 ? new Uint8Array(inflateRawSync(catl.payload.slice(8))) : catl.payload.slice();
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  let at = 0;
+  const u32 = () => { const v = view.getUint32(at, true); at += 4; return v; };
+  const skipStrings = () => {
+    const n = u32();
+    let last = 0;
+    for (let i = 0; i <= n; i++) last = u32();
+    at += last;
+    return n;
+  };
+  const items = skipStrings();
+  skipStrings();
+  skipStrings();
+  at += 4 * items; // category indices; the price column starts here
+  const price = view.getBigInt64(at, true);
+  view.setBigInt64(at, price - 100n, true);
+  catl.payload = raw;
+  catl.flags &= ~2;
+  writeFileSync("model-export/tampered-test.cwm", writeSections(sections, new DataView(signed.buffer).getUint32(8, true)));
+
+  const got = await page.evaluate(async ({ publicKey, otherKey }) => {
+    const fetchBytes = async (name) => new Uint8Array(await (await fetch(`/model-export/${name}`)).arrayBuffer());
+    const grab = (f) => {
+      try {
+        f();
+        return "loaded";
+      } catch (e) {
+        return `${e instanceof Error}:${e.message}`;
+      }
+    };
+    const [signed, unsigned, tampered] = await Promise.all(
+      ["signed-test.cwm", "unsigned-test.cwm", "tampered-test.cwm"].map(fetchBytes));
+    const E = window.cw.Engine;
+    // The element refuses it too, and says so in a cartwise-error event.
+    await import("/www/lib/cartwise-bundles.js");
+    const el = document.createElement("cartwise-bundles");
+    el.setAttribute("model", "/model-export/tampered-test.cwm");
+    el.setAttribute("public-key", publicKey);
+    const elementError = new Promise((ok) => el.addEventListener("cartwise-error", (e) => ok(e.detail.message)));
+    document.body.append(el);
+    return {
+      signed: grab(() => E.fromBytes(signed, { publicKey })),
+      otherKey: grab(() => E.fromBytes(signed, { publicKey: otherKey })),
+      unsigned: grab(() => E.fromBytes(unsigned, { publicKey })),
+      tampered: grab(() => E.fromBytes(tampered, { publicKey })),
+      tamperedUnpinned: grab(() => E.fromBytes(tampered)),
+      badKey: grab(() => E.fromBytes(signed, { publicKey: "abc" })),
+      loadTampered: await E.load(tampered, { backend: "cpu", publicKey }).then(() => "loaded", (e) => `${e instanceof Error}:${e.message}`),
+      element: await elementError,
+    };
+  }, { publicKey, otherKey });
+  assert.equal(got.signed, "loaded");
+  assert.match(got.otherKey, /^true:.*not by the pinned key/);
+  assert.match(got.unsigned, /^true:.*not signed/);
+  assert.match(got.tampered, /^true:.*does not verify: the file was altered after signing/);
+  assert.equal(got.tamperedUnpinned, "loaded", "only a pinned key catches a well-formed forgery");
+  assert.match(got.badKey, /^true:.*public key must be 64 hex digits/);
+  assert.match(got.loadTampered, /^true:.*does not verify/);
+  assert.match(got.element, /does not verify/);
 });
 
 test("bad input becomes a JS Error with a message, never a panic", async () => {

@@ -422,3 +422,74 @@ fn train_with_transformer_adds_it_to_eval() {
         ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN", "EASE", "BLND", "PRIC"]
     );
 }
+
+#[test]
+fn keygen_and_train_sign_make_an_export_inspect_names_the_signer_of() {
+    let (dir, _) = trained();
+    let d = dir.path();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let key = d.join("shop.key");
+    let public = String::from_utf8(ok(&["keygen", "--out", &s(&key)]).stdout).unwrap();
+    let public = public.trim();
+    assert_eq!(public.len(), 64);
+    assert_eq!(
+        std::fs::read_to_string(d.join("shop.pub")).unwrap().trim(),
+        public
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the secret key is readable by its owner only"
+        );
+    }
+    let again = cartwise(&["keygen", "--out", &s(&key)]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
+    let signed = d.join("signed.cwm");
+    ok(&[
+        "train",
+        "--orders",
+        &s(&d.join("train.csv")),
+        "--products",
+        &s(&d.join("products.csv")),
+        "--out",
+        &s(&signed),
+        "--sign",
+        &s(&key),
+    ]);
+    let inspect = String::from_utf8(ok(&["inspect", &s(&signed)]).stdout).unwrap();
+    assert!(
+        inspect.contains(&format!("signed by {public}")),
+        "{inspect}"
+    );
+    let bytes = std::fs::read(&signed).unwrap();
+    let pinned = cartwise::serve::export::signature::parse_public_key(public).unwrap();
+    assert_eq!(
+        cartwise::serve::export::signature::verify(&bytes, &pinned),
+        Ok(())
+    );
+    // A key file that is not one fails before training starts.
+    std::fs::write(d.join("bad.key"), "hello").unwrap();
+    let bad = cartwise(&[
+        "train",
+        "--orders",
+        &s(&d.join("train.csv")),
+        "--products",
+        &s(&d.join("products.csv")),
+        "--out",
+        &s(&d.join("never.cwm")),
+        "--sign",
+        &s(&d.join("bad.key")),
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("not a key written by cartwise keygen"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(!d.join("never.cwm").exists());
+}

@@ -589,3 +589,47 @@ fn no_raw_order_count_is_in_the_export() {
     );
     assert!(!meta.contains(&log.lines.to_string()), "{meta}");
 }
+
+#[test]
+fn a_signed_export_verifies_only_unaltered_and_only_with_its_key() {
+    use cartwise::serve::export::signature::{
+        parse_public_key, sign, signer, to_hex, verify, SignatureError,
+    };
+    use ed25519_dalek::SigningKey;
+    let export = common::small_export();
+    let unsigned = export.to_bytes();
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    let public = parse_public_key(&to_hex(key.verifying_key().as_bytes())).unwrap();
+    let signed = sign(&unsigned, &key).unwrap();
+    assert_eq!(verify(&signed, &public), Ok(()));
+    assert_eq!(signer(&signed).unwrap(), Some(to_hex(public.as_bytes())));
+    // Readers that pin no key read it as before (SIGN is an optional section).
+    assert_eq!(Export::from_bytes(&signed).unwrap(), export);
+    assert_eq!(verify(&unsigned, &public), Err(SignatureError::Unsigned));
+    let other = SigningKey::from_bytes(&[8u8; 32]).verifying_key();
+    assert!(matches!(
+        verify(&signed, &other),
+        Err(SignatureError::OtherKey { .. })
+    ));
+    assert!(sign(&signed, &key).is_err(), "signing twice");
+    // One price changed, every checksum fixed, the signature kept: refused.
+    let mut tampered = export.clone();
+    let mut products = tampered.catalog.products().to_vec();
+    products[0].price = products[0].price.map(|p| p - 100);
+    tampered.catalog = cartwise::serve::catalog::Catalog::new(products).unwrap();
+    let mut parts = parts_of(&tampered.to_bytes());
+    let sign_part = parts_of(&signed).pop().unwrap();
+    assert_eq!(&sign_part.0, b"SIGN");
+    parts.push(sign_part);
+    let forged = write_sections(&parts);
+    assert!(
+        Export::from_bytes(&forged).is_ok(),
+        "the container itself is sound"
+    );
+    assert_eq!(verify(&forged, &public), Err(SignatureError::Invalid));
+    // Bad keys are named.
+    assert!(matches!(
+        parse_public_key("not hex"),
+        Err(SignatureError::BadKey(_))
+    ));
+}

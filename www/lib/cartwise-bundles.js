@@ -1,5 +1,7 @@
-// <cartwise-bundles model="URL" k="3" currency="USD" backend="auto" history="on">: renders bundle
-// suggestions for a cart. `backend` ("auto", "webgpu" or "cpu") says how the engine scores the
+// <cartwise-bundles model="URL" k="3" currency="USD" backend="auto" history="on"
+//   public-key="HEX" integrity="sha256-…">: renders bundle suggestions for a cart.
+// `public-key` (from `cartwise keygen`) makes the engine refuse an export the shop did not sign
+// (`train --sign`), across retrains; `integrity` pins one file's hash through fetch. `backend` ("auto", "webgpu" or "cpu") says how the engine scores the
 // catalog. `history="off"` keeps the shopper's on-device history out of it (neither read nor
 // recorded); otherwise `element.history` (a CartwiseHistory over localStorage) records every
 // item added to the cart, the page may record views and purchases with
@@ -45,7 +47,9 @@ export class CartwiseClient {
     });
   }
   /** Loads export bytes (an ArrayBuffer, transferred to the worker); `backend` as Engine.load. */
-  load(bytes, backend = "auto") { return this.call({ type: "load", bytes, backend }, [bytes]); }
+  load(bytes, backend = "auto", publicKey = null) {
+    return this.call({ type: "load", bytes, backend, publicKey }, [bytes]);
+  }
   suggest(cart, options) { return this.call({ type: "suggest", cart, options }); }
   info() { return this.call({ type: "info" }); }
   products(offset = 0, limit = 24) { return this.call({ type: "products", offset, limit }); }
@@ -71,7 +75,7 @@ button { background: #1f5eff; color: #fff; border: 0; border-radius: 6px; paddin
 `;
 
 export class CartwiseBundles extends HTMLElement {
-  static observedAttributes = ["model", "k"];
+  static observedAttributes = ["model", "k", "public-key", "integrity"];
 
   constructor() {
     super();
@@ -96,7 +100,8 @@ export class CartwiseBundles extends HTMLElement {
   connectedCallback() { this.#ensureLoaded(); }
   disconnectedCallback() { this.client?.terminate(); this.client = null; this._ready = null; }
   attributeChangedCallback(name, oldValue, newValue) {
-    if (name === "model" && oldValue !== null && oldValue !== newValue && this.client) {
+    const reloads = ["model", "public-key", "integrity"].includes(name);
+    if (reloads && oldValue !== null && oldValue !== newValue && this.client) {
       this._ready = null;
       this.#ensureLoaded();
     } else if (name === "k" && this._ready) {
@@ -123,14 +128,17 @@ export class CartwiseBundles extends HTMLElement {
     if (!url) return Promise.reject(new Error("cartwise-bundles: missing model attribute"));
     this.client ??= new CartwiseClient();
     this._ready = (async () => {
-      const response = await fetch(url);
+      // `integrity` (Subresource Integrity, "sha256-…") pins one file; `public-key` pins the
+      // shop's signing key across retrains (the engine refuses an export it did not sign).
+      const integrity = this.getAttribute("integrity");
+      const response = await fetch(url, integrity ? { integrity } : {});
       if (!response.ok) throw new Error(`cartwise-bundles: ${url}: HTTP ${response.status}`);
       const backend = this.getAttribute("backend") ?? "auto";
       const bytes = await response.arrayBuffer();
       // Checkout matches offers to the export they came from (the bytes go to the worker next).
       const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
       this.exportDigest = `sha256-${btoa(String.fromCharCode(...digest))}`;
-      const info = await this.client.load(bytes, backend);
+      const info = await this.client.load(bytes, backend, this.getAttribute("public-key"));
       this.dispatchEvent(new CustomEvent("cartwise-ready", { detail: info, bubbles: true }));
       this.#refresh();
       return info;

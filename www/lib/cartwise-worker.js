@@ -1,5 +1,6 @@
 // Runs the cartwise Engine off the main thread. Messages in: {id, type, ...}; out: {id, ok, result|error}.
-//   {type: "load", bytes: ArrayBuffer, backend} -> engine info (backend "auto" | "webgpu" | "cpu")
+//   {type: "load", bytes: ArrayBuffer, backend, publicKey?} -> engine info (backend "auto" |
+//                                                 "webgpu" | "cpu"; publicKey: the export must be signed by it)
 //   {type: "suggest", cart, options}            -> suggestions (on the backend load chose)
 //   {type: "info"}                              -> engine info
 //   {type: "products", offset, limit}           -> products by popularity
@@ -14,7 +15,10 @@ async function handle(msg) {
     case "load":
       engine?.free();
       engine = null;
-      engine = await Engine.load(new Uint8Array(msg.bytes), { backend: msg.backend ?? "auto" });
+      engine = await Engine.load(new Uint8Array(msg.bytes), {
+        backend: msg.backend ?? "auto",
+        ...(msg.publicKey ? { publicKey: msg.publicKey } : {}),
+      });
       return engine.info();
     case "suggest":
       return await requireEngine().suggestAsync(msg.cart, msg.options);

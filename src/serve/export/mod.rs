@@ -8,6 +8,7 @@
 
 mod codec;
 pub mod sections;
+pub mod signature;
 
 use crate::serve::assoc::AssocTable;
 use crate::serve::assoc::Itemset;
@@ -45,7 +46,7 @@ const MAX_SECTIONS: usize = 1024;
 /// A four-byte section tag such as `CATL`.
 pub type Tag = [u8; 4];
 
-/// Section tags (BLND is new in v2, EASE in v3, PRIC in v5).
+/// Section tags (BLND is new in v2, EASE in v3, PRIC in v5, SIGN in v6).
 pub mod tags {
     use super::Tag;
     pub const META: Tag = *b"META";
@@ -59,9 +60,12 @@ pub mod tags {
     pub const BLEND: Tag = *b"BLND";
     pub const EASE: Tag = *b"EASE";
     pub const PRICING: Tag = *b"PRIC";
+    /// The Ed25519 signature over the rest of the file (see `signature`).
+    pub const SIGN: Tag = *b"SIGN";
     /// Every tag this reader understands.
-    pub const KNOWN: [Tag; 11] = [
+    pub const KNOWN: [Tag; 12] = [
         META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND, EASE, PRICING,
+        SIGN,
     ];
 }
 
@@ -205,6 +209,12 @@ pub fn read_sections(bytes: &[u8]) -> Result<Vec<SectionEntry>, ExportError> {
 
 /// Lays out sections behind a header and section table; the inverse of [`read_sections`].
 pub fn write_sections(sections: &[(Tag, u32, Vec<u8>)]) -> Vec<u8> {
+    write_sections_as(VERSION, sections)
+}
+
+/// [`write_sections`] with the header's version set to `version` (how a file of that version
+/// is laid out: what a signature over an older file covers).
+pub fn write_sections_as(version: u32, sections: &[(Tag, u32, Vec<u8>)]) -> Vec<u8> {
     let table_end = HEADER_LEN + sections.len() * ENTRY_LEN;
     let mut offsets = Vec::with_capacity(sections.len());
     let mut cursor = table_end;
@@ -215,7 +225,7 @@ pub fn write_sections(sections: &[(Tag, u32, Vec<u8>)]) -> Vec<u8> {
     }
     let mut out = vec![0u8; cursor];
     out[..8].copy_from_slice(&MAGIC);
-    out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    out[8..12].copy_from_slice(&version.to_le_bytes());
     out[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
     out[16..24].copy_from_slice(&(cursor as u64).to_le_bytes());
     for (k, ((tag, flags, payload), &offset)) in sections.iter().zip(&offsets).enumerate() {
