@@ -90,7 +90,7 @@ pub struct Args {
     pub margin_band: f64,
     /// A pair or 3-itemset enters the export only when at least this many distinct customers
     /// bought it (orders, where the orders have no customer_id), so no pair in the public
-    /// file speaks for one or two shoppers. Counts are published to two significant figures.
+    /// file speaks for one or two shoppers. Counts are published rounded.
     #[arg(long, default_value_t = cartwise::train::assoc::publish::DEFAULT_MIN_BUYERS)]
     pub min_customers: u32,
     /// Sign the export with this secret key (from `cartwise keygen`): pages that pin the
@@ -246,6 +246,17 @@ fn train_cmd(
     let tmp = out.with_extension("cwm.tmp");
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    // The merchant's own figure (the export publishes it rounded).
+    let oversized = log
+        .orders
+        .iter()
+        .filter(|o| {
+            let mut items = o.items.clone();
+            items.sort_unstable();
+            items.dedup();
+            items.len() > config.max_order_items
+        })
+        .count();
     let summary = serde_json::json!({
         "out": out.display().to_string(),
         "bytes": bytes.len(),
@@ -253,7 +264,7 @@ fn train_cmd(
         "orders": log.orders.len(),
         "orderLines": log.lines,
         "rejectedRows": rejects.len(),
-        "oversizedOrders": export.meta.oversized_orders,
+        "oversizedOrders": oversized,
         "countedOrders": export.assoc.orders,
         "neighbours": export.assoc.neighbors.len(),
         "itemsets": export.itemsets.len(),
@@ -271,7 +282,7 @@ fn train_cmd(
             log.lines,
             export.assoc.neighbors.len(),
             export.itemsets.len(),
-            export.meta.oversized_orders,
+            oversized,
             config.max_order_items,
             rejects.len(),
             started.elapsed().as_secs_f64()

@@ -1,7 +1,7 @@
 //! What the public export may say about the orders: pairs and itemsets bought by at least `K`
 //! distinct buyers only (customers; orders where there is no customer id), so no pair speaks
-//! for one or two shoppers, and every count to two significant figures, so no exact sales
-//! volume is published. Scores are recomputed from the published counts: nothing in the table
+//! for one or two shoppers, and every count rounded (to a multiple of 5 below 100, to two
+//! significant figures above), so no exact sales volume is published. Scores are recomputed from the published counts: nothing in the table
 //! is a function of an exact count.
 
 use crate::serve::assoc::{AssocTable, Itemset, Neighbor, PairStats};
@@ -18,14 +18,16 @@ pub struct Withheld {
     pub itemsets: usize,
 }
 
-/// A count as published: exact below 100, else rounded half up to two significant figures
-/// (a reader learns a sales volume to within 5%).
+/// A count as published: 0 stays 0; below 100, the nearest multiple of 5 (ties up), at least 5;
+/// above, rounded half up to two significant figures. A reader learns a sales volume to within
+/// 5% (large counts) or 2 orders (small ones), never exactly.
 pub fn round_count(c: u32) -> u32 {
-    if c < 100 {
-        return c;
-    }
-    let unit = 10u64.pow(c.ilog10() - 1);
-    ((c as u64 + unit / 2) / unit * unit).min(u32::MAX as u64) as u32
+    let unit = match c {
+        0 => return 0,
+        1..100 => 5,
+        _ => 10u64.pow(c.ilog10() - 1),
+    };
+    ((c as u64 + unit / 2) / unit * unit).clamp(5, u32::MAX as u64) as u32
 }
 
 /// The table and itemsets a public export may carry: pairs and itemsets with at least
@@ -161,8 +163,12 @@ mod tests {
 
     #[test]
     fn counts_round_to_two_significant_figures() {
-        assert_eq!(round_count(7), 7);
-        assert_eq!(round_count(99), 99);
+        assert_eq!(round_count(0), 0);
+        assert_eq!(round_count(1), 5);
+        assert_eq!(round_count(7), 5);
+        assert_eq!(round_count(8), 10);
+        assert_eq!(round_count(97), 95);
+        assert_eq!(round_count(98), 100);
         assert_eq!(round_count(104), 100);
         assert_eq!(round_count(105), 110);
         assert_eq!(round_count(1_234), 1_200);
