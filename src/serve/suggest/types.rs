@@ -160,36 +160,13 @@ impl SuggestOptions {
     ) -> Result<MerchantRules, RuleError> {
         let export = rules;
         let mut rules = rules.clone();
-        let percent = |bp: u32| format!("{}%", bp as f64 / 100.0);
         if let Some(v) = self.max_discount {
-            let bp = fraction_to_bp("maxDiscount", v, 1.0)?;
-            if bp > export.max_discount_bp {
-                return Err(RuleError::new(
-                    "maxDiscount",
-                    format!(
-                        "{v} ({}) is above the export's maximum discount {}; options may only \
-                         tighten the export's rules",
-                        percent(bp),
-                        percent(export.max_discount_bp)
-                    ),
-                ));
-            }
-            rules.max_discount_bp = bp;
+            rules.max_discount_bp =
+                tightened(Limit::Most, "maxDiscount", v, 1.0, export.max_discount_bp)?;
         }
         if let Some(v) = self.min_margin {
-            let bp = fraction_to_bp("minMargin", v, 10.0)?;
-            if bp < export.min_margin_bp {
-                return Err(RuleError::new(
-                    "minMargin",
-                    format!(
-                        "{v} ({}) is below the export's minimum margin {}; options may only \
-                         tighten the export's rules",
-                        percent(bp),
-                        percent(export.min_margin_bp)
-                    ),
-                ));
-            }
-            rules.min_margin_bp = bp;
+            rules.min_margin_bp =
+                tightened(Limit::Least, "minMargin", v, 10.0, export.min_margin_bp)?;
         }
         rules.excluded_items.extend(self.exclude.iter().cloned());
         rules
@@ -239,6 +216,41 @@ impl SuggestOptions {
         crate::serve::pricing::check_catalog(&rules, catalog)?;
         Ok(rules)
     }
+}
+
+/// Which way a per-call limit may move from the export's: down for a maximum, up for a minimum.
+#[derive(Clone, Copy, PartialEq)]
+enum Limit {
+    Most,
+    Least,
+}
+
+/// A per-call fraction in basis points (between 0 and `max`), refused when it loosens the
+/// export's limit `export_bp`.
+fn tightened(
+    limit: Limit,
+    field: &'static str,
+    value: f64,
+    max: f64,
+    export_bp: u32,
+) -> Result<u32, RuleError> {
+    let bp = fraction_to_bp(field, value, max)?;
+    let percent = |bp: u32| format!("{}%", bp as f64 / 100.0);
+    let (looser, what) = match limit {
+        Limit::Most => (bp > export_bp, "above the export's maximum discount"),
+        Limit::Least => (bp < export_bp, "below the export's minimum margin"),
+    };
+    if looser {
+        return Err(RuleError::new(
+            field,
+            format!(
+                "{value} ({}) is {what} {}; options may only tighten the export's rules",
+                percent(bp),
+                percent(export_bp)
+            ),
+        ));
+    }
+    Ok(bp)
 }
 
 /// A rule value as the page writes it (`"percent"`, `"99"`), for error messages.
