@@ -1,7 +1,9 @@
 // <cartwise-bundles model="URL" k="3" currency="USD" backend="auto" history="on"
 //   public-key="HEX" integrity="sha256-…">: renders bundle suggestions for a cart.
 // `public-key` (from `cartwise keygen`) makes the engine refuse an export the shop did not sign
-// (`train --sign`), across retrains; `integrity` pins one file's hash through fetch. `backend` ("auto", "webgpu" or "cpu") says how the engine scores the
+// (`train --sign`), across retrains; `integrity` pins one file's hash through fetch.
+// `worker-url` and `wasm-url` say where the worker script and `cartwise_bg.wasm` are served
+// when a bundler or a CDN moved them (see CartwiseClient). `backend` ("auto", "webgpu" or "cpu") says how the engine scores the
 // catalog. `history="off"` keeps the shopper's on-device history out of it (neither read nor
 // recorded); otherwise `element.history` (a CartwiseHistory over localStorage) records every
 // item added to the cart, the page may record views and purchases with
@@ -20,10 +22,26 @@
 
 import { CartwiseHistory } from "./cartwise-history.js";
 
-/** A promise-based handle on the engine worker. */
+/**
+ * A promise-based handle on the engine worker. By default the worker is this package's
+ * `cartwise-worker.js`, written as `new Worker(new URL(…, import.meta.url))` so bundlers that
+ * follow that pattern (Vite, webpack) ship it; `workerUrl` points elsewhere (a bundler's output,
+ * or a CDN: a cross-origin worker starts through a same-origin blob that imports it), and
+ * `wasmUrl` tells the worker where `cartwise_bg.wasm` is when it is not beside the glue code.
+ */
 export class CartwiseClient {
-  constructor(workerUrl = new URL("./cartwise-worker.js", import.meta.url)) {
-    this.worker = new Worker(workerUrl, { type: "module" });
+  constructor({ workerUrl = null, wasmUrl = null } = {}) {
+    this.wasmUrl = wasmUrl ? new URL(wasmUrl, document.baseURI).href : null;
+    if (!workerUrl) {
+      this.worker = new Worker(new URL("./cartwise-worker.js", import.meta.url), { type: "module" });
+    } else {
+      const url = new URL(workerUrl, document.baseURI);
+      const sameOrigin = url.origin === location.origin;
+      const source = sameOrigin
+        ? url
+        : URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" }));
+      this.worker = new Worker(source, { type: "module" });
+    }
     this.pending = new Map();
     this.nextId = 1;
     this.worker.onmessage = (event) => {
@@ -48,7 +66,7 @@ export class CartwiseClient {
   }
   /** Loads export bytes (an ArrayBuffer, transferred to the worker); `backend` as Engine.load. */
   load(bytes, backend = "auto", publicKey = null) {
-    return this.call({ type: "load", bytes, backend, publicKey }, [bytes]);
+    return this.call({ type: "load", bytes, backend, publicKey, wasmUrl: this.wasmUrl }, [bytes]);
   }
   suggest(cart, options) { return this.call({ type: "suggest", cart, options }); }
   info() { return this.call({ type: "info" }); }
@@ -126,7 +144,10 @@ export class CartwiseBundles extends HTMLElement {
     if (this._ready) return this._ready;
     const url = this.getAttribute("model");
     if (!url) return Promise.reject(new Error("cartwise-bundles: missing model attribute"));
-    this.client ??= new CartwiseClient();
+    this.client ??= new CartwiseClient({
+      workerUrl: this.getAttribute("worker-url"),
+      wasmUrl: this.getAttribute("wasm-url"),
+    });
     this._ready = (async () => {
       // `integrity` (Subresource Integrity, "sha256-…") pins one file; `public-key` pins the
       // shop's signing key across retrains (the engine refuses an export it did not sign).

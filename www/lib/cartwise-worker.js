@@ -1,5 +1,5 @@
 // Runs the cartwise Engine off the main thread. Messages in: {id, type, ...}; out: {id, ok, result|error}.
-//   {type: "load", bytes: ArrayBuffer, backend, publicKey?} -> engine info (backend "auto" |
+//   {type: "load", bytes: ArrayBuffer, backend, publicKey?, wasmUrl?} -> engine info (backend "auto" |
 //                                                 "webgpu" | "cpu"; publicKey: the export must be signed by it)
 //   {type: "suggest", cart, options}            -> suggestions (on the backend load chose)
 //   {type: "info"}                              -> engine info
@@ -39,7 +39,8 @@ function requireEngine() {
 self.onmessage = async (event) => {
   const msg = event.data;
   try {
-    ready ??= init();
+    // The first message is always "load", which says where the wasm is when it was moved.
+    ready ??= init(msg.wasmUrl ? { module_or_path: msg.wasmUrl } : undefined);
     await ready;
     self.postMessage({ id: msg.id, ok: true, result: await handle(msg) });
   } catch (err) {
