@@ -76,6 +76,9 @@ document.getElementById("checkout").addEventListener("click", async () => {
       ? `Refused: ${answer.error}`
       : `The shop charges ${money(answer.total)}: ${refused.map((b) => b.reason).join("; ")}`;
 });
+document.getElementById("theme").addEventListener("change", (event) => {
+  document.body.className = event.target.value;
+});
 el.addEventListener("cartwise-error", (event) => { status.textContent = `Error: ${event.detail.message}`; });
 
 const info = await el.ready;

@@ -76,20 +76,39 @@ export class CartwiseClient {
 
 const entryId = (entry) => (typeof entry === "string" ? entry : entry.id);
 
+// Theming: every colour, the radius and the spacing are custom properties on the host (light
+// and dark defaults, both WCAG AA); the font is the host page's; every piece is a ::part.
 const STYLE = `
-:host { display: block; font: 14px/1.4 system-ui, sans-serif; color: #1d2433; }
-h3 { margin: 0 0 8px; font-size: 15px; }
-.bundles { display: grid; gap: 10px; }
-.bundle { border: 1px solid #d8dde8; border-radius: 10px; padding: 10px 12px; background: #fff; }
+:host {
+  display: block; font: inherit; color: var(--cartwise-fg);
+  --cartwise-fg: #1d2433; --cartwise-muted: #4d566b; --cartwise-bg: #fff;
+  --cartwise-border: #c9d0de; --cartwise-accent: #1f5eff; --cartwise-accent-fg: #fff;
+  --cartwise-saving: #0a6e34; --cartwise-radius: 10px; --cartwise-gap: 10px;
+}
+@media (prefers-color-scheme: dark) {
+  :host {
+    --cartwise-fg: #e8ecf4; --cartwise-muted: #b4bccc; --cartwise-bg: #1b2030;
+    --cartwise-border: #3a4256; --cartwise-accent: #8fb0ff; --cartwise-accent-fg: #0d1222;
+    --cartwise-saving: #6fdc9a;
+  }
+}
+h3 { margin: 0 0 8px; font-size: 1.05em; }
+.bundles { display: grid; gap: var(--cartwise-gap); }
+.bundle { border: 1px solid var(--cartwise-border); border-radius: var(--cartwise-radius);
+  padding: var(--cartwise-gap) calc(var(--cartwise-gap) + 2px); background: var(--cartwise-bg); }
 .items { margin: 0; padding: 0; list-style: none; }
 .items li { display: flex; justify-content: space-between; gap: 12px; }
 .price-row { display: flex; align-items: baseline; gap: 8px; margin: 6px 0; }
-.base { text-decoration: line-through; color: #7a8294; }
-.bundle-price { font-weight: 700; font-size: 16px; }
-.discount { color: #0a7d3b; font-weight: 600; }
-.reasons { margin: 4px 0 8px; padding-left: 18px; color: #4a5266; font-size: 12px; }
-button { background: #1f5eff; color: #fff; border: 0; border-radius: 6px; padding: 6px 12px; cursor: pointer; }
-.empty { color: #7a8294; }
+.base { color: var(--cartwise-muted); }
+.bundle-price { font-weight: 700; font-size: 1.1em; }
+.discount { color: var(--cartwise-saving); font-weight: 600; }
+.reasons { margin: 4px 0 8px; padding-inline-start: 18px; color: var(--cartwise-muted); font-size: .875em; }
+button { background: var(--cartwise-accent); color: var(--cartwise-accent-fg); border: 0;
+  border-radius: calc(var(--cartwise-radius) - 4px); padding: 6px 12px; cursor: pointer; font: inherit; }
+button:focus-visible { outline: 3px solid var(--cartwise-accent); outline-offset: 2px; }
+.empty { color: var(--cartwise-muted); }
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
+  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `;
 
 export class CartwiseBundles extends HTMLElement {
@@ -193,32 +212,65 @@ export class CartwiseBundles extends HTMLElement {
     return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 100);
   }
 
-  #render() {
-    const offeredFor = this.bundlesCart;
+  /** The parts that persist across renders: the heading, the live status and the list. */
+  #frame() {
     const root = this.shadowRoot;
-    root.replaceChildren();
+    if (this._frame) return this._frame;
     const style = document.createElement("style");
     style.textContent = STYLE;
-    const title = document.createElement("h3");
-    title.textContent = "Complete your cart";
-    root.append(style, title);
+    const heading = document.createElement("h3");
+    heading.setAttribute("part", "heading");
+    heading.id = "cartwise-heading";
+    const headingSlot = document.createElement("slot");
+    headingSlot.name = "heading";
+    headingSlot.textContent = "Complete your cart";
+    heading.append(headingSlot);
+    // Announces each new set of suggestions politely; present before content changes.
+    const status = document.createElement("p");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    const body = document.createElement("div");
+    body.setAttribute("role", "region");
+    body.setAttribute("aria-labelledby", "cartwise-heading");
+    root.replaceChildren(style, heading, status, body);
+    this._frame = { status, body };
+    return this._frame;
+  }
+
+  #render() {
+    const offeredFor = this.bundlesCart;
+    const { status, body } = this.#frame();
+    // Focus stays on the same bundle's button across re-renders (or on the first one).
+    const focused = this.shadowRoot.activeElement?.closest?.(".bundle")?.dataset.items ?? null;
+    body.replaceChildren();
     if (!this._cart.items.length || !this.bundles.length) {
       const empty = document.createElement("p");
       empty.className = "empty";
-      empty.textContent = this._cart.items.length ? "No bundles for this cart." : "Add an item to see bundles.";
-      root.append(empty);
+      empty.setAttribute("part", "empty");
+      const slot = document.createElement("slot");
+      slot.name = "empty";
+      slot.textContent = this._cart.items.length ? "No bundles for this cart." : "Add an item to see bundles.";
+      empty.append(slot);
+      body.append(empty);
+      status.textContent = this._cart.items.length ? "No bundles for this cart." : "";
       return;
     }
     const list = document.createElement("div");
     list.className = "bundles";
+    list.setAttribute("part", "bundles");
+    let refocus = null;
     for (const bundle of this.bundles) {
       const card = document.createElement("div");
       card.className = "bundle";
+      card.setAttribute("part", "bundle");
       card.dataset.items = bundle.items.map((i) => i.id).join(",");
       const items = document.createElement("ul");
       items.className = "items";
+      items.setAttribute("part", "items");
       for (const item of bundle.items) {
         const li = document.createElement("li");
+        li.setAttribute("part", "item");
         const name = document.createElement("span");
         name.textContent = item.title;
         const price = document.createElement("span");
@@ -228,29 +280,46 @@ export class CartwiseBundles extends HTMLElement {
       }
       const prices = document.createElement("div");
       prices.className = "price-row";
-      const final = document.createElement("span");
+      prices.setAttribute("part", "price");
+      const hidden = (text) => {
+        const span = document.createElement("span");
+        span.className = "visually-hidden";
+        span.textContent = text;
+        return span;
+      };
+      const final = document.createElement("strong");
       final.className = "bundle-price";
+      final.setAttribute("part", "bundle-price");
       final.textContent = this.#money(bundle.bundlePrice);
-      prices.append(final);
       if (bundle.discount > 0) {
-        const base = document.createElement("span");
+        // Was/now for assistive technology; the struck-through price reads as "was".
+        const base = document.createElement("del");
         base.className = "base";
+        base.setAttribute("part", "base-price");
         base.textContent = this.#money(bundle.basePrice);
         const save = document.createElement("span");
         save.className = "discount";
+        save.setAttribute("part", "discount");
         save.textContent = `Save ${this.#money(bundle.discount)}`;
-        prices.append(base, save);
+        prices.append(hidden("Now "), final, hidden(", was "), base, save);
+      } else {
+        prices.append(final);
       }
       const reasons = document.createElement("ul");
       reasons.className = "reasons";
+      reasons.setAttribute("part", "reasons");
       for (const reason of bundle.reasons) {
         const li = document.createElement("li");
+        li.setAttribute("part", "reason");
         li.textContent = reason;
         reasons.append(li);
       }
       const add = document.createElement("button");
       add.type = "button";
+      add.setAttribute("part", "add-button");
       add.textContent = bundle.items.length > 1 ? "Add bundle" : "Add to cart";
+      const names = bundle.items.map((i) => i.title).join(" and ");
+      add.setAttribute("aria-label", `${add.textContent}: ${names} for ${this.#money(bundle.bundlePrice)}`);
       add.addEventListener("click", () => {
         const claim = {
           cart: offeredFor,
@@ -262,10 +331,14 @@ export class CartwiseBundles extends HTMLElement {
           bubbles: true,
         }));
       });
+      if (focused !== null && card.dataset.items === focused) refocus = add;
       card.append(items, prices, reasons, add);
       list.append(card);
     }
-    root.append(list);
+    body.append(list);
+    const n = this.bundles.length;
+    status.textContent = `${n} ${n === 1 ? "bundle" : "bundles"} suggested for your cart`;
+    if (focused !== null) (refocus ?? list.querySelector("button"))?.focus();
   }
 }
 
