@@ -26,6 +26,8 @@ test("demo: item -> discounted bundle -> add bundle puts its items in the cart, 
   const first = page.locator(".product").first();
   const firstId = await first.getAttribute("data-id");
   await first.getByRole("button", { name: "Add to cart" }).click();
+  // The element may show bestseller bundles for the empty cart first: wait for this cart's.
+  await page.waitForFunction((id) => document.getElementById("bundles").bundlesCart?.includes(id), firstId);
   const discounted = page.locator("cartwise-bundles .bundle").filter({ has: page.locator(".discount") }).first();
   await discounted.waitFor({ timeout: 10_000 });
   assert.match(await discounted.locator(".discount").innerText(), /^Save \$\d+\.\d\d$/);
@@ -61,7 +63,10 @@ test("demo checkout: the server confirms the bundle price it verifies, and refus
   const page = await env.browser.newPage();
   await page.goto(`${env.base}/www/demo/`);
   await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
-  await page.locator(".product").first().getByRole("button", { name: "Add to cart" }).click();
+  const first = page.locator(".product").first();
+  const firstId = await first.getAttribute("data-id");
+  await first.getByRole("button", { name: "Add to cart" }).click();
+  await page.waitForFunction((id) => document.getElementById("bundles").bundlesCart?.includes(id), firstId);
   const discounted = page.locator("cartwise-bundles .bundle").filter({ has: page.locator(".discount") }).first();
   await discounted.waitFor({ timeout: 10_000 });
   await discounted.getByRole("button").click();

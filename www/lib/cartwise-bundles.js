@@ -111,8 +111,11 @@ button:focus-visible { outline: 3px solid var(--cartwise-accent); outline-offset
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `;
 
-export class CartwiseBundles extends HTMLElement {
-  static observedAttributes = ["model", "k", "public-key", "integrity"];
+// Importing this module during server-side rendering defines nothing and throws nothing.
+const Base = globalThis.HTMLElement ?? class {};
+
+export class CartwiseBundles extends Base {
+  static observedAttributes = ["model", "k", "public-key", "integrity", "currency", "history"];
 
   constructor() {
     super();
@@ -122,26 +125,52 @@ export class CartwiseBundles extends HTMLElement {
     this._ready = null;
     this._seq = 0;
     this.bundles = [];
-    /** Per-call options merged into every suggestion: merchant rules, stock levels, new products (`newItems`). */
-    this.options = {};
+    this._options = {};
     this._history = undefined;
   }
 
-  /** The shopper's on-device history, or null with `history="off"`. */
+  /** Per-call options merged into every suggestion (merchant rules, which they may only
+   * tighten, stock levels, new products); setting them re-suggests. */
+  get options() { return this._options; }
+  set options(value) {
+    this._options = value ?? {};
+    if (this._ready) this.#refresh();
+  }
+
+  /** The shopper's on-device history: null until the page turns it on (`history="on"` or
+   * `consent()`); turning it off erases what was stored. */
   get history() {
-    if (this.getAttribute("history") === "off") return null;
+    if (this.getAttribute("history") !== "on") return null;
     this._history ??= new CartwiseHistory();
     return this._history;
   }
 
-  connectedCallback() { this.#ensureLoaded(); }
+  /** The shopper agreed to on-device history: same as `history="on"`. */
+  consent() { this.setAttribute("history", "on"); }
+
+  connectedCallback() {
+    // A cart or options set before the element was defined live on the instance: adopt them.
+    for (const prop of ["cart", "options"]) {
+      if (Object.prototype.hasOwnProperty.call(this, prop)) {
+        const value = this[prop];
+        delete this[prop];
+        this[prop] = value;
+      }
+    }
+    this.#skeleton();
+    this.#ensureLoaded();
+  }
   disconnectedCallback() { this.client?.terminate(); this.client = null; this._ready = null; }
   attributeChangedCallback(name, oldValue, newValue) {
     const reloads = ["model", "public-key", "integrity"].includes(name);
     if (reloads && oldValue !== null && oldValue !== newValue && this.client) {
       this._ready = null;
       this.#ensureLoaded();
-    } else if (name === "k" && this._ready) {
+    } else if (name === "history" && oldValue === "on" && newValue !== "on") {
+      new CartwiseHistory().disable(); // forgets what was stored, records nothing more
+      new CartwiseHistory().enable(); // …until the page turns it on again
+      this._history = undefined;
+    } else if ((name === "k" || name === "currency") && this._ready) {
       this.#refresh();
     }
   }
@@ -151,12 +180,12 @@ export class CartwiseBundles extends HTMLElement {
 
   get cart() { return this._cart; }
   set cart(value) {
-    const before = new Set(this._cart.items.map(entryId));
-    this._cart = value ?? { items: [] };
-    for (const id of this._cart.items.map(entryId)) {
-      if (!before.has(id)) this.history?.record("cart", id);
-    }
-    this.#refresh();
+    // Numeric ids are accepted and passed on as strings.
+    const items = (value?.items ?? []).map((e) =>
+      typeof e === "object" && e !== null ? { ...e, id: String(e.id) } : String(e));
+    this._cart = { ...value, items };
+    this.history?.recordCart(items.map(entryId));
+    if (this.isConnected) this.#refresh();
   }
 
   #ensureLoaded() {
@@ -171,7 +200,10 @@ export class CartwiseBundles extends HTMLElement {
       // `integrity` (Subresource Integrity, "sha256-…") pins one file; `public-key` pins the
       // shop's signing key across retrains (the engine refuses an export it did not sign).
       const integrity = this.getAttribute("integrity");
-      const response = await fetch(url, integrity ? { integrity } : {});
+      const get = () => fetch(url, integrity ? { integrity } : {});
+      // One retry for a transient failure; the second error is reported (cartwise-error).
+      let response = await get().catch(() => null);
+      if (!response?.ok) response = await get();
       if (!response.ok) throw new Error(`cartwise-bundles: ${url}: HTTP ${response.status}`);
       const backend = this.getAttribute("backend") ?? "auto";
       const bytes = await response.arrayBuffer();
@@ -212,6 +244,18 @@ export class CartwiseBundles extends HTMLElement {
     return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 100);
   }
 
+  /** A placeholder of the list's height while the export loads, so nothing shifts. */
+  #skeleton() {
+    if (this._frame) return;
+    const { body } = this.#frame();
+    const wait = document.createElement("p");
+    wait.className = "empty";
+    wait.setAttribute("part", "empty");
+    wait.style.minHeight = "var(--cartwise-skeleton-height, 180px)";
+    wait.textContent = "Loading suggestions…";
+    body.replaceChildren(wait);
+  }
+
   /** The parts that persist across renders: the heading, the live status and the list. */
   #frame() {
     const root = this.shadowRoot;
@@ -244,7 +288,7 @@ export class CartwiseBundles extends HTMLElement {
     // Focus stays on the same bundle's button across re-renders (or on the first one).
     const focused = this.shadowRoot.activeElement?.closest?.(".bundle")?.dataset.items ?? null;
     body.replaceChildren();
-    if (!this._cart.items.length || !this.bundles.length) {
+    if (!this.bundles.length) {
       const empty = document.createElement("p");
       empty.className = "empty";
       empty.setAttribute("part", "empty");
@@ -342,4 +386,6 @@ export class CartwiseBundles extends HTMLElement {
   }
 }
 
-if (!customElements.get("cartwise-bundles")) customElements.define("cartwise-bundles", CartwiseBundles);
+if (globalThis.customElements && !customElements.get("cartwise-bundles")) {
+  customElements.define("cartwise-bundles", CartwiseBundles);
+}

@@ -25,8 +25,8 @@ export class CartwiseHistory {
    *   HISTORY_DEFAULTS to override.
    */
   constructor(options = {}) {
-    const { storage = globalThis.localStorage, ...limits } = options;
-    this.storage = storage;
+    const { storage = safeLocalStorage(), ...limits } = options;
+    this.storage = guarded(storage);
     this.limits = { ...HISTORY_DEFAULTS, ...limits, weights: { ...HISTORY_DEFAULTS.weights, ...limits.weights } };
   }
 
@@ -69,9 +69,27 @@ export class CartwiseHistory {
     return [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, this.limits.maxItems).map(([id]) => id);
   }
 
+  /**
+   * Records the cart's items that were not in the cart this device last recorded, so a page
+   * that sets the same cart on every load records each add-to-cart once.
+   */
+  recordCart(ids, at = Date.now()) {
+    const cartKey = `${this.limits.key}:cart`;
+    let last = [];
+    try {
+      last = JSON.parse(this.storage.getItem(cartKey) ?? "[]");
+    } catch {
+      last = [];
+    }
+    const seen = new Set(Array.isArray(last) ? last : []);
+    for (const id of ids) if (!seen.has(id)) this.record("cart", id, at);
+    if (this.enabled) this.storage.setItem(cartKey, JSON.stringify(ids));
+  }
+
   /** Forgets every event. */
   clear() {
     this.storage.removeItem(this.limits.key);
+    this.storage.removeItem(`${this.limits.key}:cart`);
   }
 
   /** Forgets every event and records none until `enable()`. */
@@ -84,4 +102,32 @@ export class CartwiseHistory {
   enable() {
     this.storage.removeItem(`${this.limits.key}:off`);
   }
+}
+
+/** localStorage where the page may use it; null where it is blocked (it throws on access). */
+function safeLocalStorage() {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A Storage whose failures (blocked storage, quota, private mode) never reach the page: reads
+ * find nothing and writes are dropped, as if the shopper had no history.
+ */
+function guarded(storage) {
+  const attempt = (f, fallback) => {
+    try {
+      return storage ? f() : fallback;
+    } catch {
+      return fallback;
+    }
+  };
+  return {
+    getItem: (key) => attempt(() => storage.getItem(key), null),
+    setItem: (key, value) => attempt(() => storage.setItem(key, value), undefined),
+    removeItem: (key) => attempt(() => storage.removeItem(key), undefined),
+  };
 }
