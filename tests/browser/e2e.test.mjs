@@ -38,7 +38,7 @@ test("demo: item -> discounted bundle -> add bundle puts its items in the cart, 
   mkdirSync("test-results", { recursive: true });
   await page.screenshot({ path: "test-results/demo.png", fullPage: false });
 
-  await discounted.getByRole("button").click();
+  await discounted.getByRole("button", { name: /^Add/ }).click();
   for (const id of [firstId, ...bundleIds]) {
     await page.locator(`#cart li[data-id="${id}"]`).waitFor({ timeout: 5_000 });
   }
@@ -69,7 +69,7 @@ test("demo checkout: the server confirms the bundle price it verifies, and refus
   await page.waitForFunction((id) => document.getElementById("bundles").bundlesCart?.includes(id), firstId);
   const discounted = page.locator("cartwise-bundles .bundle").filter({ has: page.locator(".discount") }).first();
   await discounted.waitFor({ timeout: 10_000 });
-  await discounted.getByRole("button").click();
+  await discounted.getByRole("button", { name: /^Add/ }).click();
   await page.locator("#cart li.discount").waitFor();
   const claim = await page.evaluate(() => window.demoCart.discounts[0].claim);
   assert.match(claim.exportDigest, /^sha256-[A-Za-z0-9+/]{43}=$/);

@@ -13,7 +13,15 @@
 // Set `element.cart = {items: [{id, qty}]}` on every cart change. The element fetches the export
 // once (the only request it makes), runs the engine in a Web Worker, and fires:
 //   "cartwise-ready"      detail: engine info
-//   "cartwise-add-bundle" detail: {items: [{id, title, price}], discount, bundlePrice, claim}
+//   "cartwise-impression" detail: {suggestions: [{id, position, items, basePrice, bundlePrice}]}
+//                           once per distinct set shown (in a holdout's control arm: would have shown)
+//   "cartwise-click"       detail: {id, position, items, basePrice, bundlePrice} (the add button)
+//   "cartwise-dismiss"     detail: as click ("Not interested": hidden for the rest of the page)
+//   "cartwise-add-bundle" detail: {items: [{id, title, price}], discount, bundlePrice, claim,
+//                           id, position, basePrice}
+//   every one of these also carries {exportDigest, experiment, arm, anonId} and is composed.
+//   `experiment="name:0.1"` holds 10% of shoppers out (arm "control": nothing shown), by a hash
+//   of an anonymous id kept on the device, so the arm is stable across page loads.
 //     `claim` is what the shop's server verifies at checkout (`engine.verifyBundle` in Node,
 //     `cartwise verify`): {cart: [ids the bundle was offered for], bundle: {items: [ids],
 //     bundlePrice}, exportDigest: "sha256-…" of the export the offer came from}
@@ -76,6 +84,46 @@ export class CartwiseClient {
 
 const entryId = (entry) => (typeof entry === "string" ? entry : entry.id);
 
+/** FNV-1a 32-bit hash of a string: stable ids and experiment buckets, the same in every browser. */
+export function fnv1a(text) {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * The arm of a client-side holdout: `experiment` is "name:share" (share of shoppers in the
+ * control arm, 0 to 1); the arm is a pure function of the name and the shopper's anonymous id,
+ * so it is the same on every page load. Returns null without an experiment.
+ */
+export function assignArm(experiment, anonId) {
+  if (!experiment) return null;
+  const at = experiment.lastIndexOf(":");
+  const name = experiment.slice(0, at);
+  const share = Number(experiment.slice(at + 1));
+  if (at <= 0 || !(share >= 0 && share <= 1)) {
+    throw new Error(`cartwise-bundles: experiment must be "name:share" with share in [0, 1], not ${JSON.stringify(experiment)}`);
+  }
+  return fnv1a(`${name}:${anonId}`) / 2 ** 32 < share ? "control" : "treatment";
+}
+
+/** This device's anonymous id for experiments (random, kept in localStorage when it may be). */
+function anonymousId() {
+  const key = "cartwise:anon";
+  try {
+    const kept = localStorage.getItem(key);
+    if (kept) return kept;
+    const fresh = crypto.randomUUID();
+    localStorage.setItem(key, fresh);
+    return fresh;
+  } catch {
+    return crypto.randomUUID(); // storage blocked: an id for this page only
+  }
+}
+
 // Theming: every colour, the radius and the spacing are custom properties on the host (light
 // and dark defaults, both WCAG AA); the font is the host page's; every piece is a ::part.
 const STYLE = `
@@ -107,6 +155,8 @@ button { background: var(--cartwise-accent); color: var(--cartwise-accent-fg); b
   border-radius: calc(var(--cartwise-radius) - 4px); padding: 6px 12px; cursor: pointer; font: inherit; }
 button:focus-visible { outline: 3px solid var(--cartwise-accent); outline-offset: 2px; }
 .empty { color: var(--cartwise-muted); }
+.actions { display: flex; gap: 8px; align-items: center; }
+button.dismiss { background: transparent; color: var(--cartwise-muted); text-decoration: underline; padding: 6px 4px; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `;
@@ -115,7 +165,7 @@ button:focus-visible { outline: 3px solid var(--cartwise-accent); outline-offset
 const Base = globalThis.HTMLElement ?? class {};
 
 export class CartwiseBundles extends Base {
-  static observedAttributes = ["model", "k", "public-key", "integrity", "currency", "history"];
+  static observedAttributes = ["model", "k", "public-key", "integrity", "currency", "history", "experiment"];
 
   constructor() {
     super();
@@ -127,6 +177,37 @@ export class CartwiseBundles extends Base {
     this.bundles = [];
     this._options = {};
     this._history = undefined;
+    this._shownSets = new Set();
+    this._dismissed = new Set();
+  }
+
+  /** This shopper's arm of the `experiment` attribute's holdout ("control" sees nothing), or null. */
+  get arm() {
+    const experiment = this.getAttribute("experiment");
+    if (!experiment) return null;
+    this._anonId ??= anonymousId();
+    return assignArm(experiment, this._anonId);
+  }
+
+  /** Fires a measurement event: bubbles out of the shadow DOM, tagged with export and arm. */
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, {
+      detail: {
+        ...detail,
+        exportDigest: this.exportDigest,
+        experiment: this.getAttribute("experiment"),
+        arm: this.arm,
+        anonId: this.getAttribute("experiment") ? this._anonId : undefined,
+      },
+      bubbles: true,
+      composed: true,
+    }));
+  }
+
+  /** A suggestion's stable id: the export, the cart it was made for, its items and price. */
+  #suggestionId(bundle) {
+    const key = [this.exportDigest, ...(this.bundlesCart ?? []), "|", ...bundle.items.map((i) => i.id), bundle.bundlePrice].join(",");
+    return fnv1a(key).toString(16).padStart(8, "0");
   }
 
   /** Per-call options merged into every suggestion (merchant rules, which they may only
@@ -170,6 +251,9 @@ export class CartwiseBundles extends Base {
       new CartwiseHistory().disable(); // forgets what was stored, records nothing more
       new CartwiseHistory().enable(); // …until the page turns it on again
       this._history = undefined;
+    } else if (name === "experiment" && this._ready) {
+      this.hidden = false;
+      this.#render();
     } else if ((name === "k" || name === "currency") && this._ready) {
       this.#refresh();
     }
@@ -285,10 +369,29 @@ export class CartwiseBundles extends Base {
   #render() {
     const offeredFor = this.bundlesCart;
     const { status, body } = this.#frame();
+    const shown = this.bundles
+      .filter((b) => !this._dismissed.has(this.#suggestionId(b)))
+      .map((bundle, position) => ({ bundle, position, id: this.#suggestionId(bundle) }));
+    const setKey = shown.map((s) => s.id).join(",");
+    if (shown.length && !this._shownSets.has(setKey)) {
+      // Once per distinct set; in the control arm these are what would have been shown.
+      this._shownSets.add(setKey);
+      this.#emit("cartwise-impression", {
+        suggestions: shown.map(({ bundle, position, id }) => ({
+          id, position, items: bundle.items.map((i) => i.id), basePrice: bundle.basePrice, bundlePrice: bundle.bundlePrice,
+        })),
+      });
+    }
+    if (this.arm === "control") {
+      body.replaceChildren();
+      status.textContent = "";
+      this.hidden = true;
+      return;
+    }
     // Focus stays on the same bundle's button across re-renders (or on the first one).
     const focused = this.shadowRoot.activeElement?.closest?.(".bundle")?.dataset.items ?? null;
     body.replaceChildren();
-    if (!this.bundles.length) {
+    if (!shown.length) {
       const empty = document.createElement("p");
       empty.className = "empty";
       empty.setAttribute("part", "empty");
@@ -304,7 +407,7 @@ export class CartwiseBundles extends Base {
     list.className = "bundles";
     list.setAttribute("part", "bundles");
     let refocus = null;
-    for (const bundle of this.bundles) {
+    for (const { bundle, position, id } of shown) {
       const card = document.createElement("div");
       card.className = "bundle";
       card.setAttribute("part", "bundle");
@@ -364,23 +467,40 @@ export class CartwiseBundles extends Base {
       add.textContent = bundle.items.length > 1 ? "Add bundle" : "Add to cart";
       const names = bundle.items.map((i) => i.title).join(" and ");
       add.setAttribute("aria-label", `${add.textContent}: ${names} for ${this.#money(bundle.bundlePrice)}`);
+      const about = {
+        id, position, items: bundle.items.map((i) => i.id), basePrice: bundle.basePrice, bundlePrice: bundle.bundlePrice,
+      };
       add.addEventListener("click", () => {
         const claim = {
           cart: offeredFor,
           bundle: { items: bundle.items.map((i) => i.id), bundlePrice: bundle.bundlePrice },
           exportDigest: this.exportDigest,
         };
-        this.dispatchEvent(new CustomEvent("cartwise-add-bundle", {
-          detail: { items: bundle.items, discount: bundle.discount, bundlePrice: bundle.bundlePrice, claim },
-          bubbles: true,
-        }));
+        this.#emit("cartwise-click", about);
+        this.#emit("cartwise-add-bundle", {
+          ...about, items: bundle.items, discount: bundle.discount, claim,
+        });
+      });
+      const dismiss = document.createElement("button");
+      dismiss.type = "button";
+      dismiss.className = "dismiss";
+      dismiss.setAttribute("part", "dismiss-button");
+      dismiss.textContent = "Not interested";
+      dismiss.setAttribute("aria-label", `Not interested: ${names}`);
+      dismiss.addEventListener("click", () => {
+        this._dismissed.add(id);
+        this.#emit("cartwise-dismiss", about);
+        this.#render();
       });
       if (focused !== null && card.dataset.items === focused) refocus = add;
-      card.append(items, prices, reasons, add);
+      const actions = document.createElement("div");
+      actions.className = "actions";
+      actions.append(add, dismiss);
+      card.append(items, prices, reasons, actions);
       list.append(card);
     }
     body.append(list);
-    const n = this.bundles.length;
+    const n = shown.length;
     status.textContent = `${n} ${n === 1 ? "bundle" : "bundles"} suggested for your cart`;
     if (focused !== null) (refocus ?? list.querySelector("button"))?.focus();
   }
