@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cartwise build driver. Usage: ./build.sh <setup|native|wasm|model|demo|test|bench|lint>
-#   setup  install what is missing (wasm target, wasm-bindgen-cli, Debian chromium and lavapipe, npm packages)
+#   setup  install what is missing (wasm target, wasm-bindgen-cli, Debian chromium, firefox-esr and lavapipe, npm packages)
 #   native build the cartwise CLI (release)
 #   wasm   build the npm package in pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
 #   model  generate the synthetic shop and train model-export/synth.cwm
@@ -37,17 +37,18 @@ setup() {
     log "installing wasm-bindgen-cli $want (a few minutes)"
     cargo install wasm-bindgen-cli --version "$want" --force
   fi
-  # Debian chromium for the browser tests; Mesa's lavapipe, a real Vulkan adapter on the CPU, for
+  # Debian chromium and firefox-esr for the browser tests; Mesa's lavapipe, a real Vulkan adapter on the CPU, for
   # the native wgpu kernel tests and benchmarks.
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
   ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian ${missing[*]}"
     as_root apt-get update -q
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
   fi
-  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/esbuild ] || [ ! -d node_modules/puppeteer-core ] || [ ! -d node_modules/axe-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "installing npm packages"
     if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
   fi
