@@ -6,6 +6,19 @@ import { mkdirSync } from "node:fs";
 import { launch } from "./harness.mjs";
 
 let env;
+
+/** Adds the demo's first product and waits for a discounted bundle suggested for that cart
+ * (the element may show bestseller bundles for the empty cart first). */
+async function addFirstProduct(page) {
+  const first = page.locator(".product").first();
+  const firstId = await first.getAttribute("data-id");
+  await first.getByRole("button", { name: "Add to cart" }).click();
+  await page.waitForFunction((id) => document.getElementById("bundles").bundlesCart?.includes(id), firstId);
+  const discounted = page.locator("cartwise-bundles .bundle").filter({ has: page.locator(".discount") }).first();
+  await discounted.waitFor({ timeout: 10_000 });
+  return { firstId, discounted };
+}
+
 before(async () => { env = await launch(); });
 after(async () => env?.close());
 
@@ -23,13 +36,7 @@ test("demo: item -> discounted bundle -> add bundle puts its items in the cart, 
   assert.ok(requests.some((r) => r.url.endsWith("/model-export/synth.cwm")), "the export was fetched");
   await assert.doesNotReject(page.locator("#status").filter({ hasText: "2000 products" }).waitFor());
 
-  const first = page.locator(".product").first();
-  const firstId = await first.getAttribute("data-id");
-  await first.getByRole("button", { name: "Add to cart" }).click();
-  // The element may show bestseller bundles for the empty cart first: wait for this cart's.
-  await page.waitForFunction((id) => document.getElementById("bundles").bundlesCart?.includes(id), firstId);
-  const discounted = page.locator("cartwise-bundles .bundle").filter({ has: page.locator(".discount") }).first();
-  await discounted.waitFor({ timeout: 10_000 });
+  const { firstId, discounted } = await addFirstProduct(page);
   assert.match(await discounted.locator(".discount").innerText(), /^Save \$\d+\.\d\d$/);
   assert.ok((await discounted.locator(".reasons li").count()) > 0, "the bundle says why");
   const bundleIds = (await discounted.getAttribute("data-items")).split(",");
@@ -63,12 +70,7 @@ test("demo checkout: the server confirms the bundle price it verifies, and refus
   const page = await env.browser.newPage();
   await page.goto(`${env.base}/www/demo/`);
   await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
-  const first = page.locator(".product").first();
-  const firstId = await first.getAttribute("data-id");
-  await first.getByRole("button", { name: "Add to cart" }).click();
-  await page.waitForFunction((id) => document.getElementById("bundles").bundlesCart?.includes(id), firstId);
-  const discounted = page.locator("cartwise-bundles .bundle").filter({ has: page.locator(".discount") }).first();
-  await discounted.waitFor({ timeout: 10_000 });
+  const { discounted } = await addFirstProduct(page);
   await discounted.getByRole("button", { name: /^Add/ }).click();
   await page.locator("#cart li.discount").waitFor();
   const claim = await page.evaluate(() => window.demoCart.discounts[0].claim);
