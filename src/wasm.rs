@@ -55,7 +55,11 @@ export interface SuggestOptions {
   newItemSlots?: number;
 }
 /** An item in a bundle; price in minor units. */
-export interface BundleItem { id: string; title: string; price: number }
+export interface BundleItem {
+  id: string; title: string; price: number;
+  /** The product's image and page, when the catalog has them (https, http or site-relative). */
+  image?: string; url?: string;
+}
 /** A priced, explained bundle of add-ons; money in minor units. */
 export interface Bundle {
   items: BundleItem[]; basePrice: number; discount: number; bundlePrice: number;
@@ -106,7 +110,10 @@ export interface BundleClaim { cart: CartEntry[]; bundle: { items: string[]; bun
  * give these items with this cart (null when an item is not in the export). */
 export interface Verdict { ok: boolean; allowedPrice: number | null; reason: string }
 /** A catalog entry for listing products. */
-export interface ProductInfo { id: string; title: string; category: string; price: number | null; orders: number }
+export interface ProductInfo {
+  id: string; title: string; category: string; price: number | null; orders: number;
+  image?: string; url?: string;
+}
 "#;
 
 #[wasm_bindgen]
@@ -276,6 +283,10 @@ struct ProductInfo<'a> {
     category: &'a str,
     price: Option<i64>,
     orders: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
 }
 
 #[wasm_bindgen]
@@ -478,7 +489,7 @@ impl Engine {
     /// Products by popularity (most ordered first), `limit` of them from `offset`: for listings.
     pub fn products(&self, offset: u32, limit: u32) -> Result<JsProducts, JsError> {
         let export = self.inner.export();
-        let counts = &export.assoc.item_counts;
+        let (counts, links) = (&export.assoc.item_counts, &export.links);
         let list: Vec<ProductInfo> = export
             .assoc
             .by_popularity()
@@ -493,6 +504,8 @@ impl Engine {
                     category: &p.category,
                     price: p.price,
                     orders: counts[i as usize],
+                    image: links.get(i).0,
+                    url: links.get(i).1,
                 }
             })
             .collect();

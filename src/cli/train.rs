@@ -218,6 +218,8 @@ fn train_cmd(
     let bar = spinner("reading products");
     let (catalog, mut rejects) = ingest::read_products(products)?;
     bar.set_message("reading orders");
+    let (links, link_rejects) = ingest::read_links(products, &catalog)?;
+    rejects.extend(link_rejects);
     let (log, order_rejects) = ingest::read_orders(orders, &catalog)?;
     rejects.extend(order_rejects);
     bar.finish_and_clear();
@@ -239,6 +241,7 @@ fn train_cmd(
     }
     let mut export = train_with_progress(&catalog, &log, config)?;
     export.meta.rejected_rows = rejects.len() as u64;
+    export.links = links;
     let mut bytes = export.to_bytes();
     if let Some(key) = signing_key {
         bytes = cartwise::serve::export::signature::sign(&bytes, key)?;

@@ -23,6 +23,40 @@ pub fn banded_cost(price: Option<i64>, cost: Option<i64>, width_bp: u32) -> Opti
     Some((price - price * edge / 10_000) as i64)
 }
 
+/// Product images and pages, parallel to the catalog (empty where a product has none), so a
+/// bundle can look like the shop's own product cards. Only `https://`, `http://` and
+/// site-relative (`/…`) links are kept: anything else could run script in the shop's page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductLinks {
+    pub image: Vec<String>,
+    pub url: Vec<String>,
+}
+
+impl ProductLinks {
+    /// Whether no product has a link.
+    pub fn is_empty(&self) -> bool {
+        self.image.iter().chain(&self.url).all(String::is_empty)
+    }
+
+    /// An item's image and page, where it has them.
+    pub fn get(&self, item: u32) -> (Option<&str>, Option<&str>) {
+        fn at(v: &[String], item: u32) -> Option<&str> {
+            v.get(item as usize)
+                .map(String::as_str)
+                .filter(|s| !s.is_empty())
+        }
+        (at(&self.image, item), at(&self.url, item))
+    }
+}
+
+/// Whether a link may be shown in the shop's page: `https://`, `http://` or site-relative.
+pub fn safe_link(link: &str) -> bool {
+    let lower = link.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://") || link.starts_with('/'))
+        && !link.starts_with("//")
+        && !link.chars().any(|c| c.is_control() || c == ' ')
+}
+
 /// One product as ingested or generated; money in minor units, `None` where unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {

@@ -3,7 +3,7 @@
 //! Columns are found by header name; extra columns are ignored. Every rejected row becomes a
 //! [`Reject`] naming file, line and reason; nothing is dropped without one.
 
-use crate::serve::catalog::{Catalog, Product};
+use crate::serve::catalog::{safe_link, Catalog, Product, ProductLinks};
 use crate::serve::money::parse_minor;
 use crate::train::error::{At, FileError};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
@@ -256,6 +256,50 @@ pub fn read_products(path: &Path) -> Result<(Catalog, Vec<Reject>), FileError> {
     rejects.sort_by_key(|r| r.line);
     let catalog = Catalog::new(products).expect("duplicates rejected above");
     Ok((catalog, rejects))
+}
+
+/// Reads the optional `image_url` and `url` columns of a products file for the catalog it was
+/// read into (empty where a product has none). A link that is not `https://`, `http://` or
+/// site-relative is left out and reported as a rejected field, naming the item.
+pub fn read_links(
+    path: &Path,
+    catalog: &Catalog,
+) -> Result<(ProductLinks, Vec<Reject>), FileError> {
+    let mut table = Table::open(path, &["item_id"])?;
+    let file = table.file.clone();
+    let mut links = ProductLinks {
+        image: vec![String::new(); catalog.len()],
+        url: vec![String::new(); catalog.len()],
+    };
+    let mut rejects = Vec::new();
+    let mut row_rejects = Vec::new();
+    table.rows(&mut rejects, |line, row| {
+        let Some(item) = catalog.lookup(row.get("item_id")) else {
+            return; // a row read_products rejected, reported there
+        };
+        for (column, list) in [("image_url", &mut links.image), ("url", &mut links.url)] {
+            let link = row.get(column).trim();
+            if link.is_empty() {
+                continue;
+            }
+            if safe_link(link) {
+                list[item as usize] = link.to_string();
+            } else {
+                row_rejects.push(Reject {
+                    file: file.clone(),
+                    line,
+                    reason: "bad link",
+                    detail: format!(
+                        "item {:?}: {column} {link:?} is not an https, http or site-relative link (left out)",
+                        row.get("item_id")
+                    ),
+                });
+            }
+        }
+    });
+    // Malformed rows were already reported by read_products.
+    row_rejects.sort_by_key(|r| r.line);
+    Ok((links, row_rejects))
 }
 
 /// One order assembled from its lines.

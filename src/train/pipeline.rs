@@ -176,6 +176,7 @@ pub fn train(
         ease: learned.ease,
         blend: learned.blend,
         acceptance,
+        links: Default::default(),
     })
 }
 
@@ -326,6 +327,7 @@ fn fit_learned(
         ease: held_out_ease,
         blend: Blend::default(),
         acceptance: Default::default(),
+        links: Default::default(),
     })?;
     stage(Progress::Step(format!(
         "fitting the blend on {} leave-one-out validation carts",

@@ -440,6 +440,51 @@ test("a page that pins the shop's public key refuses an export not signed by it,
   assert.match(got.element, /does not verify/);
 });
 
+test("product images and pages from products.csv reach the bundles and the element; script links never do", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cartwise-links-"));
+  const [header, ...rows] = readFileSync(".shop/products.csv", "utf8").trim().split("\n");
+  const linked = rows.map((row, i) => {
+    const id = row.split(",")[0];
+    // One product carries a script URL: train leaves it out and reports it.
+    const url = i === 1 ? "javascript:alert(1)" : `/products/${id}`;
+    return `${row},/img/${id}.jpg,${url}`;
+  });
+  const products = join(dir, "products.csv");
+  writeFileSync(products, [`${header},image_url,url`, ...linked].join("\n") + "\n");
+  execFileSync(CLI, ["train", "--orders", ".shop/orders.csv", "--products", products,
+    "--ease-max-items", "0", "--out", "model-export/links-test.cwm", "--rejects", join(dir, "rejects.csv")]);
+  const rejects = readFileSync(join(dir, "rejects.csv"), "utf8");
+  assert.match(rejects, /bad link.*javascript:alert\(1\)/);
+  const got = await page.evaluate(async () => {
+    await import("/www/lib/cartwise-bundles.js");
+    const el = document.createElement("cartwise-bundles");
+    el.setAttribute("model", "/model-export/links-test.cwm");
+    el.setAttribute("backend", "cpu");
+    document.body.append(el);
+    el.cart = { items: [{ id: "SKU00001", qty: 1 }] };
+    await el.ready;
+    const deadline = Date.now() + 20_000;
+    while (!el.bundlesCart && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+    const root = el.shadowRoot;
+    const result = {
+      items: el.bundles.flatMap((b) => b.items),
+      links: [...root.querySelectorAll("a[part=item-link]")].map((a) => a.getAttribute("href")),
+      images: [...root.querySelectorAll("img[part=item-image]")].map((i) => i.getAttribute("src")),
+      scripts: [...root.querySelectorAll("a")].filter((a) => /^javascript:/i.test(a.getAttribute("href"))).length,
+    };
+    el.remove();
+    return result;
+  });
+  assert.ok(got.items.length > 0);
+  for (const item of got.items) {
+    assert.equal(item.image, `/img/${item.id}.jpg`);
+    assert.ok(item.url === undefined || item.url === `/products/${item.id}`, JSON.stringify(item));
+  }
+  assert.equal(got.links.length, got.items.filter((i) => i.url).length);
+  assert.equal(got.images.length, got.items.length);
+  assert.equal(got.scripts, 0);
+});
+
 test("bad input becomes a JS Error with a message, never a panic", async () => {
   const messages = await page.evaluate(() => {
     const grab = (f) => {

@@ -633,3 +633,31 @@ fn a_signed_export_verifies_only_unaltered_and_only_with_its_key() {
         Err(SignatureError::BadKey(_))
     ));
 }
+
+#[test]
+fn product_links_round_trip_and_an_unsafe_one_is_refused() {
+    use cartwise::serve::catalog::ProductLinks;
+    let mut export = common::small_export();
+    let n = export.catalog.len();
+    let mut links = ProductLinks {
+        image: vec![String::new(); n],
+        url: vec![String::new(); n],
+    };
+    links.image[0] = "https://cdn.example/0.jpg".into();
+    links.url[1] = "/products/1".into();
+    export.links = links;
+    let bytes = export.to_bytes();
+    assert!(read_sections(&bytes)
+        .unwrap()
+        .iter()
+        .any(|e| e.tag == tags::LINKS));
+    assert_eq!(Export::from_bytes(&bytes).unwrap(), export);
+    // A well-checksummed LINK section with a script URL is refused, naming the item.
+    let mut bad = export.clone();
+    bad.links.url[2] = "javascript:alert(1)".into();
+    let err = Export::from_bytes(&bad.to_bytes()).unwrap_err();
+    assert!(
+        matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "LINK" && reason.contains("item 2")),
+        "{err}"
+    );
+}

@@ -140,3 +140,39 @@ fn malformed_csv_rows_are_rejected_with_their_line() {
     assert_eq!(rejects[0].line, 3);
     assert_eq!(rejects[0].reason, "invalid UTF-8");
 }
+
+#[test]
+fn product_links_keep_https_http_and_site_relative_ones_and_report_the_rest() {
+    use cartwise::train::ingest::read_links;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(
+        &dir,
+        "products.csv",
+        "item_id,title,image_url,url\n\
+         a,Mug,https://cdn.shop.example/a.jpg,/products/a\n\
+         b,Tea,,http://shop.example/b\n\
+         c,Pot,javascript:alert(1),//evil.example/c\n\
+         d,Cup,/img/d.png,\n",
+    );
+    let (catalog, rejects) = read_products(&path).unwrap();
+    assert!(rejects.is_empty());
+    let (links, rejects) = read_links(&path, &catalog).unwrap();
+    let at = |id: &str| links.get(catalog.lookup(id).unwrap());
+    assert_eq!(
+        at("a"),
+        (Some("https://cdn.shop.example/a.jpg"), Some("/products/a"))
+    );
+    assert_eq!(at("b"), (None, Some("http://shop.example/b")));
+    assert_eq!(at("c"), (None, None), "unsafe links are left out");
+    assert_eq!(at("d"), (Some("/img/d.png"), None));
+    let text: Vec<String> = rejects
+        .iter()
+        .map(|r| format!("{}: {}", r.line, r.detail))
+        .collect();
+    assert_eq!(rejects.len(), 2, "{text:?}");
+    assert!(
+        text[0].starts_with("4: item \"c\": image_url \"javascript:alert(1)\""),
+        "{text:?}"
+    );
+    assert!(text[1].contains("url \"//evil.example/c\""), "{text:?}");
+}

@@ -84,6 +84,11 @@ export class CartwiseClient {
 
 const entryId = (entry) => (typeof entry === "string" ? entry : entry.id);
 
+/** Whether a link from the export may go into the page (the export checks this too). */
+function safeLink(link) {
+  return /^(https?:\/\/|\/(?!\/))/i.test(link) && !/[\s\u0000-\u001f]/.test(link);
+}
+
 /** FNV-1a 32-bit hash of a string: stable ids and experiment buckets, the same in every browser. */
 export function fnv1a(text) {
   let h = 0x811c9dc5;
@@ -145,7 +150,9 @@ h3 { margin: 0 0 8px; font-size: 1.05em; }
 .bundle { border: 1px solid var(--cartwise-border); border-radius: var(--cartwise-radius);
   padding: var(--cartwise-gap) calc(var(--cartwise-gap) + 2px); background: var(--cartwise-bg); }
 .items { margin: 0; padding: 0; list-style: none; }
-.items li { display: flex; justify-content: space-between; gap: 12px; }
+.items li { display: flex; justify-content: space-between; align-items: center; gap: 12px; }
+.items li img { border-radius: calc(var(--cartwise-radius) / 2); object-fit: cover; }
+.items li a { color: inherit; }
 .price-row { display: flex; align-items: baseline; gap: 8px; margin: 6px 0; }
 .base { color: var(--cartwise-muted); }
 .bundle-price { font-weight: 700; font-size: 1.1em; }
@@ -418,8 +425,21 @@ export class CartwiseBundles extends Base {
       for (const item of bundle.items) {
         const li = document.createElement("li");
         li.setAttribute("part", "item");
-        const name = document.createElement("span");
+        const name = document.createElement(item.url && safeLink(item.url) ? "a" : "span");
         name.textContent = item.title;
+        if (name.tagName === "A") {
+          name.href = item.url;
+          name.setAttribute("part", "item-link");
+        }
+        if (item.image && safeLink(item.image)) {
+          const img = document.createElement("img");
+          img.src = item.image;
+          img.alt = ""; // the title beside it names the product
+          img.loading = "lazy";
+          img.width = img.height = 40;
+          img.setAttribute("part", "item-image");
+          li.append(img);
+        }
         const price = document.createElement("span");
         price.textContent = this.#money(item.price);
         li.append(name, price);

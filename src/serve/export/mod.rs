@@ -13,7 +13,7 @@ pub mod signature;
 use crate::serve::assoc::AssocTable;
 use crate::serve::assoc::Itemset;
 use crate::serve::blend::Blend;
-use crate::serve::catalog::Catalog;
+use crate::serve::catalog::{Catalog, ProductLinks};
 use crate::serve::ease::SparseEase;
 use crate::serve::model::ModelExport;
 use crate::serve::pricing::Acceptance;
@@ -60,12 +60,14 @@ pub mod tags {
     pub const BLEND: Tag = *b"BLND";
     pub const EASE: Tag = *b"EASE";
     pub const PRICING: Tag = *b"PRIC";
+    /// Product images and pages (new in v6).
+    pub const LINKS: Tag = *b"LINK";
     /// The Ed25519 signature over the rest of the file (see `signature`).
     pub const SIGN: Tag = *b"SIGN";
     /// Every tag this reader understands.
-    pub const KNOWN: [Tag; 12] = [
+    pub const KNOWN: [Tag; 13] = [
         META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND, EASE, PRICING,
-        SIGN,
+        LINKS, SIGN,
     ];
 }
 
@@ -330,6 +332,8 @@ pub struct Export {
     pub blend: Blend,
     /// How shoppers respond to bundle discounts (the prior in files without PRIC).
     pub acceptance: Acceptance,
+    /// Product images and pages (none in files without LINK).
+    pub links: ProductLinks,
 }
 
 /// An optional JSON section, decoded and validated; the type's default when the file has none.
@@ -452,6 +456,12 @@ impl Export {
                 "weighs sparse EASE weights the export does not have".into(),
             ));
         }
+        let links = match entries.iter().any(|e| e.tag == tags::LINKS) {
+            true => {
+                sections::decode_links(&payload(tags::LINKS)?, n).map_err(malformed(tags::LINKS))?
+            }
+            false => ProductLinks::default(),
+        };
         Ok(Self {
             version,
             meta,
@@ -464,6 +474,7 @@ impl Export {
             ease,
             blend,
             acceptance,
+            links,
         })
     }
 
@@ -506,6 +517,9 @@ impl Export {
         }
         if self.acceptance != Acceptance::default() {
             parts.push((tags::PRICING, 0, sections::encode_json(&self.acceptance)));
+        }
+        if !self.links.is_empty() {
+            parts.push((tags::LINKS, 0, sections::encode_links(&self.links)));
         }
         let parts: Vec<_> = parts
             .into_iter()

@@ -4,7 +4,7 @@
 use super::codec::{ByteReader, ByteWriter, DecodeError};
 use crate::serve::assoc::Itemset;
 use crate::serve::assoc::{AssocTable, Neighbor};
-use crate::serve::catalog::{Catalog, Product};
+use crate::serve::catalog::{safe_link, Catalog, Product, ProductLinks};
 use crate::serve::ease::SparseEase;
 use crate::serve::model::{ModelConfig, NamedTensor, WeightType};
 use crate::serve::seasonal::SeasonalIndex;
@@ -92,6 +92,38 @@ pub fn decode_catalog(payload: &[u8]) -> Result<Catalog, DecodeError> {
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
     Catalog::new(products).map_err(|e| e.to_string())
+}
+
+/// LINK: product image URLs then product page URLs, two string tables of one entry per item
+/// (empty: none).
+pub fn encode_links(links: &ProductLinks) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    w.strings(links.image.iter().map(String::as_str));
+    w.strings(links.url.iter().map(String::as_str));
+    w.0
+}
+
+/// Decodes LINK, checking the item count and that every link is one a page may show.
+pub fn decode_links(payload: &[u8], items: usize) -> Result<ProductLinks, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let image = r.strings("image URLs")?;
+    let url = r.strings("page URLs")?;
+    r.finish("links")?;
+    for (what, list) in [("image URLs", &image), ("page URLs", &url)] {
+        if list.len() != items {
+            return Err(format!("{} {what} for {items} items", list.len()));
+        }
+        if let Some((i, bad)) = list
+            .iter()
+            .enumerate()
+            .find(|(_, l)| !l.is_empty() && !safe_link(l))
+        {
+            return Err(format!(
+                "item {i}: {what} entry {bad:?} is not an https, http or site-relative link"
+            ));
+        }
+    }
+    Ok(ProductLinks { image, url })
 }
 
 /// ASOC: N, item counts, CSR offsets, then neighbour items, counts and scores as columns.

@@ -291,12 +291,19 @@ fn price(
         .collect::<Option<Vec<u32>>>()
         .and_then(|s| s.into_iter().min());
     Bundle {
-        items: products
+        items: option
+            .items
             .iter()
-            .map(|p| BundleItem {
-                id: p.id.clone(),
-                title: p.title.clone(),
-                price: p.price.unwrap_or(0),
+            .zip(&products)
+            .map(|(&i, p)| {
+                let (image, url) = src.export.links.get(i);
+                BundleItem {
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    price: p.price.unwrap_or(0),
+                    image: image.map(str::to_string),
+                    url: url.map(str::to_string),
+                }
             })
             .collect(),
         base_price: pricing.base_price,

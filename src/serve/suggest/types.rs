@@ -265,6 +265,12 @@ pub struct BundleItem {
     pub title: String,
     /// Unit price in minor units.
     pub price: i64,
+    /// The product's image, when the catalog has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The product's page, when the catalog has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// A bundle of add-ons for the cart, priced and explained.
