@@ -76,6 +76,7 @@ function runCli(command, carts, extra) {
   writeFileSync(file, carts.map(line).join("\n") + "\n");
   const out = execFileSync(CLI, [command, "--model", MODEL, "--carts", file, ...extra], {
     encoding: "utf8",
+    maxBuffer: 1 << 28,
     stdio: ["ignore", "pipe", "pipe"],
   });
   return out.trimEnd().split("\n").map((line) => JSON.parse(line));

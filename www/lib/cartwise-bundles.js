@@ -29,6 +29,7 @@
 // `element.client` exposes the worker as promises: suggest(cart, options), info(), products(offset, limit).
 
 import { CartwiseHistory } from "./cartwise-history.js";
+import { MESSAGES, catalogFor, formatters } from "./cartwise-messages.js";
 
 /**
  * A promise-based handle on the engine worker. By default the worker is this package's
@@ -172,7 +173,33 @@ button.dismiss { background: transparent; color: var(--cartwise-muted); text-dec
 const Base = globalThis.HTMLElement ?? class {};
 
 export class CartwiseBundles extends Base {
-  static observedAttributes = ["model", "k", "public-key", "integrity", "currency", "history", "experiment"];
+  static observedAttributes = ["model", "k", "public-key", "integrity", "currency", "history", "experiment", "locale"];
+
+  /** The locale prices and reasons are shown in: `locale`, else the page's `lang`, else the browser's. */
+  get locale() {
+    return this.getAttribute("locale") || document.documentElement.lang || navigator.language || "en";
+  }
+
+  /** A piece of the widget's own text in its locale (`ui_*` codes; English where missing). */
+  #t(code, params = {}) {
+    return this.#reason({ code, params }, MESSAGES.en[code](params, formatters("en")));
+  }
+
+  /** A reason in this element's locale, or the engine's English text where no catalog says it. */
+  #reason(code, english) {
+    const locale = this.locale;
+    const merged = {};
+    for (const source of [MESSAGES, this.messages ?? {}]) {
+      for (const [tag, catalog] of Object.entries(source)) merged[tag] = { ...merged[tag], ...catalog };
+    }
+    const say = catalogFor(merged, locale)?.[code?.code];
+    if (!say) return english;
+    try {
+      return say(code.params ?? {}, formatters(locale));
+    } catch {
+      return english;
+    }
+  }
 
   constructor() {
     super();
@@ -185,6 +212,8 @@ export class CartwiseBundles extends Base {
     this._options = {};
     this._history = undefined;
     this._shownSets = new Set();
+    /** Reason catalogs merged over the shipped ones (see cartwise-messages.js), by locale. */
+    this.messages = {};
     this._dismissed = new Set();
   }
 
@@ -261,6 +290,9 @@ export class CartwiseBundles extends Base {
     } else if (name === "experiment" && this._ready) {
       this.hidden = false;
       this.#render();
+    } else if (name === "locale" && this._ready) {
+      if (this._headingSlot) this._headingSlot.textContent = this.#t("ui_heading");
+      this.#render();
     } else if ((name === "k" || name === "currency") && this._ready) {
       this.#refresh();
     }
@@ -332,7 +364,7 @@ export class CartwiseBundles extends Base {
 
   #money(minor) {
     const currency = this.getAttribute("currency") ?? "USD";
-    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 100);
+    return new Intl.NumberFormat(this.locale, { style: "currency", currency }).format(minor / 100);
   }
 
   /** A placeholder of the list's height while the export loads, so nothing shifts. */
@@ -343,7 +375,7 @@ export class CartwiseBundles extends Base {
     wait.className = "empty";
     wait.setAttribute("part", "empty");
     wait.style.minHeight = "var(--cartwise-skeleton-height, 180px)";
-    wait.textContent = "Loading suggestions…";
+    wait.textContent = this.#t("ui_loading");
     body.replaceChildren(wait);
   }
 
@@ -358,7 +390,8 @@ export class CartwiseBundles extends Base {
     heading.id = "cartwise-heading";
     const headingSlot = document.createElement("slot");
     headingSlot.name = "heading";
-    headingSlot.textContent = "Complete your cart";
+    headingSlot.textContent = this.#t("ui_heading");
+    this._headingSlot = headingSlot;
     heading.append(headingSlot);
     // Announces each new set of suggestions politely; present before content changes.
     const status = document.createElement("p");
@@ -404,10 +437,10 @@ export class CartwiseBundles extends Base {
       empty.setAttribute("part", "empty");
       const slot = document.createElement("slot");
       slot.name = "empty";
-      slot.textContent = this._cart.items.length ? "No bundles for this cart." : "Add an item to see bundles.";
+      slot.textContent = this.#t(this._cart.items.length ? "ui_no_bundles" : "ui_empty_cart");
       empty.append(slot);
       body.append(empty);
-      status.textContent = this._cart.items.length ? "No bundles for this cart." : "";
+      status.textContent = this._cart.items.length ? this.#t("ui_no_bundles") : "";
       return;
     }
     const list = document.createElement("div");
@@ -467,26 +500,28 @@ export class CartwiseBundles extends Base {
         const save = document.createElement("span");
         save.className = "discount";
         save.setAttribute("part", "discount");
-        save.textContent = `Save ${this.#money(bundle.discount)}`;
-        prices.append(hidden("Now "), final, hidden(", was "), base, save);
+        save.textContent = this.#t("ui_save", { amount: this.#money(bundle.discount) });
+        prices.append(hidden(this.#t("ui_now")), final, hidden(this.#t("ui_was")), base, save);
       } else {
         prices.append(final);
       }
       const reasons = document.createElement("ul");
       reasons.className = "reasons";
       reasons.setAttribute("part", "reasons");
-      for (const reason of bundle.reasons) {
+      bundle.reasons.forEach((english, k) => {
         const li = document.createElement("li");
         li.setAttribute("part", "reason");
-        li.textContent = reason;
+        li.textContent = this.#reason(bundle.reasonCodes?.[k], english);
         reasons.append(li);
-      }
+      });
       const add = document.createElement("button");
       add.type = "button";
       add.setAttribute("part", "add-button");
-      add.textContent = bundle.items.length > 1 ? "Add bundle" : "Add to cart";
-      const names = bundle.items.map((i) => i.title).join(" and ");
-      add.setAttribute("aria-label", `${add.textContent}: ${names} for ${this.#money(bundle.bundlePrice)}`);
+      add.textContent = this.#t(bundle.items.length > 1 ? "ui_add_bundle" : "ui_add_item");
+      const names = bundle.items.map((i) => i.title);
+      add.setAttribute("aria-label", this.#t("ui_add_label", {
+        action: add.textContent, names, price: this.#money(bundle.bundlePrice),
+      }));
       const about = {
         id, position, items: bundle.items.map((i) => i.id), basePrice: bundle.basePrice, bundlePrice: bundle.bundlePrice,
       };
@@ -505,8 +540,8 @@ export class CartwiseBundles extends Base {
       dismiss.type = "button";
       dismiss.className = "dismiss";
       dismiss.setAttribute("part", "dismiss-button");
-      dismiss.textContent = "Not interested";
-      dismiss.setAttribute("aria-label", `Not interested: ${names}`);
+      dismiss.textContent = this.#t("ui_dismiss");
+      dismiss.setAttribute("aria-label", `${dismiss.textContent}: ${names.join(", ")}`);
       dismiss.addEventListener("click", () => {
         this._dismissed.add(id);
         this.#emit("cartwise-dismiss", about);
@@ -521,7 +556,7 @@ export class CartwiseBundles extends Base {
     }
     body.append(list);
     const n = shown.length;
-    status.textContent = `${n} ${n === 1 ? "bundle" : "bundles"} suggested for your cart`;
+    status.textContent = this.#t("ui_suggested", { n });
     if (focused !== null) (refocus ?? list.querySelector("button"))?.focus();
   }
 }

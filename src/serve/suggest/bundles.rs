@@ -284,6 +284,9 @@ fn price(
         pricing.bundle_price = fixed;
         pricing.acceptance = offer.acceptance(pricing.discount);
     }
+    let explained = reasons::explain(
+        src, terms, cart, option, candidates, month, history, &pricing,
+    );
     let stock = option
         .items
         .iter()
@@ -310,9 +313,8 @@ fn price(
         discount: pricing.discount,
         bundle_price: pricing.bundle_price,
         score: option.score,
-        reasons: reasons::explain(
-            src, terms, cart, option, candidates, month, history, &pricing,
-        ),
+        reasons: explained.iter().map(|r| r.text.clone()).collect(),
+        reason_codes: explained,
         stock,
         offer,
     }

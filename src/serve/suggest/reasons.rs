@@ -4,10 +4,16 @@
 //! merchant-facing figures stay in `cartwise inspect` and `eval`.
 
 use super::candidates::Sources;
+use super::types::Reason;
 use super::types::{BundleOption, Candidate, Evidence, Terms};
 use crate::serve::assoc::PairStats;
 use crate::serve::pricing::Quote;
 use crate::serve::seasonal::MONTH_NAMES;
+use serde_json::{json, Value};
+
+fn say(code: &'static str, params: Value, text: String) -> Reason {
+    Reason { code, params, text }
+}
 
 /// Seasonal factors at or above this are worth telling the shopper about.
 pub const SEASONAL_REASON_FACTOR: f32 = 1.25;
@@ -33,15 +39,19 @@ pub fn explain(
     month: u8,
     history: &[u32],
     price: &Quote,
-) -> Vec<String> {
+) -> Vec<Reason> {
     let export = src.export;
     let (catalog, assoc) = (terms.fresh.shelf(&src.export.catalog), &export.assoc);
     let mut reasons = Vec::new();
     if option.pinned.is_some() {
-        reasons.push("Picked by the shop".to_string());
+        reasons.push(say("picked", json!({}), "Picked by the shop".into()));
     }
     if option.itemset_count.is_some() {
-        reasons.push("Completes a set often bought together".to_string());
+        reasons.push(say(
+            "completes_set",
+            json!({}),
+            "Completes a set often bought together".into(),
+        ));
     }
     for &item in &option.items {
         let title = &catalog.get(item).title;
@@ -54,46 +64,77 @@ pub fn explain(
                     assoc.item_counts[item as usize],
                     count,
                 );
-                reasons.push(format!(
-                    "{title} is bought with {} {:.1}x more often than chance ({:.0}% of its buyers)",
-                    catalog.get(anchor).title,
-                    stats.lift,
-                    stats.confidence * 100.0
+                let anchor = &catalog.get(anchor).title;
+                reasons.push(say(
+                    "bought_with",
+                    json!({"item": title, "anchor": anchor, "lift": stats.lift, "share": stats.confidence}),
+                    format!(
+                        "{title} is bought with {anchor} {:.1}x more often than chance ({:.0}% of its buyers)",
+                        stats.lift,
+                        stats.confidence * 100.0
+                    ),
                 ));
             }
-            Some(Evidence::Learned { anchor, weight }) => reasons.push(format!(
-                "{title} goes with {}: having it in the cart adds {weight:.2} to the predicted \
-                 chance of {title}, beyond what the rest of the cart explains (regression on \
-                 past orders)",
-                catalog.get(anchor).title
-            )),
-            Some(Evidence::Model) => reasons.push(format!(
-                "{title} ranks #{} of {} items as the completion of carts like this one (basket model)",
-                found.map_or(0, |k| k + 1),
-                catalog.len()
-            )),
-            Some(Evidence::New { read: true }) => {
-                let rank = found.map_or(0, |k| k + 1);
-                reasons.push(match terms.fresh.look_alike.get(&item) {
-                    Some(&(like, similarity)) => format!(
-                        "{title} is new here: its title reads like {}'s (title similarity \
-                         {similarity:.2}), and the basket model ranks it #{rank} of {} items \
-                         for this cart from its title and category",
-                        catalog.get(like).title,
-                        catalog.len()
+            Some(Evidence::Learned { anchor, weight }) => {
+                let anchor = &catalog.get(anchor).title;
+                reasons.push(say(
+                    "goes_with",
+                    json!({"item": title, "anchor": anchor, "weight": f64::from(weight)}),
+                    format!(
+                        "{title} goes with {anchor}: having it in the cart adds {weight:.2} to the \
+                         predicted chance of {title}, beyond what the rest of the cart explains \
+                         (regression on past orders)"
                     ),
-                    None => format!(
-                        "{title} is new here: the basket model ranks it #{rank} of {} items \
-                         for this cart from its title and category",
-                        catalog.len()
+                ))
+            }
+            Some(Evidence::Model) => {
+                let (rank, of) = (found.map_or(0, |k| k + 1), catalog.len());
+                reasons.push(say(
+                    "model_rank",
+                    json!({"item": title, "rank": rank, "of": of}),
+                    format!(
+                        "{title} ranks #{rank} of {of} items as the completion of carts like this one (basket model)"
+                    ),
+                ))
+            }
+            Some(Evidence::New { read: true }) => {
+                let (rank, of) = (found.map_or(0, |k| k + 1), catalog.len());
+                reasons.push(match terms.fresh.look_alike.get(&item) {
+                    Some(&(like, similarity)) => {
+                        let like = &catalog.get(like).title;
+                        say(
+                            "new_like",
+                            json!({"item": title, "like": like, "similarity": f64::from(similarity), "rank": rank, "of": of}),
+                            format!(
+                                "{title} is new here: its title reads like {like}'s (title similarity \
+                                 {similarity:.2}), and the basket model ranks it #{rank} of {of} items \
+                                 for this cart from its title and category"
+                            ),
+                        )
+                    }
+                    None => say(
+                        "new_ranked",
+                        json!({"item": title, "rank": rank, "of": of}),
+                        format!(
+                            "{title} is new here: the basket model ranks it #{rank} of {of} items \
+                             for this cart from its title and category"
+                        ),
                     ),
                 })
             }
-            Some(Evidence::New { read: false }) => reasons.push(format!(
-                "{title} is new here, ranked as a typical {} item",
-                catalog.get(item).category
+            Some(Evidence::New { read: false }) => {
+                let category = &catalog.get(item).category;
+                reasons.push(say(
+                    "new_typical",
+                    json!({"item": title, "category": category}),
+                    format!("{title} is new here, ranked as a typical {category} item"),
+                ))
+            }
+            _ => reasons.push(say(
+                "popular",
+                json!({"item": title}),
+                format!("{title} is one of the shop's most popular items"),
             )),
-            _ => reasons.push(format!("{title} is one of the shop's most popular items")),
         }
         // A new item's category, by how it goes with the cart's.
         if let Some(Evidence::New { .. }) = found.map(|k| candidates[k].evidence) {
@@ -103,8 +144,12 @@ pub fn explain(
                 .category_lift
                 .best(&export.catalog, cart, category);
             if let Some((lift, from)) = best.filter(|(lift, _)| *lift >= CATEGORY_REASON_LIFT) {
-                reasons.push(format!(
-                    "{category} items are bought with {from} items {lift:.1}x more often than chance"
+                reasons.push(say(
+                    "category_lift",
+                    json!({"category": category, "from": from, "lift": lift}),
+                    format!(
+                        "{category} items are bought with {from} items {lift:.1}x more often than chance"
+                    ),
                 ));
             }
         }
@@ -116,36 +161,50 @@ pub fn explain(
             .filter(|(_, s)| s.lift >= HISTORY_REASON_LIFT)
             .max_by(|a, b| a.1.lift.total_cmp(&b.1.lift).then(b.0.cmp(&a.0)));
         if let Some((h, stats)) = past {
-            reasons.push(format!(
-                "From your history: {} is bought with {title} {:.1}x more often than chance",
-                catalog.get(h).title,
-                stats.lift
+            let past = &catalog.get(h).title;
+            reasons.push(say(
+                "history",
+                json!({"past": past, "item": title, "lift": stats.lift}),
+                format!(
+                    "From your history: {past} is bought with {title} {:.1}x more often than chance",
+                    stats.lift
+                ),
             ));
         }
         let factor = export.seasonal.factor(item, month);
         if factor >= SEASONAL_REASON_FACTOR {
-            reasons.push(format!(
-                "{title} is popular in {} ({factor:.1}x its usual sales)",
-                MONTH_NAMES[month as usize - 1]
+            reasons.push(say(
+                "seasonal",
+                json!({"item": title, "month": month, "factor": f64::from(factor)}),
+                format!(
+                    "{title} is popular in {} ({factor:.1}x its usual sales)",
+                    MONTH_NAMES[month as usize - 1]
+                ),
             ));
         }
     }
     if let [a, b] = option.items[..] {
         if option.itemset_count.is_none() && src.export.assoc.mutual(a, b) > 0.0 {
             if let Some(nb) = assoc.find(a, b) {
-                reasons.push(format!(
-                    "{} and {} are bought together {:.1}x more often than chance",
-                    catalog.get(a).title,
-                    catalog.get(b).title,
-                    assoc.stats(a, nb).lift
+                let (a, b, lift) = (
+                    &catalog.get(a).title,
+                    &catalog.get(b).title,
+                    assoc.stats(a, nb).lift,
+                );
+                reasons.push(say(
+                    "together",
+                    json!({"a": a, "b": b, "lift": lift}),
+                    format!("{a} and {b} are bought together {lift:.1}x more often than chance"),
                 ));
             }
         }
     }
     if price.discount > 0 {
-        reasons.push(format!(
-            "{:.0}% off when bought together",
-            price.discount as f64 * 100.0 / price.base_price as f64,
+        let share = price.discount as f64 / price.base_price as f64;
+        reasons.push(say(
+            "discount",
+            json!({"share": share}),
+            format!("{:.0}% off when bought together", share * 100.0),
         ));
     }
     reasons

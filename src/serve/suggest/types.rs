@@ -258,6 +258,17 @@ fn json_name<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// One reason as data, beside its English text: a stable `code` and its `params` (titles as
+/// strings, figures as numbers, a month as 1-12), so a page can say it in its own language.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    pub code: &'static str,
+    pub params: serde_json::Value,
+    /// The English sentence (`Bundle::reasons`).
+    #[serde(skip)]
+    pub text: String,
+}
+
 /// One item shown in a bundle.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BundleItem {
@@ -283,6 +294,8 @@ pub struct Bundle {
     pub bundle_price: i64,
     pub score: f32,
     pub reasons: Vec<String>,
+    /// The same reasons as codes and parameters, for pages in other languages.
+    pub reason_codes: Vec<Reason>,
     /// Units available: the smallest stock of its items, when the call gave every item's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock: Option<u32>,
