@@ -220,6 +220,7 @@ fn suggest_reads_the_shoppers_history_through_the_model_and_names_unknown_ids() 
         let strip = |mut s: cartwise::serve::suggest::Suggestions| {
             for b in &mut s.bundles {
                 b.reasons.retain(|r| !r.starts_with("From your history"));
+                b.reason_codes.retain(|r| r.code != "history");
             }
             s
         };
