@@ -71,3 +71,35 @@ test("a page supplies its own catalog; codes it lacks fall back to English", asy
     else if (fr.codes[k] !== "popular") assert.equal(r, en.english[k], "unknown to the page's catalog: English");
   });
 });
+
+test("right-to-left pages lay the widget out from the right", async () => {
+  const got = await page.evaluate(async () => {
+    document.documentElement.dir = "rtl";
+    await import("/www/lib/cartwise-bundles.js");
+    const el = document.createElement("cartwise-bundles");
+    el.setAttribute("model", "/model-export/synth.cwm");
+    el.setAttribute("backend", "cpu");
+    document.body.append(el);
+    el.cart = { items: [{ id: "SKU00001", qty: 1 }] };
+    await el.ready;
+    const deadline = Date.now() + 20_000;
+    while (!el.bundlesCart && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+    const root = el.shadowRoot;
+    const reasons = getComputedStyle(root.querySelector("ul.reasons"));
+    const card = root.querySelector(".bundle").getBoundingClientRect();
+    const button = root.querySelector("button[part=add-button]").getBoundingClientRect();
+    const out = {
+      paddingRight: reasons.paddingRight,
+      paddingLeft: reasons.paddingLeft,
+      // In RTL the first action sits at the card's right edge.
+      buttonFromRight: card.right - button.right,
+      buttonFromLeft: button.left - card.left,
+    };
+    el.remove();
+    document.documentElement.dir = "ltr";
+    return out;
+  });
+  assert.equal(got.paddingRight, "18px");
+  assert.equal(got.paddingLeft, "0px");
+  assert.ok(got.buttonFromRight < got.buttonFromLeft, JSON.stringify(got));
+});
