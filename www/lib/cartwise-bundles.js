@@ -182,24 +182,37 @@ export class CartwiseBundles extends Base {
 
   /** A piece of the widget's own text in its locale (`ui_*` codes; English where missing). */
   #t(code, params = {}) {
-    return this.#reason({ code, params }, MESSAGES.en[code](params, formatters("en")));
+    const { catalog, f } = this.#catalog();
+    const say = catalog?.[code];
+    return say ? say(params, f) : MESSAGES.en[code](params, formatters("en"));
+  }
+
+  /** The message catalog for this element's locale: the shipped ones with `messages` merged
+   * over them, recomputed only when the locale or `messages` change. */
+  #catalog() {
+    const locale = this.locale;
+    if (this._catalogFor?.locale !== locale || this._catalogFor?.messages !== this.messages) {
+      const merged = {};
+      for (const source of [MESSAGES, this.messages ?? {}]) {
+        for (const [tag, catalog] of Object.entries(source)) merged[tag] = { ...merged[tag], ...catalog };
+      }
+      this._catalogFor = { locale, messages: this.messages, catalog: catalogFor(merged, locale), f: formatters(locale) };
+    }
+    return this._catalogFor;
   }
 
   /** A reason in this element's locale, or the engine's English text where no catalog says it. */
   #reason(code, english) {
-    const locale = this.locale;
-    const merged = {};
-    for (const source of [MESSAGES, this.messages ?? {}]) {
-      for (const [tag, catalog] of Object.entries(source)) merged[tag] = { ...merged[tag], ...catalog };
-    }
-    const say = catalogFor(merged, locale)?.[code?.code];
+    const { catalog, f } = this.#catalog();
+    const say = catalog?.[code?.code];
     if (!say) return english;
     try {
-      return say(code.params ?? {}, formatters(locale));
+      return say(code.params ?? {}, f);
     } catch {
       return english;
     }
   }
+
 
   constructor() {
     super();
