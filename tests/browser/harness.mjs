@@ -44,6 +44,20 @@ export async function enginePage(browser, base) {
     const bytes = new Uint8Array(await (await fetch("/model-export/synth.cwm")).arrayBuffer());
     window.exportBytes = bytes;
     window.engine = mod.Engine.fromBytes(bytes);
+    // Mounts a <cartwise-bundles> on the CPU backend with `attributes` (and `properties`),
+    // gives it `items`, and resolves once it has answered for that cart.
+    window.mountBundles = async (model, items, attributes = {}, properties = {}) => {
+      await import("/www/lib/cartwise-bundles.js");
+      const el = document.createElement("cartwise-bundles");
+      for (const [name, value] of Object.entries({ model, backend: "cpu", ...attributes })) el.setAttribute(name, value);
+      Object.assign(el, properties);
+      document.body.append(el);
+      el.cart = { items: items.map((id) => ({ id, qty: 1 })) };
+      await el.ready;
+      const deadline = Date.now() + 20_000;
+      while (!el.bundlesCart && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+      return el;
+    };
   });
   return { page, errors };
 }

@@ -15,18 +15,10 @@ after(async () => env?.close());
 /** The element's rendered text for one cart in `locale`, with optional extra catalogs. */
 function render(locale, messages = null) {
   return page.evaluate(async ({ locale, messages }) => {
-    await import("/www/lib/cartwise-bundles.js");
-    const el = document.createElement("cartwise-bundles");
-    el.setAttribute("model", "/model-export/synth.cwm");
-    el.setAttribute("backend", "cpu");
-    el.setAttribute("locale", locale);
-    if (messages) el.messages = Object.fromEntries(Object.entries(messages).map(([tag, codes]) =>
+    const catalogs = messages && Object.fromEntries(Object.entries(messages).map(([tag, codes]) =>
       [tag, Object.fromEntries(Object.entries(codes).map(([code, text]) => [code, (p) => text.replace("{item}", p.item)]))]));
-    document.body.append(el);
-    el.cart = { items: [{ id: "SKU00001", qty: 1 }, { id: "SKU00040", qty: 1 }] };
-    await el.ready;
-    const deadline = Date.now() + 20_000;
-    while (!el.bundlesCart && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+    const el = await window.mountBundles("/model-export/synth.cwm", ["SKU00001", "SKU00040"], { locale },
+      catalogs ? { messages: catalogs } : {});
     const root = el.shadowRoot;
     const out = {
       heading: root.querySelector("h3").textContent,
@@ -75,15 +67,7 @@ test("a page supplies its own catalog; codes it lacks fall back to English", asy
 test("right-to-left pages lay the widget out from the right", async () => {
   const got = await page.evaluate(async () => {
     document.documentElement.dir = "rtl";
-    await import("/www/lib/cartwise-bundles.js");
-    const el = document.createElement("cartwise-bundles");
-    el.setAttribute("model", "/model-export/synth.cwm");
-    el.setAttribute("backend", "cpu");
-    document.body.append(el);
-    el.cart = { items: [{ id: "SKU00001", qty: 1 }] };
-    await el.ready;
-    const deadline = Date.now() + 20_000;
-    while (!el.bundlesCart && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+    const el = await window.mountBundles("/model-export/synth.cwm", ["SKU00001"]);
     const root = el.shadowRoot;
     const reasons = getComputedStyle(root.querySelector("ul.reasons"));
     const card = root.querySelector(".bundle").getBoundingClientRect();

@@ -457,15 +457,7 @@ test("product images and pages from products.csv reach the bundles and the eleme
   const rejects = readFileSync(join(dir, "rejects.csv"), "utf8");
   assert.match(rejects, /bad link.*javascript:alert\(1\)/);
   const got = await page.evaluate(async () => {
-    await import("/www/lib/cartwise-bundles.js");
-    const el = document.createElement("cartwise-bundles");
-    el.setAttribute("model", "/model-export/links-test.cwm");
-    el.setAttribute("backend", "cpu");
-    document.body.append(el);
-    el.cart = { items: [{ id: "SKU00001", qty: 1 }] };
-    await el.ready;
-    const deadline = Date.now() + 20_000;
-    while (!el.bundlesCart && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+    const el = await window.mountBundles("/model-export/links-test.cwm", ["SKU00001"]);
     const root = el.shadowRoot;
     const result = {
       items: el.bundles.flatMap((b) => b.items),
