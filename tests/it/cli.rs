@@ -28,6 +28,23 @@ fn method_names(report: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
+/// `train` arguments over the split shop in `dir` (train.csv, products.csv) writing `out`, then
+/// `extra`.
+fn train_args(dir: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let mut args = vec![
+        "train".to_string(),
+        "--orders".into(),
+        s(&dir.join("train.csv")),
+        "--products".into(),
+        s(&dir.join("products.csv")),
+        "--out".into(),
+        s(out),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
 fn ok(args: &[&str]) -> Output {
     let out = cartwise(args);
     assert!(
@@ -71,15 +88,8 @@ fn trained() -> &'static (tempfile::TempDir, PathBuf) {
             "0.1",
         ]);
         let model = d.join("m.cwm");
-        ok(&[
-            "train",
-            "--orders",
-            &s(&d.join("train.csv")),
-            "--products",
-            &s(&d.join("products.csv")),
-            "--out",
-            &s(&model),
-        ]);
+        let args = train_args(d, &model, &[]);
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         (dir, model)
     })
 }
@@ -450,17 +460,8 @@ fn keygen_and_train_sign_make_an_export_inspect_names_the_signer_of() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
     let signed = d.join("signed.cwm");
-    ok(&[
-        "train",
-        "--orders",
-        &s(&d.join("train.csv")),
-        "--products",
-        &s(&d.join("products.csv")),
-        "--out",
-        &s(&signed),
-        "--sign",
-        &s(&key),
-    ]);
+    let args = train_args(d, &signed, &["--sign", &s(&key)]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let inspect = String::from_utf8(ok(&["inspect", &s(&signed)]).stdout).unwrap();
     assert!(
         inspect.contains(&format!("signed by {public}")),
@@ -474,17 +475,8 @@ fn keygen_and_train_sign_make_an_export_inspect_names_the_signer_of() {
     );
     // A key file that is not one fails before training starts.
     std::fs::write(d.join("bad.key"), "hello").unwrap();
-    let bad = cartwise(&[
-        "train",
-        "--orders",
-        &s(&d.join("train.csv")),
-        "--products",
-        &s(&d.join("products.csv")),
-        "--out",
-        &s(&d.join("never.cwm")),
-        "--sign",
-        &s(&d.join("bad.key")),
-    ]);
+    let args = train_args(d, &d.join("never.cwm"), &["--sign", &s(&d.join("bad.key"))]);
+    let bad = cartwise(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!bad.status.success());
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("not a key written by cartwise keygen"),
