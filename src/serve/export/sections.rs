@@ -313,9 +313,16 @@ fn decode_model_gguf(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), 
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .ok_or(format!("tensor {name}: shape overflows"))?;
-        dtype.bytes_for(elements).ok_or(format!(
+        let size = dtype.bytes_for(elements).ok_or(format!(
             "tensor {name}: {elements} values do not fill {dtype:?} blocks"
         ))?;
+        // Checked before candle allocates for it: a damaged shape must not ask for gigabytes.
+        if size > payload.len() {
+            return Err(format!(
+                "tensor {name}: {elements} {dtype:?} values need {size} bytes, the section has {}",
+                payload.len()
+            ));
+        }
         let bytes = content
             .tensor(&mut reader, name, &Device::Cpu)
             .and_then(|q| q.data().map(|d| d.into_owned()))

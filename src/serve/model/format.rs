@@ -63,12 +63,14 @@ impl WeightType {
         }
     }
 
-    /// Bytes needed for `elements` values, or `None` if they do not fill whole blocks.
+    /// Bytes needed for `elements` values, or `None` if they do not fill whole blocks or
+    /// would not fit in memory.
     pub fn bytes_for(self, elements: usize) -> Option<usize> {
         let t = self.ggml();
         elements
             .is_multiple_of(t.block_size())
-            .then(|| elements / t.block_size() * t.type_size())
+            .then(|| (elements / t.block_size()).checked_mul(t.type_size()))
+            .flatten()
     }
 }
 
