@@ -67,11 +67,17 @@ export interface Bundle {
   /** The smallest stock of its items, when `stock` gave every item's. */
   stock?: number;
 }
+/** The currency every amount is in: ISO 4217 code (null in exports before format 7, which
+ * count hundredths of a currency they do not name) and its decimals (JPY 0, USD 2, KWD 3):
+ * an amount of `m` minor units is `m / 10 ** exponent` of the currency. */
+export interface Currency { code: string | null; exponent: number }
 /** Suggestions for a cart: item ranking (ids, best first) and bundles. */
 export interface Suggestions {
   items: string[]; bundles: Bundle[]; unknown?: string[]; unknownHistory?: string[];
   /** Cart ids the export does not know that the basket model read by their titles. */
   coldStart?: string[];
+  /** The currency the bundles' prices are in. */
+  currency: Currency;
 }
 /** How `Engine.load` picks the catalog-scoring backend (default "auto": calibrate). */
 export interface LoadOptions {
@@ -95,6 +101,8 @@ export interface EngineInfo {
   calibration: { cpuMs: number; gpuMs: number | null } | null;
   /** Calls the GPU failed and the CPU answered instead (the GPU is then dropped). */
   gpuFallbacks: number;
+  /** The currency the export's prices are in. */
+  currency: Currency;
 }
 /** Both catalog-scoring kernels on this export's item table (int8), one query per cart change. */
 export interface GpuProbe {
@@ -253,7 +261,7 @@ fn cart_from_js(cart: JsCart) -> Result<Cart, JsError> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Info {
+struct Info<'a> {
     catalog_size: usize,
     orders: u32,
     neighbours: usize,
@@ -267,6 +275,41 @@ struct Info {
     gpu_adapter: Option<String>,
     calibration: Option<Calibration>,
     gpu_fallbacks: u32,
+    currency: CurrencyInfo<'a>,
+}
+
+/// The currency of the export's amounts, as JS reads it.
+#[derive(Serialize)]
+struct CurrencyInfo<'a> {
+    code: Option<&'a str>,
+    exponent: u8,
+}
+
+impl<'a> CurrencyInfo<'a> {
+    fn of(engine: &'a suggest::Engine) -> Self {
+        let currency = engine.export().catalog.currency();
+        Self {
+            code: currency.code(),
+            exponent: currency.exponent(),
+        }
+    }
+}
+
+/// A suggestion answer with the currency its prices are in.
+#[derive(Serialize)]
+struct Answer<'a> {
+    #[serde(flatten)]
+    suggestions: &'a suggest::Suggestions,
+    currency: CurrencyInfo<'a>,
+}
+
+impl<'a> Answer<'a> {
+    fn new(engine: &'a suggest::Engine, suggestions: &'a suggest::Suggestions) -> Self {
+        Self {
+            suggestions,
+            currency: CurrencyInfo::of(engine),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -348,7 +391,7 @@ impl Engine {
             .inner
             .suggest(&cart, &options, clock_month())
             .map_err(js_error)?;
-        Ok(to_js(&out)?.unchecked_into())
+        Ok(to_js(&Answer::new(&self.inner, &out))?.unchecked_into())
     }
 
     /// `suggest` with the catalog scored on the backend `Engine.load` chose; resolves with the
@@ -380,7 +423,7 @@ impl Engine {
             let out = inner
                 .finish(pending, hits)
                 .map_err(|e| JsValue::from(js_error(e)))?;
-            to_js(&out).map_err(JsValue::from)
+            to_js(&Answer::new(&inner, &out)).map_err(JsValue::from)
         })
         .unchecked_into()
     }
@@ -482,6 +525,7 @@ impl Engine {
             gpu_adapter: adapter,
             calibration: cpu_ms.map(|cpu_ms| Calibration { cpu_ms, gpu_ms }),
             gpu_fallbacks: fallbacks,
+            currency: CurrencyInfo::of(&self.inner),
         };
         Ok(to_js(&info)?.unchecked_into())
     }

@@ -66,7 +66,7 @@ fn cold_start_cmd(
         bail!("--holdout {fraction} is not between 0 and 1 (exclusive)");
     }
     let bar = spinner("reading products");
-    let (full, mut rejects) = ingest::read_products(products)?;
+    let (full, mut rejects) = ingest::read_products(products, None)?;
     bar.set_message("reading orders");
     let (log, order_rejects) = ingest::read_orders(orders, &full)?;
     rejects.extend(order_rejects);

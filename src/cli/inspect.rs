@@ -73,6 +73,10 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         "sections": sections,
         "meta": export.meta,
         "items": catalog.len(),
+        "currency": {
+            "code": catalog.currency().code(),
+            "exponent": catalog.currency().exponent(),
+        },
         "orders": assoc.orders,
         "neighbours": assoc.neighbors.len(),
         "itemsets": export.itemsets.len(),
@@ -119,6 +123,14 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
             }
         );
     }
+    let currency = catalog.currency();
+    println!(
+        "prices in {} ({} decimals)",
+        currency
+            .code()
+            .unwrap_or("an unstated currency (written before format 7)"),
+        currency.exponent()
+    );
     println!(
         "{} items, {} orders counted ({} bulk orders left out), {} neighbour entries, {} 3-itemsets, {} items with a seasonal peak ≥ 2x",
         catalog.len(),

@@ -43,7 +43,8 @@ pub fn run(args: Args) -> Result<()> {
     let truth = synth::read_planted(&planted)?.pricing.acceptance();
     let exact = match &products {
         Some(path) => {
-            let (catalog, rejects) = ingest::read_products(path)?;
+            let export_currency = engine.export().catalog.currency();
+            let (catalog, rejects) = ingest::read_products(path, Some(export_currency))?;
             report_rejects(&rejects);
             Some(catalog)
         }
@@ -71,11 +72,12 @@ pub fn run(args: Args) -> Result<()> {
         "policy", "margin per cart", "take-up", "mean discount", "discounted"
     );
     let none = report.policies[2].margin_per_cart;
+    let currency = engine.export().catalog.currency();
     for p in &report.policies {
         println!(
             "{:<28} {:>9} ({:>4.2}x) {:>9.2}% {:>12.2}% {:>10.1}%",
             p.policy,
-            cartwise::serve::money::format_minor(p.margin_per_cart.round() as i64),
+            currency.format(p.margin_per_cart.round() as i64),
             p.margin_per_cart / none,
             p.acceptance * 100.0,
             p.discount_share * 100.0,

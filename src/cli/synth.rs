@@ -18,6 +18,12 @@ pub struct Args {
     pub orders: usize,
     #[arg(long, default_value_t = 6_000)]
     pub customers: usize,
+    /// Price the shop in this ISO 4217 currency (JPY, KWD, …) instead of US dollars.
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// With --currency: its major units per US dollar (150 for JPY, 0.31 for KWD).
+    #[arg(long, default_value_t = 1.0, requires = "currency")]
+    pub rate: f64,
 }
 
 /// Runs the command.
@@ -28,6 +34,8 @@ pub fn run(args: Args) -> Result<()> {
         items,
         orders,
         customers,
+        currency,
+        rate,
     } = args;
     let config = synth::SynthConfig {
         seed,
@@ -36,8 +44,17 @@ pub fn run(args: Args) -> Result<()> {
         orders,
     };
     config.validate().map_err(anyhow::Error::msg)?;
+    let currency = currency
+        .map(|code| cartwise::train::currency::iso_4217(&code))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--currency: {e}"))?;
     let spinner = spinner("generating synthetic shop");
-    let shop = synth::generate(&config);
+    let mut shop = synth::generate(&config);
+    if let Some(currency) = currency {
+        shop = shop
+            .in_currency(currency, rate)
+            .map_err(|e| anyhow::anyhow!("--rate: {e}"))?;
+    }
     synth::write(&shop, &out)?;
     spinner.finish_and_clear();
     eprintln!(

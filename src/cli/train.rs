@@ -18,6 +18,11 @@ pub struct Args {
     pub products: PathBuf,
     #[arg(long)]
     pub out: PathBuf,
+    /// The shop's ISO 4217 currency (USD, EUR, JPY, KWD, …): amounts are read with its number
+    /// of decimals and the export records it [default: the products file's `currency`
+    /// column, else USD].
+    #[arg(long)]
+    pub currency: Option<String>,
     /// Where rejected rows go (CSV); defaults to OUT with extension .rejects.csv.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
@@ -111,6 +116,7 @@ pub fn run(args: Args) -> Result<()> {
         orders,
         products,
         out,
+        currency,
         rejects,
         strict,
         max_order_items,
@@ -136,6 +142,10 @@ pub fn run(args: Args) -> Result<()> {
         seed,
         json,
     } = args;
+    let currency = currency
+        .map(|code| cartwise::train::currency::iso_4217(&code))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--currency: {e}"))?;
     // Read before hours of training, so a wrong path fails at once.
     let signing_key = sign.as_deref().map(crate::keygen::read_key).transpose()?;
     if !(margin_band > 0.0 && margin_band <= 1.0) {
@@ -190,7 +200,14 @@ pub fn run(args: Args) -> Result<()> {
         signing_key: signing_key.as_ref(),
         json,
     };
-    train_cmd(&orders, &products, strict, &config, &output)
+    train_cmd(
+        &orders,
+        &products,
+        currency.as_ref(),
+        strict,
+        &config,
+        &output,
+    )
 }
 
 /// Where and how `train` writes its results.
@@ -204,6 +221,7 @@ struct Output<'a> {
 fn train_cmd(
     orders: &Path,
     products: &Path,
+    currency: Option<&cartwise::serve::money::Currency>,
     strict: bool,
     config: &TrainConfig,
     output: &Output,
@@ -216,7 +234,7 @@ fn train_cmd(
     } = output;
     let started = Instant::now();
     let bar = spinner("reading products");
-    let (catalog, mut rejects) = ingest::read_products(products)?;
+    let (catalog, mut rejects) = ingest::read_products(products, currency)?;
     bar.set_message("reading orders");
     let (links, link_rejects) = ingest::read_links(products, &catalog)?;
     rejects.extend(link_rejects);

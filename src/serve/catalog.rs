@@ -1,6 +1,7 @@
-//! The product catalog: ids, titles, categories, prices and costs in minor units, and the
-//! margin bands an export states costs in (a public file must not reveal exact margins).
+//! The product catalog: ids, titles, categories, prices and costs in minor units of the shop's
+//! currency, and the margin bands an export states costs in (a public file must not reveal exact margins).
 
+use crate::serve::money::Currency;
 use std::collections::HashMap;
 
 /// Default width of the margin bands an export states costs in: 5 percentage points.
@@ -67,11 +68,13 @@ pub struct Product {
     pub cost: Option<i64>,
 }
 
-/// The catalog in item-index order, with a lookup from item id to index.
+/// The catalog in item-index order, with a lookup from item id to index, and the currency its
+/// amounts are in.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
     products: Vec<Product>,
     index: HashMap<String, u32>,
+    currency: Currency,
 }
 
 /// A catalog could not be built because two products share an id.
@@ -80,7 +83,8 @@ pub struct Catalog {
 pub struct DuplicateId(pub String);
 
 impl Catalog {
-    /// Builds the catalog; item indices follow the order of `products`.
+    /// Builds the catalog, priced in US dollars until [`Catalog::in_currency`] says otherwise;
+    /// item indices follow the order of `products`.
     pub fn new(products: Vec<Product>) -> Result<Self, DuplicateId> {
         let mut index = HashMap::with_capacity(products.len());
         for (i, p) in products.iter().enumerate() {
@@ -88,7 +92,21 @@ impl Catalog {
                 return Err(DuplicateId(p.id.clone()));
             }
         }
-        Ok(Self { products, index })
+        Ok(Self {
+            products,
+            index,
+            currency: Currency::default(),
+        })
+    }
+
+    /// This catalog with its amounts read as minor units of `currency`.
+    pub fn in_currency(self, currency: Currency) -> Self {
+        Self { currency, ..self }
+    }
+
+    /// The currency every price and cost is in.
+    pub fn currency(&self) -> &Currency {
+        &self.currency
     }
 
     /// Number of items.
@@ -130,6 +148,7 @@ impl Catalog {
         Self {
             products,
             index: self.index.clone(),
+            currency: self.currency.clone(),
         }
     }
 

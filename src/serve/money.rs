@@ -1,76 +1,158 @@
-//! Money as integer minor units (cents): exact parsing of decimal strings, never floats.
+//! Money as integer minor units of the shop's currency: exact parsing of decimal strings,
+//! never floats, with the currency's own number of decimals (JPY 0, USD 2, KWD 3).
 
-/// Minor units per major unit; the CSV contract fixes two decimal places.
-pub const MINOR_PER_MAJOR: i64 = 100;
+/// Most decimals an ISO 4217 currency has (CLF and UYW have 4).
+pub const MAX_EXPONENT: u8 = 4;
 
-/// Why a money string was rejected; the message names the offending text.
+/// Why a money string or currency was rejected; the message names the offending text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
     #[error("empty amount")]
     Empty,
     #[error("amount {0:?} is not a decimal number like \"2.55\"")]
     Syntax(String),
-    #[error("amount {0:?} has more than 2 decimal places")]
-    TooPrecise(String),
+    #[error("amount {text:?} has more than {exponent} decimal places (the currency's minor unit)")]
+    TooPrecise { text: String, exponent: u8 },
     #[error("amount {0:?} is too large")]
     Overflow(String),
+    #[error("currency {code:?} with {exponent} decimals is not an ISO 4217 code (three capital letters) with 0 to {MAX_EXPONENT} decimals")]
+    Currency { code: String, exponent: u8 },
 }
 
-/// Parses a decimal amount in major units ("2.55", "-3", "0.5") exactly into minor units.
-pub fn parse_minor(text: &str) -> Result<i64, MoneyError> {
-    let s = text.trim();
-    if s.is_empty() {
-        return Err(MoneyError::Empty);
-    }
-    let syntax = || MoneyError::Syntax(text.to_string());
-    let (negative, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (whole, frac) = match digits.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (digits, ""),
-    };
-    if whole.is_empty() && frac.is_empty() {
-        return Err(syntax());
-    }
-    if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(syntax());
-    }
-    if digits.contains('.') && frac.is_empty() {
-        return Err(syntax());
-    }
-    if frac.len() > 2 {
-        return Err(MoneyError::TooPrecise(text.to_string()));
-    }
-    let overflow = || MoneyError::Overflow(text.to_string());
-    let whole_value: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| overflow())?
-    };
-    let frac_value: i64 = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i64>().map_err(|_| syntax())? * 10,
-        _ => frac.parse().map_err(|_| syntax())?,
-    };
-    let minor = whole_value
-        .checked_mul(MINOR_PER_MAJOR)
-        .and_then(|v| v.checked_add(frac_value))
-        .ok_or_else(overflow)?;
-    Ok(if negative { -minor } else { minor })
+/// The shop's currency: its ISO 4217 code and minor-unit exponent, so every amount in an
+/// export (integer minor units) reads as the shop meant it. Exports before format 7 state no
+/// code and count hundredths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency {
+    /// Three capital letters, or empty where the export did not say.
+    code: String,
+    exponent: u8,
 }
 
-/// Formats minor units as a major-unit decimal ("2.55"), the inverse of [`parse_minor`].
-pub fn format_minor(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+impl Default for Currency {
+    /// US dollars: what a shop that names no currency is read in.
+    fn default() -> Self {
+        Self {
+            code: "USD".into(),
+            exponent: 2,
+        }
+    }
+}
+
+impl Currency {
+    /// A currency from its code and exponent, checked for shape (the code's existence is
+    /// checked where the exponent is looked up, natively).
+    pub fn new(code: &str, exponent: u8) -> Result<Self, MoneyError> {
+        let shaped = code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase());
+        if !shaped || exponent > MAX_EXPONENT {
+            return Err(MoneyError::Currency {
+                code: code.to_string(),
+                exponent,
+            });
+        }
+        Ok(Self {
+            code: code.to_string(),
+            exponent,
+        })
+    }
+
+    /// The currency of an export written before currencies were recorded: unnamed, in
+    /// hundredths.
+    pub fn unstated() -> Self {
+        Self {
+            code: String::new(),
+            exponent: 2,
+        }
+    }
+
+    /// The ISO 4217 code, where the export states one.
+    pub fn code(&self) -> Option<&str> {
+        Some(self.code.as_str()).filter(|c| !c.is_empty())
+    }
+
+    /// Decimals of the minor unit: 0 for JPY, 2 for USD, 3 for KWD.
+    pub fn exponent(&self) -> u8 {
+        self.exponent
+    }
+
+    /// Minor units in one major unit (10^exponent).
+    pub fn unit(&self) -> i64 {
+        10i64.pow(self.exponent as u32)
+    }
+
+    /// Parses a decimal amount in major units ("2.55", "-3", "0.5") exactly into minor units;
+    /// more decimals than the currency has is an error, never rounded.
+    pub fn parse(&self, text: &str) -> Result<i64, MoneyError> {
+        let s = text.trim();
+        if s.is_empty() {
+            return Err(MoneyError::Empty);
+        }
+        let syntax = || MoneyError::Syntax(text.to_string());
+        let (negative, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (whole, frac) = match digits.split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (digits, ""),
+        };
+        if whole.is_empty() && frac.is_empty() {
+            return Err(syntax());
+        }
+        if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(syntax());
+        }
+        if digits.contains('.') && frac.is_empty() {
+            return Err(syntax());
+        }
+        if frac.len() > self.exponent as usize {
+            return Err(MoneyError::TooPrecise {
+                text: text.to_string(),
+                exponent: self.exponent,
+            });
+        }
+        let overflow = || MoneyError::Overflow(text.to_string());
+        let whole_value: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| overflow())?
+        };
+        // Right-pad the fraction to the exponent: "2.5" in a 3-decimal currency is 2500.
+        let frac_value = frac
+            .bytes()
+            .chain(std::iter::repeat(b'0'))
+            .take(self.exponent as usize)
+            .fold(0i64, |v, b| v * 10 + (b - b'0') as i64);
+        let minor = whole_value
+            .checked_mul(self.unit())
+            .and_then(|v| v.checked_add(frac_value))
+            .ok_or_else(overflow)?;
+        Ok(if negative { -minor } else { minor })
+    }
+
+    /// Formats minor units as a major-unit decimal ("2.55", "1980", "1.990"), the inverse of
+    /// [`Currency::parse`].
+    pub fn format(&self, minor: i64) -> String {
+        let sign = if minor < 0 { "-" } else { "" };
+        let (abs, unit) = (minor.unsigned_abs(), self.unit() as u64);
+        match self.exponent {
+            0 => format!("{sign}{abs}"),
+            e => format!("{sign}{}.{:0w$}", abs / unit, abs % unit, w = e as usize),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_minor(text: &str) -> Result<i64, MoneyError> {
+        Currency::default().parse(text)
+    }
+
+    fn format_minor(minor: i64) -> String {
+        Currency::default().format(minor)
+    }
 
     #[test]
     fn parses_exactly() {
@@ -90,7 +172,7 @@ mod tests {
         assert_eq!(parse_minor(""), Err(MoneyError::Empty));
         assert!(matches!(
             parse_minor("2.555"),
-            Err(MoneyError::TooPrecise(_))
+            Err(MoneyError::TooPrecise { exponent: 2, .. })
         ));
         assert!(matches!(
             parse_minor("1,000.00"),
@@ -114,5 +196,40 @@ mod tests {
         }
         assert_eq!(format_minor(255), "2.55");
         assert_eq!(format_minor(-5), "-0.05");
+    }
+
+    #[test]
+    fn follows_the_currency_exponent() {
+        let jpy = Currency::new("JPY", 0).unwrap();
+        let kwd = Currency::new("KWD", 3).unwrap();
+        assert_eq!(jpy.parse("1980"), Ok(1980));
+        assert!(matches!(
+            jpy.parse("19.80"),
+            Err(MoneyError::TooPrecise { exponent: 0, .. })
+        ));
+        assert_eq!(kwd.parse("2.5"), Ok(2500));
+        assert_eq!(kwd.parse("0.005"), Ok(5));
+        assert!(matches!(
+            kwd.parse("1.2345"),
+            Err(MoneyError::TooPrecise { .. })
+        ));
+        for v in [0, 1, 9, 10, 999, 1000, 1990, -5, -1001, 123456789] {
+            assert_eq!(jpy.parse(&jpy.format(v)), Ok(v));
+            assert_eq!(kwd.parse(&kwd.format(v)), Ok(v));
+        }
+        assert_eq!(jpy.format(1980), "1980");
+        assert_eq!(kwd.format(1990), "1.990");
+        assert_eq!(kwd.format(-5), "-0.005");
+        assert_eq!((jpy.unit(), kwd.unit()), (1, 1000));
+    }
+
+    #[test]
+    fn currencies_are_shaped_like_iso_4217() {
+        assert!(Currency::new("usd", 2).is_err());
+        assert!(Currency::new("EURO", 2).is_err());
+        assert!(Currency::new("CLF", 4).is_ok());
+        assert!(Currency::new("XXX", 5).is_err());
+        assert_eq!(Currency::unstated().code(), None);
+        assert_eq!(Currency::default().code(), Some("USD"));
     }
 }

@@ -2,6 +2,7 @@
 //! exclusions, pinned bundles and bundle size.
 
 use crate::serve::catalog::Product;
+use crate::serve::money::Currency;
 use serde::{Deserialize, Serialize};
 
 /// Basis points in one whole (100% = 10,000 bp); rules are integers so pricing stays exact.
@@ -46,7 +47,8 @@ pub enum DiscountForm {
     Any,
     /// A whole percent of the bundle's base price (rounded half up to the minor unit).
     Percent,
-    /// A whole number of major units (multiples of 100 minor units).
+    /// A whole number of major units (multiples of the currency's unit: 100 cents, 1 yen,
+    /// 1,000 fils).
     Amount,
 }
 
@@ -57,22 +59,36 @@ pub enum PriceEnding {
     #[default]
     #[serde(rename = "any")]
     Any,
-    /// x.99
+    /// x.99 (x.990 in a three-decimal currency); needs a currency with at least two decimals.
     #[serde(rename = "99")]
     NinetyNine,
-    /// x.00
+    /// A whole number of major units (every price, in a currency without decimals).
     #[serde(rename = "whole")]
     Whole,
 }
 
 impl PriceEnding {
-    /// Whether a price in minor units has this ending.
-    pub fn fits(self, price: i64) -> bool {
+    /// Whether a price in minor units of `currency` has this ending.
+    pub fn fits(self, price: i64, currency: &Currency) -> bool {
+        let unit = currency.unit();
         match self {
             PriceEnding::Any => true,
-            PriceEnding::NinetyNine => price.rem_euclid(100) == 99,
-            PriceEnding::Whole => price.rem_euclid(100) == 0,
+            PriceEnding::NinetyNine => {
+                currency.exponent() >= 2 && price.rem_euclid(unit) == unit - unit / 100
+            }
+            PriceEnding::Whole => price.rem_euclid(unit) == 0,
         }
+    }
+
+    /// Why this ending cannot be kept in `currency`, if it cannot.
+    pub fn problem(self, currency: &Currency) -> Option<String> {
+        (self == PriceEnding::NinetyNine && currency.exponent() < 2).then(|| {
+            format!(
+                "\"99\" needs a currency with cents; {} has {} decimal(s): use \"whole\" or \"any\"",
+                currency.code().unwrap_or("this currency"),
+                currency.exponent()
+            )
+        })
     }
 }
 

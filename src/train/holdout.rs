@@ -88,7 +88,9 @@ pub fn hold_out(catalog: &Catalog, log: &OrderLog, fraction: f64, seed: u64) -> 
         orders: orders[cut..].iter().map(|&o| o.clone()).collect(),
     };
     HeldOut {
-        catalog: Catalog::new(products).expect("ids were unique in the full catalog"),
+        catalog: Catalog::new(products)
+            .expect("ids were unique in the full catalog")
+            .in_currency(catalog.currency().clone()),
         train,
         test,
         new_items,

@@ -4,7 +4,8 @@
 //! [`Reject`] naming file, line and reason; nothing is dropped without one.
 
 use crate::serve::catalog::{safe_link, Catalog, Product, ProductLinks};
-use crate::serve::money::parse_minor;
+use crate::serve::money::Currency;
+use crate::train::currency::iso_4217;
 use crate::train::error::{At, FileError};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -186,75 +187,118 @@ impl Row<'_> {
     }
 }
 
-/// Parses an optional non-negative money cell; `Err` holds the reject reason and detail.
+/// Parses an optional non-negative money cell in `currency`; `Err` holds the reject reason and
+/// detail.
 fn money_cell(
-    row: &Row,
+    text: &str,
     column: &'static str,
     bad: &'static str,
+    currency: &Currency,
 ) -> Result<Option<i64>, (&'static str, String)> {
-    let text = row.get(column);
     if text.is_empty() {
         return Ok(None);
     }
-    match parse_minor(text) {
+    match currency.parse(text) {
         Ok(v) if v < 0 => Err((bad, format!("{column} {text:?} is negative"))),
         Ok(v) => Ok(Some(v)),
         Err(e) => Err((bad, format!("{column}: {e}"))),
     }
 }
 
-/// Reads `item_id,title[,category,price,cost]`; duplicates after the first are rejected.
-pub fn read_products(path: &Path) -> Result<(Catalog, Vec<Reject>), FileError> {
+/// Whether a row's optional `currency` cell disagrees with the shop's currency; `Err` holds
+/// the reject detail. An export without a stated currency checks nothing.
+fn currency_cell(cell: &str, currency: &Currency) -> Result<(), String> {
+    match currency.code() {
+        Some(code) if !cell.is_empty() && !cell.eq_ignore_ascii_case(code) => Err(format!(
+            "currency {cell:?}, but the shop's prices are in {code}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Reads `item_id,title[,category,price,cost,currency]`; duplicates after the first are
+/// rejected. Amounts are read in `currency` when given (`train --currency`), else in the
+/// currency the file's first `currency` cell names, else in US dollars; a row naming another
+/// currency is rejected, as its amounts would be misread.
+pub fn read_products(
+    path: &Path,
+    currency: Option<&Currency>,
+) -> Result<(Catalog, Vec<Reject>), FileError> {
     let mut table = Table::open(path, &["item_id", "title"])?;
     let file = table.file.clone();
     let mut rejects = Vec::new();
+    // Rows are kept as text until the currency is known: the first `currency` cell may come
+    // after rows whose amounts it governs.
+    let mut rows: Vec<(u64, [String; 6])> = Vec::new();
+    table.rows(&mut rejects, |line, row| {
+        let cell = |name: &str| row.get(name).to_string();
+        rows.push((
+            line,
+            ["item_id", "title", "category", "price", "cost", "currency"].map(cell),
+        ));
+    });
+    let currency = match currency {
+        Some(c) => c.clone(),
+        None => match rows.iter().find(|(_, r)| !r[5].is_empty()) {
+            Some((line, r)) => {
+                iso_4217(&r[5]).map_err(|e| FileError::Invalid(format!("{file}:{line}: {e}")))?
+            }
+            None => Currency::default(),
+        },
+    };
     let mut products: Vec<Product> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut row_rejects = Vec::new();
-    table.rows(&mut rejects, |line, row| {
+    for (line, [id, title, category, price, cost, row_currency]) in rows {
         let mut reject = |reason: &'static str, detail: String| {
-            row_rejects.push(Reject {
+            rejects.push(Reject {
                 file: file.clone(),
                 line,
                 reason,
                 detail,
             })
         };
-        let id = row.get("item_id");
-        let title = row.get("title");
         if id.is_empty() {
-            return reject("missing item_id", "item_id is empty".into());
+            reject("missing item_id", "item_id is empty".into());
+            continue;
         }
         if title.is_empty() {
-            return reject("missing title", format!("item {id:?} has no title"));
+            reject("missing title", format!("item {id:?} has no title"));
+            continue;
         }
-        if let Some(first) = seen.get(id) {
-            return reject(
+        if let Some(first) = seen.get(&id) {
+            reject(
                 "duplicate item_id",
                 format!("item {id:?} already defined on line {first}"),
             );
+            continue;
         }
-        let price = money_cell(row, "price", "bad price");
-        let cost = money_cell(row, "cost", "bad cost");
-        match (price, cost) {
+        if let Err(detail) = currency_cell(&row_currency, &currency) {
+            reject("currency mismatch", format!("item {id:?}: {detail}"));
+            continue;
+        }
+        match (
+            money_cell(&price, "price", "bad price", &currency),
+            money_cell(&cost, "cost", "bad cost", &currency),
+        ) {
             (Err((reason, detail)), _) | (_, Err((reason, detail))) => {
                 reject(reason, format!("item {id:?}: {detail}"))
             }
             (Ok(price), Ok(cost)) => {
-                seen.insert(id.to_string(), line);
+                seen.insert(id.clone(), line);
                 products.push(Product {
-                    id: id.to_string(),
-                    title: title.to_string(),
-                    category: row.get("category").to_string(),
+                    id,
+                    title,
+                    category,
                     price,
                     cost,
                 });
             }
         }
-    });
-    rejects.extend(row_rejects);
+    }
     rejects.sort_by_key(|r| r.line);
-    let catalog = Catalog::new(products).expect("duplicates rejected above");
+    let catalog = Catalog::new(products)
+        .expect("duplicates rejected above")
+        .in_currency(currency);
     Ok((catalog, rejects))
 }
 
@@ -331,7 +375,8 @@ pub struct OrderLog {
     pub lines: u64,
 }
 
-/// Reads `order_id,item_id[,customer_id,timestamp,quantity,unit_price]` against a catalog.
+/// Reads `order_id,item_id[,customer_id,timestamp,quantity,unit_price,currency]` against a
+/// catalog; unit prices are in the catalog's currency, and a line naming another is rejected.
 pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reject>), FileError> {
     let mut table = Table::open(path, &["order_id", "item_id"])?;
     let file = table.file.clone();
@@ -366,7 +411,10 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
                 }
             }
         }
-        let unit_price = match money_cell(row, "unit_price", "bad unit_price") {
+        if let Err(detail) = currency_cell(row.get("currency"), catalog.currency()) {
+            return reject("currency mismatch", format!("order {order_id:?} item {item_id:?}: {detail}"));
+        }
+        let unit_price = match money_cell(row.get("unit_price"), "unit_price", "bad unit_price", catalog.currency()) {
             Ok(v) => v,
             Err((reason, detail)) => {
                 return reject(reason, format!("order {order_id:?} item {item_id:?}: {detail}"))

@@ -10,6 +10,7 @@
 pub mod assoc;
 pub mod baselines;
 pub mod blend;
+pub mod currency;
 pub mod ease;
 pub mod error;
 pub mod eval;

@@ -15,6 +15,7 @@
 //!   σ(logit 0.45 + β·d) at discount fraction d, β planted per category from 1 to 12.
 
 use crate::serve::catalog::{Catalog, Product};
+use crate::serve::money::Currency;
 use crate::train::error::{At, FileError};
 use crate::train::ingest::{Order, OrderLog};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -72,6 +73,8 @@ pub struct SynthLine {
     pub quantity: u32,
     /// Price paid per unit in minor units: the list price less that week's promotion.
     pub unit_price: i64,
+    /// That week's promotion on the item, in percent off its list price (0: none).
+    pub promotion: u8,
 }
 
 /// One generated order.
@@ -149,6 +152,8 @@ pub struct Shop {
     pub products: Vec<Product>,
     pub orders: Vec<SynthOrder>,
     pub planted: Planted,
+    /// The currency its amounts are in (US dollars as generated; see [`Shop::in_currency`]).
+    pub currency: Currency,
 }
 
 const GROUP_ORDER_SHARE: f64 = 0.25;
@@ -916,7 +921,8 @@ pub fn generate(config: &SynthConfig) -> Shop {
                 SynthLine {
                     item,
                     quantity: *[1, 1, 1, 1, 1, 1, 1, 1, 2, 3].choose(&mut rng).expect("q"),
-                    unit_price: (list * (100 - off) + 50) / 100,
+                    unit_price: promoted(list, off as u8),
+                    promotion: off as u8,
                 }
             })
             .collect();
@@ -961,10 +967,63 @@ pub fn generate(config: &SynthConfig) -> Shop {
         products,
         orders,
         planted,
+        currency: Currency::default(),
     }
 }
 
+/// A list price less a promotion of `percent`, rounded half up to the minor unit.
+fn promoted(list: i64, percent: u8) -> i64 {
+    (list * (100 - percent as i64) + 50) / 100
+}
+
 impl Shop {
+    /// The same shop priced in another currency, at `rate` of its major units per US dollar
+    /// (150 for JPY, 0.31 for KWD): every list price and cost converted and rounded to the
+    /// currency's minor unit (at least 1), and every order line's price re-derived from its
+    /// converted list price and that week's promotion, as the shop's till would.
+    pub fn in_currency(&self, currency: Currency, rate: f64) -> Result<Shop, String> {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(format!("rate {rate} is not a positive number"));
+        }
+        let from_cents = rate * currency.unit() as f64 / Currency::default().unit() as f64;
+        let convert = |v: i64| ((v as f64 * from_cents).round() as i64).max(1);
+        let products: Vec<Product> = self
+            .products
+            .iter()
+            .map(|p| Product {
+                price: p.price.map(convert),
+                cost: p.cost.map(convert),
+                ..p.clone()
+            })
+            .collect();
+        let orders = self
+            .orders
+            .iter()
+            .map(|o| SynthOrder {
+                lines: o
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        let list = products[l.item as usize]
+                            .price
+                            .expect("synthetic items are priced");
+                        SynthLine {
+                            unit_price: promoted(list, l.promotion),
+                            ..l.clone()
+                        }
+                    })
+                    .collect(),
+                ..o.clone()
+            })
+            .collect();
+        Ok(Shop {
+            products,
+            orders,
+            planted: self.planted.clone(),
+            currency,
+        })
+    }
+
     /// The shop as ingest would read it: catalog and order log, without a CSV round trip.
     pub fn to_log(&self) -> (Catalog, OrderLog) {
         let orders: Vec<Order> = self
@@ -980,20 +1039,25 @@ impl Shop {
             .collect();
         let lines = orders.iter().map(|o| o.items.len() as u64).sum();
         (
-            Catalog::new(self.products.clone()).expect("generated ids are unique"),
+            Catalog::new(self.products.clone())
+                .expect("generated ids are unique")
+                .in_currency(self.currency.clone()),
             OrderLog { orders, lines },
         )
     }
 }
 
-/// Writes `products.csv`, `orders.csv` and `planted.json` into `dir`.
+/// Writes `products.csv` (with the shop's `currency` on every row), `orders.csv` and
+/// `planted.json` into `dir`.
 pub fn write(shop: &Shop, dir: &Path) -> Result<(), FileError> {
     std::fs::create_dir_all(dir).at(|| format!("creating {}", dir.display()))?;
-    let money = |v: Option<i64>| v.map(crate::serve::money::format_minor).unwrap_or_default();
+    let currency = &shop.currency;
+    let code = currency.code().unwrap_or_default();
+    let money = |v: Option<i64>| v.map(|m| currency.format(m)).unwrap_or_default();
     let products = dir.join("products.csv");
     let writing = || format!("writing {}", products.display());
     let mut w = csv::Writer::from_path(&products).at(writing)?;
-    w.write_record(["item_id", "title", "category", "price", "cost"])
+    w.write_record(["item_id", "title", "category", "price", "cost", "currency"])
         .at(writing)?;
     for p in &shop.products {
         w.write_record([
@@ -1002,6 +1066,7 @@ pub fn write(shop: &Shop, dir: &Path) -> Result<(), FileError> {
             &p.category,
             &money(p.price),
             &money(p.cost),
+            code,
         ])
         .at(writing)?;
     }

@@ -2,7 +2,8 @@
 
 #![allow(dead_code)]
 
-use cartwise::serve::export::{Export, ENTRY_LEN, HEADER_LEN};
+use cartwise::serve::export::{tags, Export, Tag, ENTRY_LEN, HEADER_LEN};
+use cartwise::serve::money::Currency;
 use cartwise::train::pipeline::{train, TrainConfig};
 use cartwise::train::synth::{generate, Shop, SynthConfig};
 use proptest::prelude::*;
@@ -37,6 +38,24 @@ pub fn baskets_strategy(
             ),
         )
     })
+}
+
+/// Sections as a writer before version 7 laid them out: the catalog without its currency.
+pub fn without_currency(parts: &mut [(Tag, u32, Vec<u8>)], export: &Export) {
+    let code = export.catalog.currency().code().unwrap_or("");
+    let catl = parts.iter_mut().find(|p| p.0 == tags::CATALOG).unwrap();
+    // A one-entry string table (count, two offsets, the code) and the exponent.
+    let trailer = 4 + 8 + code.len() + 4;
+    catl.2.truncate(catl.2.len() - trailer);
+}
+
+/// What a file written before version 7 reads as: the same, with no currency stated.
+pub fn read_before_currency(export: &Export, version: u32) -> Export {
+    Export {
+        version,
+        catalog: export.catalog.clone().in_currency(Currency::unstated()),
+        ..export.clone()
+    }
 }
 
 /// Rewrites a file's format version, keeping its table checksum valid: how an older writer's

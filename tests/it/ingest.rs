@@ -29,7 +29,7 @@ fn products_parse_money_exactly_and_report_bad_rows() {
          E,Eps,Y,-1,0\n\
          F,Phi,Y,,\n",
     );
-    let (catalog, rejects) = read_products(&p).unwrap();
+    let (catalog, rejects) = read_products(&p, None).unwrap();
     assert_eq!(catalog.len(), 3, "A, B and F are accepted");
     let a = catalog.get(catalog.lookup("A").unwrap());
     assert_eq!((a.price, a.cost), (Some(255), Some(110)));
@@ -81,7 +81,7 @@ fn orders_report_each_rejected_line_with_reason_and_summary() {
          9,B,,2024-12-24 08:30:00,,\n\
          9,A,,,,\n",
     );
-    let (catalog, _) = read_products(&p).unwrap();
+    let (catalog, _) = read_products(&p, None).unwrap();
     let (log, rejects) = read_orders(&o, &catalog).unwrap();
     let got: Vec<(u64, &str)> = rejects.iter().map(|r| (r.line, r.reason)).collect();
     assert_eq!(
@@ -119,7 +119,7 @@ fn orders_report_each_rejected_line_with_reason_and_summary() {
 fn missing_required_column_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let p = file(&dir, "products.csv", "id,title\nA,Alpha\n");
-    let err = read_products(&p).unwrap_err().to_string();
+    let err = read_products(&p, None).unwrap_err().to_string();
     assert!(
         err.contains("products.csv:1") && err.contains("item_id"),
         "{err}"
@@ -134,7 +134,7 @@ fn malformed_csv_rows_are_rejected_with_their_line() {
     bytes.extend_from_slice(&[0xff, 0xfe]);
     bytes.extend_from_slice(b"\nC,Gamma\n");
     std::fs::write(&path, bytes).unwrap();
-    let (catalog, rejects) = read_products(&path).unwrap();
+    let (catalog, rejects) = read_products(&path, None).unwrap();
     assert_eq!(catalog.len(), 2);
     assert_eq!(rejects.len(), 1);
     assert_eq!(rejects[0].line, 3);
@@ -154,7 +154,7 @@ fn product_links_keep_https_http_and_site_relative_ones_and_report_the_rest() {
          c,Pot,javascript:alert(1),//evil.example/c\n\
          d,Cup,/img/d.png,\n",
     );
-    let (catalog, rejects) = read_products(&path).unwrap();
+    let (catalog, rejects) = read_products(&path, None).unwrap();
     assert!(rejects.is_empty());
     let (links, rejects) = read_links(&path, &catalog).unwrap();
     let at = |id: &str| links.get(catalog.lookup(id).unwrap());
@@ -175,4 +175,71 @@ fn product_links_keep_https_http_and_site_relative_ones_and_report_the_rest() {
         "{text:?}"
     );
     assert!(text[1].contains("url \"//evil.example/c\""), "{text:?}");
+}
+
+#[test]
+fn amounts_follow_the_shops_currency() {
+    use cartwise::train::currency::iso_4217;
+    let dir = tempfile::tempdir().unwrap();
+    // The first currency cell (line 3) decides, also for the row above it.
+    let yen = file(
+        &dir,
+        "yen.csv",
+        "item_id,title,price,cost,currency\n\
+         a,Mug,1980,900,\n\
+         b,Tea,480,200,jpy\n\
+         c,Pot,19.80,9,JPY\n\
+         d,Cup,3.50,1,USD\n",
+    );
+    let (catalog, rejects) = read_products(&yen, None).unwrap();
+    assert_eq!(catalog.currency(), &iso_4217("JPY").unwrap());
+    let a = catalog.get(catalog.lookup("a").unwrap());
+    assert_eq!((a.price, a.cost), (Some(1980), Some(900)));
+    let got: Vec<(u64, &str)> = rejects.iter().map(|r| (r.line, r.reason)).collect();
+    assert_eq!(got, vec![(4, "bad price"), (5, "currency mismatch")]);
+    assert!(
+        rejects[0].detail.contains("more than 0 decimal places"),
+        "{}",
+        rejects[0]
+    );
+    assert!(
+        rejects[1].detail.contains("prices are in JPY"),
+        "{}",
+        rejects[1]
+    );
+
+    // --currency wins over the file; three decimals in dinars, a short fraction right-padded.
+    let fils = file(
+        &dir,
+        "kwd.csv",
+        "item_id,title,price,cost\na,Mug,2.5,1.125\nb,Tea,0.990,0.4\n",
+    );
+    let kwd = iso_4217("kwd").unwrap();
+    let (catalog, rejects) = read_products(&fils, Some(&kwd)).unwrap();
+    assert!(rejects.is_empty(), "{rejects:?}");
+    let a = catalog.get(catalog.lookup("a").unwrap());
+    assert_eq!((a.price, a.cost), (Some(2500), Some(1125)));
+
+    // Order lines are read in the catalog's currency; one naming another is rejected.
+    let orders = file(
+        &dir,
+        "orders.csv",
+        "order_id,item_id,unit_price,currency\n1,a,2.250,KWD\n1,b,0.99,\n2,a,2.5,EUR\n",
+    );
+    let (log, rejects) = read_orders(&orders, &catalog).unwrap();
+    assert_eq!(log.orders[0].unit_prices, vec![Some(2250), Some(990)]);
+    let got: Vec<(u64, &str)> = rejects.iter().map(|r| (r.line, r.reason)).collect();
+    assert_eq!(got, vec![(4, "currency mismatch")]);
+
+    // An unknown code in the file is an error naming file and line.
+    let bad = file(
+        &dir,
+        "bad.csv",
+        "item_id,title,price,currency\na,Mug,1,XYZ\n",
+    );
+    let err = read_products(&bad, None).unwrap_err().to_string();
+    assert!(
+        err.contains("bad.csv:2") && err.contains("\"XYZ\""),
+        "{err}"
+    );
 }

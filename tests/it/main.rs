@@ -8,6 +8,7 @@ mod baselines;
 mod cli;
 mod cold_start;
 mod common;
+mod currency;
 mod ease;
 mod eval;
 mod export;

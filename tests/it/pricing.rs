@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use cartwise::serve::money::Currency;
 use cartwise::serve::pricing::{margin_floor, quote, Limits, Offer, Policy};
 use cartwise::serve::rules::{DiscountForm, MerchantRules, PinnedBundle, PriceEnding, BP};
 use cartwise::serve::suggest::{Cart, CartEntry, Engine, SuggestError, SuggestOptions, Terms};
@@ -28,17 +29,31 @@ fn ending() -> impl Strategy<Value = PriceEnding> {
     ]
 }
 
+/// Currencies of every minor unit the optimiser must handle: none, cents, fils.
+fn currency() -> impl Strategy<Value = Currency> {
+    prop_oneof![
+        Just(Currency::new("JPY", 0).unwrap()),
+        Just(Currency::new("USD", 2).unwrap()),
+        Just(Currency::new("KWD", 3).unwrap())
+    ]
+}
+
 /// Whether a positive discount has the rules' form.
-fn has_form(rules: &MerchantRules, base: i64, discount: i64) -> bool {
+fn has_form(rules: &MerchantRules, currency: &Currency, base: i64, discount: i64) -> bool {
     match rules.discount_form {
         DiscountForm::Any => true,
-        DiscountForm::Amount => discount % 100 == 0,
+        DiscountForm::Amount => discount % currency.unit() == 0,
         DiscountForm::Percent => (1..=100).any(|p| (base * p + 50) / 100 == discount),
     }
 }
 
 /// Every rule a priced bundle must keep.
-fn check_rules(rules: &MerchantRules, offer: &Offer, discount: i64) -> Result<(), TestCaseError> {
+fn check_rules(
+    rules: &MerchantRules,
+    currency: &Currency,
+    offer: &Offer,
+    discount: i64,
+) -> Result<(), TestCaseError> {
     let base = offer.base_price;
     prop_assert!(discount >= 0, "a surcharge");
     prop_assert!(
@@ -61,8 +76,8 @@ fn check_rules(rules: &MerchantRules, offer: &Offer, discount: i64) -> Result<()
             price as i128 * BP as i128
                 >= cost.unwrap() as i128 * (BP + rules.min_margin_bp) as i128
         );
-        prop_assert!(rules.price_ending.fits(price), "price ending");
-        prop_assert!(has_form(rules, base, discount), "discount form");
+        prop_assert!(rules.price_ending.fits(price, currency), "price ending");
+        prop_assert!(has_form(rules, currency, base, discount), "discount form");
     }
     Ok(())
 }
@@ -83,6 +98,7 @@ proptest! {
         form in form(),
         ending in ending(),
         fixed_bp in 0u32..=BP,
+        currency in currency(),
     ) {
         let rules = MerchantRules {
             max_discount_bp: max_bp,
@@ -98,20 +114,21 @@ proptest! {
             base_acceptance: p0,
             sensitivity: beta,
         };
-        let best = quote(&offer, &rules, Policy::Optimize);
+        let best = quote(&offer, &rules, &currency, Policy::Optimize);
         prop_assert_eq!(best.bundle_price, base - best.discount);
-        check_rules(&rules, &offer, best.discount)?;
-        let fixed = quote(&offer, &rules, Policy::Fixed(fixed_bp));
-        check_rules(&rules, &offer, fixed.discount)?;
+        check_rules(&rules, &currency, &offer, best.discount)?;
+        let fixed = quote(&offer, &rules, &currency, Policy::Fixed(fixed_bp));
+        check_rules(&rules, &currency, &offer, fixed.discount)?;
         prop_assert!(fixed.discount as i128 * BP as i128 <= base as i128 * fixed_bp as i128);
         // Brute force: no allowed discount earns more (up to float noise), and the grid's
         // `allows` agrees with the rules.
-        let limits = Limits::new(&offer, &rules);
+        let limits = Limits::new(&offer, &rules, &currency);
         if let Some(cost) = offer.cost {
             let margin = |d: i64| offer.acceptance(d) * (base - d - cost) as f64;
             let chosen = margin(best.discount);
             for d in 0..=limits.max {
-                let allowed = d == 0 || (rules.price_ending.fits(base - d) && has_form(&rules, base, d));
+                let allowed = d == 0 || (rules.price_ending.fits(base - d, &currency)
+                    && has_form(&rules, &currency, base, d));
                 prop_assert_eq!(limits.allows(d), allowed, "allows({})", d);
                 if allowed {
                     prop_assert!(margin(d) <= chosen + 1e-9 * chosen.abs().max(1.0),
@@ -202,7 +219,7 @@ proptest! {
                 prop_assert!(!options.exclude.contains(&i.id) && !ids.contains(&i.id));
                 prop_assert!(options.stock.get(&i.id) != Some(&0));
             }
-            check_rules(&rules, &b.offer, b.discount)?;
+            check_rules(&rules, catalog.currency(), &b.offer, b.discount)?;
             prop_assert_eq!(b.base_price, b.items.iter().map(|i| i.price).sum::<i64>());
             prop_assert_eq!(b.bundle_price, b.base_price - b.discount);
         }

@@ -25,7 +25,7 @@ use std::borrow::Cow;
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 /// Bytes in the fixed header before the section table.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per section table entry.
@@ -375,8 +375,8 @@ impl Export {
             }
         };
         let meta = sections::decode_json(&payload(tags::META)?).map_err(malformed(tags::META))?;
-        let catalog =
-            sections::decode_catalog(&payload(tags::CATALOG)?).map_err(malformed(tags::CATALOG))?;
+        let catalog = sections::decode_catalog(&payload(tags::CATALOG)?, version)
+            .map_err(malformed(tags::CATALOG))?;
         let assoc =
             sections::decode_assoc(&payload(tags::ASSOC)?).map_err(malformed(tags::ASSOC))?;
         let itemsets = sections::decode_itemsets(&payload(tags::ITEMSETS)?)

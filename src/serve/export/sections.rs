@@ -7,6 +7,7 @@ use crate::serve::assoc::{AssocTable, Neighbor};
 use crate::serve::catalog::{safe_link, Catalog, Product, ProductLinks};
 use crate::serve::ease::SparseEase;
 use crate::serve::model::{ModelConfig, NamedTensor, WeightType};
+use crate::serve::money::Currency;
 use crate::serve::seasonal::SeasonalIndex;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::gguf_file::{self, Value};
@@ -49,11 +50,15 @@ pub fn encode_catalog(catalog: &Catalog) -> Vec<u8> {
     for p in products {
         w.i64(p.cost.unwrap_or(NO_AMOUNT));
     }
+    let currency = catalog.currency();
+    w.strings(std::iter::once(currency.code().unwrap_or("")));
+    w.u32(currency.exponent() as u32);
     w.0
 }
 
-/// Decodes CATL, checking every index and that ids are unique.
-pub fn decode_catalog(payload: &[u8]) -> Result<Catalog, DecodeError> {
+/// Decodes CATL, checking every index and that ids are unique; files before version 7 state
+/// no currency (amounts in hundredths).
+pub fn decode_catalog(payload: &[u8], version: u32) -> Result<Catalog, DecodeError> {
     let mut r = ByteReader::new(payload);
     let ids = r.strings("item ids")?;
     let titles = r.strings("titles")?;
@@ -65,6 +70,18 @@ pub fn decode_catalog(payload: &[u8]) -> Result<Catalog, DecodeError> {
     let category_of = r.u32s(n, "category index")?;
     let prices = r.i64s(n, "prices")?;
     let costs = r.i64s(n, "costs")?;
+    let currency = if version >= 7 {
+        let code = r.strings("currency")?;
+        let exponent = r.u32("currency exponent")?;
+        match (code.as_slice(), u8::try_from(exponent)) {
+            // A file first written before version 7 and rewritten since.
+            ([code], Ok(2)) if code.is_empty() => Currency::unstated(),
+            ([code], Ok(exponent)) => Currency::new(code, exponent).map_err(|e| e.to_string())?,
+            _ => return Err(format!("currency {code:?} with exponent {exponent}")),
+        }
+    } else {
+        Currency::unstated()
+    };
     r.finish("catalog")?;
     let amount = |v: i64| (v != NO_AMOUNT).then_some(v);
     let products = ids
@@ -91,7 +108,9 @@ pub fn decode_catalog(payload: &[u8]) -> Result<Catalog, DecodeError> {
             })
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;
-    Catalog::new(products).map_err(|e| e.to_string())
+    Catalog::new(products)
+        .map(|c| c.in_currency(currency))
+        .map_err(|e| e.to_string())
 }
 
 /// LINK: product image URLs then product page URLs, two string tables of one entry per item

@@ -3,6 +3,7 @@
 
 use super::acceptance::probability;
 use crate::serve::catalog::Product;
+use crate::serve::money::Currency;
 use crate::serve::rules::{DiscountForm, MerchantRules, BP};
 
 /// The lowest price that keeps `min_margin_bp` over `cost`: ceil(cost × (1 + margin)).
@@ -110,8 +111,9 @@ enum Grid {
 }
 
 impl Limits {
-    /// The limits for an offer under the rules.
-    pub fn new(offer: &Offer, rules: &MerchantRules) -> Self {
+    /// The limits for an offer under the rules, in minor units of `currency` (its unit sets
+    /// what "whole" and "99" mean and the step of an amount discount).
+    pub fn new(offer: &Offer, rules: &MerchantRules, currency: &Currency) -> Self {
         let base = offer.base_price.max(0);
         let cap = |amount: i64| {
             (amount.max(0) as i128 * rules.max_discount_bp.min(BP) as i128 / BP as i128) as i64
@@ -121,7 +123,8 @@ impl Limits {
             None => 0,
         };
         let max = cap(base).min(cap(offer.discountable)).min(headroom).max(0);
-        let ending = |d: i64| rules.price_ending.fits(base - d);
+        let ending = |d: i64| rules.price_ending.fits(base - d, currency);
+        let unit = currency.unit();
         let grid = match rules.discount_form {
             DiscountForm::Percent => Grid::List(
                 (1..=100i64)
@@ -132,18 +135,20 @@ impl Limits {
             ),
             DiscountForm::Any | DiscountForm::Amount => {
                 let step = if rules.discount_form == DiscountForm::Amount {
-                    100
+                    unit
                 } else {
                     1
                 };
-                match (1..=100).map(|d| d * step).find(|&d| ending(d)) {
-                    // Endings repeat every 100 minor units: one fitting amount gives them all.
+                // Endings repeat every unit: one fitting amount within a unit's worth of steps
+                // gives them all.
+                let period = unit / gcd(unit, step);
+                match (1..=period).map(|d| d * step).find(|&d| ending(d)) {
                     Some(first) => Grid::Step {
                         first,
                         step: if ending(first + step) {
                             step
                         } else {
-                            100 * step / gcd(100, step)
+                            unit * step / gcd(unit, step)
                         },
                     },
                     None => Grid::List(Vec::new()),
@@ -201,8 +206,8 @@ fn gcd(a: i64, b: i64) -> i64 {
 /// logarithm in `d` (log σ is concave, and so is the log of a falling line), so it rises to one
 /// peak and falls; the best allowed discount is one of the two allowed neighbours of that peak,
 /// or none. Ties go to the smaller discount. An offer with unknown cost gets no discount.
-pub fn quote(offer: &Offer, rules: &MerchantRules, policy: Policy) -> Quote {
-    quote_within(offer, &Limits::new(offer, rules), policy)
+pub fn quote(offer: &Offer, rules: &MerchantRules, currency: &Currency, policy: Policy) -> Quote {
+    quote_within(offer, &Limits::new(offer, rules, currency), policy)
 }
 
 /// Prices an offer within given limits by a policy (see [`quote`]).
@@ -276,6 +281,10 @@ mod tests {
     use super::*;
     use crate::serve::rules::PriceEnding;
 
+    fn usd() -> Currency {
+        Currency::default()
+    }
+
     fn offer(base: i64, cost: i64) -> Offer {
         Offer {
             base_price: base,
@@ -297,7 +306,7 @@ mod tests {
     fn margin_floor_caps_the_discount() {
         // 15% of 10.00 would be 1.50, but cost 8.00 at 20% margin needs 9.60.
         let rules = MerchantRules::default();
-        let limits = Limits::new(&offer(1000, 800), &rules);
+        let limits = Limits::new(&offer(1000, 800), &rules, &usd());
         assert_eq!(limits.max, 40);
         assert_eq!(
             limits.max,
@@ -306,38 +315,51 @@ mod tests {
                 &MerchantRules {
                     max_discount_bp: 400,
                     ..rules.clone()
-                }
+                },
+                &usd()
             )
             .max
         );
         // Already below the floor: no discount, never a surcharge.
-        assert_eq!(Limits::new(&offer(1000, 950), &rules).max, 0);
+        assert_eq!(Limits::new(&offer(1000, 950), &rules, &usd()).max, 0);
         // Unknown cost: no discount.
         let unknown = Offer {
             cost: None,
             ..offer(1000, 100)
         };
-        assert_eq!(quote(&unknown, &rules, Policy::Optimize).discount, 0);
-        assert_eq!(quote(&unknown, &rules, Policy::Fixed(1000)).discount, 0);
+        assert_eq!(
+            quote(&unknown, &rules, &usd(), Policy::Optimize).discount,
+            0
+        );
+        assert_eq!(
+            quote(&unknown, &rules, &usd(), Policy::Fixed(1000)).discount,
+            0
+        );
     }
 
     #[test]
     fn sensitive_shoppers_get_the_maximum_and_indifferent_ones_none() {
         let rules = MerchantRules::default();
         let sensitive = offer(10_000, 4_000);
-        assert_eq!(quote(&sensitive, &rules, Policy::Optimize).discount, 1_500);
+        assert_eq!(
+            quote(&sensitive, &rules, &usd(), Policy::Optimize).discount,
+            1_500
+        );
         let indifferent = Offer {
             sensitivity: 0.5,
             ..sensitive
         };
-        assert_eq!(quote(&indifferent, &rules, Policy::Optimize).discount, 0);
+        assert_eq!(
+            quote(&indifferent, &rules, &usd(), Policy::Optimize).discount,
+            0
+        );
         // In between, the peak is interior: check it against every allowed discount.
         let middle = Offer {
             sensitivity: 3.0,
             base_acceptance: 0.3,
             ..sensitive
         };
-        let q = quote(&middle, &rules, Policy::Optimize);
+        let q = quote(&middle, &rules, &usd(), Policy::Optimize);
         assert!(q.discount > 0 && q.discount < 1_500, "{q:?}");
         let best = (0..=1_500)
             .max_by(|&a, &b| {
@@ -358,18 +380,52 @@ mod tests {
             ..MerchantRules::default()
         };
         let o = offer(2_549, 1_000); // max 15% = 382
-        let any99 = Limits::new(&o, &rules(DiscountForm::Any, PriceEnding::NinetyNine));
+        let any99 = Limits::new(
+            &o,
+            &rules(DiscountForm::Any, PriceEnding::NinetyNine),
+            &usd(),
+        );
         assert_eq!((any99.below(382), any99.above(1)), (350, Some(50)));
-        let whole = Limits::new(&o, &rules(DiscountForm::Any, PriceEnding::Whole));
+        let whole = Limits::new(&o, &rules(DiscountForm::Any, PriceEnding::Whole), &usd());
         assert_eq!(whole.below(382), 349);
-        let amount = Limits::new(&o, &rules(DiscountForm::Amount, PriceEnding::Any));
+        let amount = Limits::new(&o, &rules(DiscountForm::Amount, PriceEnding::Any), &usd());
         assert_eq!((amount.below(382), amount.above(101)), (300, Some(200)));
         // 25.49 - whole units never ends in .99 or .00: only no discount.
-        let none = Limits::new(&o, &rules(DiscountForm::Amount, PriceEnding::Whole));
+        let none = Limits::new(&o, &rules(DiscountForm::Amount, PriceEnding::Whole), &usd());
         assert_eq!((none.below(382), none.above(0)), (0, None));
-        let percent = Limits::new(&o, &rules(DiscountForm::Percent, PriceEnding::Any));
+        let percent = Limits::new(&o, &rules(DiscountForm::Percent, PriceEnding::Any), &usd());
         assert_eq!(percent.below(382), 382); // 15% of 25.49 = 3.8235 -> 3.82
         assert_eq!(percent.below(381), 357); // 14%: 3.5686 -> 3.57
         assert!(percent.allows(255) && !percent.allows(256));
+    }
+
+    #[test]
+    fn the_currency_unit_sets_endings_and_amounts() {
+        let rules = |form, ending| MerchantRules {
+            discount_form: form,
+            price_ending: ending,
+            ..MerchantRules::default()
+        };
+        let (jpy, kwd) = (
+            Currency::new("JPY", 0).unwrap(),
+            Currency::new("KWD", 3).unwrap(),
+        );
+        // ¥1,980 at 15% at most: any whole yen is "whole" and an "amount".
+        let o = offer(1_980, 800);
+        let whole = Limits::new(&o, &rules(DiscountForm::Amount, PriceEnding::Whole), &jpy);
+        assert_eq!((whole.below(297), whole.above(1)), (297, Some(1)));
+        // 25.490 KWD: "99" is x.990, amounts are whole dinars (1,000 fils).
+        let o = offer(25_490, 10_000);
+        let max = Limits::new(&o, &rules(DiscountForm::Any, PriceEnding::Any), &kwd).max;
+        assert_eq!(max, 3_823);
+        let any99 = Limits::new(&o, &rules(DiscountForm::Any, PriceEnding::NinetyNine), &kwd);
+        assert_eq!((any99.below(max), any99.above(1)), (3_500, Some(500)));
+        let amount = Limits::new(&o, &rules(DiscountForm::Amount, PriceEnding::Any), &kwd);
+        assert_eq!(
+            (amount.below(max), amount.above(1_001)),
+            (3_000, Some(2_000))
+        );
+        let whole = Limits::new(&o, &rules(DiscountForm::Any, PriceEnding::Whole), &kwd);
+        assert_eq!(whole.below(max), 3_490);
     }
 }

@@ -3,13 +3,17 @@
 
 use super::{Limits, Offer};
 use crate::serve::catalog::Catalog;
-use crate::serve::money::format_minor;
 use crate::serve::rules::{MerchantRules, RuleError};
 
 /// Checks merchant rules against a catalog: pinned bundles name known, priced items, and a
 /// fixed bundle price keeps every other rule (no surcharge, at most the maximum discount,
 /// at or above the margin floor, the price ending).
 pub fn check_catalog(rules: &MerchantRules, catalog: &Catalog) -> Result<(), RuleError> {
+    let currency = catalog.currency();
+    if let Some(problem) = rules.price_ending.problem(currency) {
+        return Err(RuleError::new("priceEnding", problem));
+    }
+    let format_minor = |minor: i64| currency.format(minor);
     for (n, pin) in rules.pinned.iter().enumerate() {
         for (k, id) in pin.when.iter().enumerate() {
             if catalog.lookup(id).is_none() {
@@ -39,7 +43,7 @@ pub fn check_catalog(rules: &MerchantRules, catalog: &Catalog) -> Result<(), Rul
         // Acceptance does not enter the limits.
         let offer = Offer::new(&products, rules, 0.5, 0.0);
         let (base, cost) = (offer.base_price, offer.cost);
-        let most = Limits::new(&offer, rules).max;
+        let most = Limits::new(&offer, rules, currency).max;
         let discount = base - fixed;
         let (price, base_text) = (format_minor(fixed), format_minor(base));
         let problem = if discount < 0 {
@@ -61,7 +65,7 @@ pub fn check_catalog(rules: &MerchantRules, catalog: &Catalog) -> Result<(), Rul
                 rules.min_margin_bp as f64 / 100.0,
                 format_minor(cost.unwrap_or(0)),
             ))
-        } else if discount > 0 && !rules.price_ending.fits(fixed) {
+        } else if discount > 0 && !rules.price_ending.fits(fixed, currency) {
             Some(format!(
                 "{price} does not have the price ending {:?}",
                 rules.price_ending

@@ -250,6 +250,7 @@ fn offer_under_export(src: &Sources, cart: &[u32], items: &[u32], fresh: &Fresh)
     quote(
         &offer(src, cart, items, rules, fresh),
         rules,
+        src.export.catalog.currency(),
         Policy::Optimize,
     )
     .discount
@@ -269,13 +270,14 @@ fn price(
     let products: Vec<_> = option.items.iter().map(|&i| shelf.get(i)).collect();
     let offer = offer(src, cart, &option.items, &terms.rules, &terms.fresh);
     let export_rules = &src.export.rules;
+    let currency = src.export.catalog.currency();
     let mut pricing = if terms.rules == *export_rules {
-        quote(&offer, export_rules, Policy::Optimize)
+        quote(&offer, export_rules, currency, Policy::Optimize)
     } else {
         // The call tightened the export's rules: never a bigger discount than the export's
         // rules give this bundle for this cart, which is what checkout verifies.
         let ceiling = offer_under_export(src, cart, &option.items, &terms.fresh);
-        let limits = Limits::new(&offer, &terms.rules).at_most(ceiling);
+        let limits = Limits::new(&offer, &terms.rules, currency).at_most(ceiling);
         quote_within(&offer, &limits, Policy::Optimize)
     };
     if let Some(Some(fixed)) = option.pinned {

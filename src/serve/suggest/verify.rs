@@ -7,7 +7,6 @@ use super::bundles::{offer, triggers};
 use super::candidates::Sources;
 use super::new_items::Fresh;
 use super::types::CartEntry;
-use crate::serve::money::format_minor;
 use crate::serve::pricing::{quote, Policy};
 use crate::serve::rules::MAX_PINNED_ITEMS;
 use serde::{Deserialize, Serialize};
@@ -122,6 +121,7 @@ pub fn verify(src: &Sources, cart: &[u32], claim: &Claim) -> Verdict {
     let optimised = quote(
         &offer(src, cart, &items, rules, &Fresh::default()),
         rules,
+        catalog.currency(),
         Policy::Optimize,
     )
     .bundle_price;
@@ -130,7 +130,10 @@ pub fn verify(src: &Sources, cart: &[u32], claim: &Claim) -> Verdict {
         None => optimised,
     };
     let claimed = claim.bundle.bundle_price;
-    let (price, allowed_text) = (format_minor(claimed), format_minor(allowed));
+    let (price, allowed_text) = (
+        catalog.currency().format(claimed),
+        catalog.currency().format(allowed),
+    );
     if claimed >= allowed {
         Verdict {
             ok: true,

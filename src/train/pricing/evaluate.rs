@@ -135,7 +135,7 @@ pub fn compare(
                 Basis::ExactCosts => &exact_offer,
                 Basis::Truth => &true_offer,
             };
-            let q = quote(priced_offer, rules, policy);
+            let q = quote(priced_offer, rules, catalog.currency(), policy);
             let accept = true_offer.acceptance(q.discount);
             sum[0] += true_offer.expected_margin(q.discount).unwrap_or(0.0);
             sum[1] += accept;
