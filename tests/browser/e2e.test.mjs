@@ -101,5 +101,7 @@ test("the demo server serves the storefront's files only", async () => {
     const response = await fetch(`${env.base}${path}`);
     assert.equal(response.status, 404, path);
   }
+  // A malformed escape is a bad request, and the server goes on serving.
+  assert.equal((await fetch(`${env.base}/www/%E0%A4%A`)).status, 400);
   assert.equal((await fetch(`${env.base}/www/demo/demo.js`)).status, 200);
 });

@@ -13,9 +13,10 @@ export const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
-/** Starts the static server and a browser; returns {base, browser, close}. */
-export async function launch({ webgpu = false } = {}) {
-  const server = await startServer(0);
+/** Starts the static server (with `headers` on every response) and a browser; returns
+ * {base, browser, close}. */
+export async function launch({ webgpu = false, headers = {} } = {}) {
+  const server = await startServer(0, { headers });
   const base = `http://127.0.0.1:${server.address().port}`;
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

@@ -46,8 +46,10 @@ async function body(req) {
   return JSON.parse(text);
 }
 
-export function startServer(port = 0) {
+/** Starts the server; `headers` go on every response (a test's Content-Security-Policy). */
+export function startServer(port = 0, { headers = {} } = {}) {
   const server = createServer(async (req, res) => {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     if (req.method === "POST" && req.url === "/checkout") {
       let answer;
       try {
@@ -58,7 +60,13 @@ export function startServer(port = 0) {
       res.writeHead(answer.ok ? 200 : 409, { "Content-Type": "application/json" });
       return res.end(JSON.stringify(answer));
     }
-    const path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+    } catch {
+      res.writeHead(400).end("bad request"); // a malformed %-escape
+      return;
+    }
     if (path === "/" || path === "/www/") {
       res.writeHead(302, { Location: "/www/demo/" });
       return res.end();
