@@ -5,7 +5,12 @@ const el = document.getElementById("bundles");
 const grid = document.getElementById("grid");
 const cartList = document.getElementById("cart");
 const status = document.getElementById("status");
-const money = (minor) => new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(minor / 100);
+// The export's currency (`info.currency`) once loaded: amounts are in its minor units.
+let currency = { code: "USD", exponent: 2 };
+const money = (minor) => new Intl.NumberFormat("en-US", {
+  style: "currency", currency: currency.code ?? "USD",
+  minimumFractionDigits: currency.exponent, maximumFractionDigits: currency.exponent,
+}).format(minor / 10 ** currency.exponent);
 
 /** Cart lines by id, plus bundle discounts taken ({amount, ids, claim}); a discount lasts while
  * all its items stay. Everything here is the shopper's to change: checkout re-checks it. */
@@ -82,6 +87,7 @@ document.getElementById("theme").addEventListener("change", (event) => {
 el.addEventListener("cartwise-error", (event) => { status.textContent = `Error: ${event.detail.message}`; });
 
 const info = await el.ready;
+currency = info.currency;
 status.textContent = `Export loaded: ${info.catalogSize} products learned from ${info.orders} orders · backend ${info.backend}`;
 for (const p of await el.client.products(0, 24)) {
   const card = document.createElement("div");

@@ -1,5 +1,5 @@
 import type { CartwiseHistory } from "./cartwise-history.js";
-import type { Bundle, Cart, EngineInfo, ProductInfo, Suggestions, SuggestOptions } from "../../pkg/cartwise.js";
+import type { Bundle, Cart, Currency, EngineInfo, ProductInfo, Suggestions, SuggestOptions } from "../../pkg/cartwise.js";
 
 /** Where the worker and the wasm are served, when a bundler or a CDN moved them. */
 export interface ClientOptions { workerUrl?: string | URL | null; wasmUrl?: string | URL | null }
@@ -31,7 +31,9 @@ export interface AddBundleDetail {
 }
 
 /** `<cartwise-bundles model="URL" k="3" currency="USD" backend="auto" history="on"
- * public-key="HEX" integrity="sha256-…" worker-url="URL" wasm-url="URL">`. */
+ * public-key="HEX" integrity="sha256-…" worker-url="URL" wasm-url="URL">`. Prices are shown
+ * in the export's currency with its decimals; a `currency` attribute that names another is an
+ * error (`cartwise-error`, nothing shown), and names the currency of exports before format 7. */
 export declare class CartwiseBundles extends HTMLElement {
   /** Set on every cart change. */
   cart: Cart;
@@ -39,6 +41,8 @@ export declare class CartwiseBundles extends HTMLElement {
   options: SuggestOptions;
   /** The suggestions shown. */
   bundles: Bundle[];
+  /** The currency of the prices shown (from the last answer). */
+  priceCurrency?: Currency;
   /** "sha256-…" of the loaded export. */
   exportDigest?: string;
   readonly history: CartwiseHistory | null;

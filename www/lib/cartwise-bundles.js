@@ -1,5 +1,6 @@
-// <cartwise-bundles model="URL" k="3" currency="USD" backend="auto" history="on"
-//   public-key="HEX" integrity="sha256-…">: renders bundle suggestions for a cart.
+// <cartwise-bundles model="URL" k="3" backend="auto" history="on"
+//   public-key="HEX" integrity="sha256-…">: renders bundle suggestions for a cart, priced in
+//   the export's currency (`currency="EUR"` checks the page agrees: another is an error).
 // `public-key` (from `cartwise keygen`) makes the engine refuse an export the shop did not sign
 // (`train --sign`), across retrains; `integrity` pins one file's hash through fetch.
 // `worker-url` and `wasm-url` say where the worker script and `cartwise_bg.wasm` are served
@@ -163,11 +164,24 @@ button { background: var(--cartwise-accent); color: var(--cartwise-accent-fg); b
   border-radius: calc(var(--cartwise-radius) - 4px); padding: 6px 12px; cursor: pointer; font: inherit; }
 button:focus-visible { outline: 3px solid var(--cartwise-accent); outline-offset: 2px; }
 .empty { color: var(--cartwise-muted); }
+.skeleton { min-height: var(--cartwise-skeleton-height, 180px); }
 .actions { display: flex; gap: 8px; align-items: center; }
 button.dismiss { background: transparent; color: var(--cartwise-muted); text-decoration: underline; padding: 6px 4px; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `;
+
+/** Minor units as an exact decimal string ("1980", "19.80", "-0.005"): `Intl.NumberFormat`
+ * formats such strings without a detour through binary floating point. */
+function decimal(minor, exponent) {
+  const digits = String(Math.abs(minor)).padStart(exponent + 1, "0");
+  const sign = minor < 0 ? "-" : "";
+  if (exponent === 0) return sign + digits;
+  return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}
+
+/** The widget's stylesheet, shared by every element on the page (made on first render). */
+let sheet;
 
 // Importing this module during server-side rendering defines nothing and throws nothing.
 const Base = globalThis.HTMLElement ?? class {};
@@ -363,6 +377,14 @@ export class CartwiseBundles extends Base {
       const cart = { items: this._cart.items, history: this.history?.ids() ?? [] };
       const out = await this.client.suggest(cart, { ...this.options, k });
       if (seq !== this._seq) return; // a newer cart superseded this answer
+      this.priceCurrency = out.currency;
+      const asked = this.getAttribute("currency");
+      if (asked && out.currency.code && asked.toUpperCase() !== out.currency.code) {
+        // Prices shown in the wrong currency are worse than none.
+        this.bundles = [];
+        this.#render();
+        throw new Error(`cartwise-bundles: the export prices in ${out.currency.code}, the page's currency attribute says ${asked}`);
+      }
       this.bundles = out.bundles;
       this.bundlesCart = cart.items.map(entryId);
       this.#render();
@@ -375,9 +397,14 @@ export class CartwiseBundles extends Base {
     this.dispatchEvent(new CustomEvent("cartwise-error", { detail: { message: err.message }, bubbles: true }));
   }
 
+  /** An amount in minor units in the export's currency (exports before format 7 name none:
+   * the `currency` attribute, else USD, in hundredths), with exactly its decimals. */
   #money(minor) {
-    const currency = this.getAttribute("currency") ?? "USD";
-    return new Intl.NumberFormat(this.locale, { style: "currency", currency }).format(minor / 100);
+    const { code, exponent } = this.priceCurrency ?? { code: null, exponent: 2 };
+    const currency = code ?? this.getAttribute("currency") ?? "USD";
+    const digits = { minimumFractionDigits: exponent, maximumFractionDigits: exponent };
+    return new Intl.NumberFormat(this.locale, { style: "currency", currency, ...digits })
+      .format(decimal(minor, exponent));
   }
 
   /** A placeholder of the list's height while the export loads, so nothing shifts. */
@@ -385,9 +412,8 @@ export class CartwiseBundles extends Base {
     if (this._frame) return;
     const { body } = this.#frame();
     const wait = document.createElement("p");
-    wait.className = "empty";
+    wait.className = "empty skeleton";
     wait.setAttribute("part", "empty");
-    wait.style.minHeight = "var(--cartwise-skeleton-height, 180px)";
     wait.textContent = this.#t("ui_loading");
     body.replaceChildren(wait);
   }
@@ -396,8 +422,13 @@ export class CartwiseBundles extends Base {
   #frame() {
     const root = this.shadowRoot;
     if (this._frame) return this._frame;
-    const style = document.createElement("style");
-    style.textContent = STYLE;
+    // A constructed stylesheet, not a <style> element: pages whose Content-Security-Policy
+    // forbids inline styles (no 'unsafe-inline' in style-src) still style the widget.
+    if (!sheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(STYLE);
+    }
+    root.adoptedStyleSheets = [sheet];
     const heading = document.createElement("h3");
     heading.setAttribute("part", "heading");
     heading.id = "cartwise-heading";
@@ -414,7 +445,7 @@ export class CartwiseBundles extends Base {
     const body = document.createElement("div");
     body.setAttribute("role", "region");
     body.setAttribute("aria-labelledby", "cartwise-heading");
-    root.replaceChildren(style, heading, status, body);
+    root.replaceChildren(heading, status, body);
     this._frame = { status, body };
     return this._frame;
   }
