@@ -41,20 +41,26 @@ pub fn load(path: &Path) -> Result<Engine> {
     Engine::new(export).with_context(|| path.display().to_string())
 }
 
-/// Prints the first rejects and a summary by reason to stderr.
+/// Prints the first rejects and warnings and a summary by reason to stderr.
 pub fn report_rejects(rejects: &[Reject]) {
     if rejects.is_empty() {
         return;
     }
     for r in rejects.iter().take(20) {
-        eprintln!("rejected {r}");
+        eprintln!("{} {r}", if r.kept { "warning" } else { "rejected" });
     }
     if rejects.len() > 20 {
         eprintln!("... and {} more", rejects.len() - 20);
     }
-    eprintln!("rejected {} rows:", rejects.len());
-    for (reason, n) in ingest::summarize(rejects) {
-        eprintln!("  {n:>8}  {reason}");
+    for (kept, what) in [(false, "rows rejected"), (true, "warnings (rows kept)")] {
+        let these: Vec<Reject> = rejects.iter().filter(|r| r.kept == kept).cloned().collect();
+        if these.is_empty() {
+            continue;
+        }
+        eprintln!("{} {what}:", these.len());
+        for (reason, n) in ingest::summarize(&these) {
+            eprintln!("  {n:>8}  {reason}");
+        }
     }
 }
 

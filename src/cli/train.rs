@@ -245,12 +245,15 @@ fn train_cmd(
     // Always written, header only when clean, so a stale file never outlives a fixed input.
     ingest::write_rejects(rejects_path, &rejects)?;
     if !rejects.is_empty() {
-        eprintln!("all rejected rows written to {}", rejects_path.display());
+        eprintln!(
+            "all rejected rows and warnings written to {}",
+            rejects_path.display()
+        );
     }
-    if strict && !rejects.is_empty() {
+    let rejected = rejects.iter().filter(|r| !r.kept).count();
+    if strict && rejected > 0 {
         bail!(
-            "--strict: {} rows rejected (see {})",
-            rejects.len(),
+            "--strict: {rejected} rows rejected (see {})",
             rejects_path.display()
         );
     }
@@ -258,7 +261,7 @@ fn train_cmd(
         bail!("{}: no usable order lines", orders.display());
     }
     let mut export = train_with_progress(&catalog, &log, config)?;
-    export.meta.rejected_rows = rejects.len() as u64;
+    export.meta.rejected_rows = rejected as u64;
     export.links = links;
     let mut bytes = export.to_bytes();
     if let Some(key) = signing_key {
@@ -284,7 +287,8 @@ fn train_cmd(
         "items": catalog.len(),
         "orders": log.orders.len(),
         "orderLines": log.lines,
-        "rejectedRows": rejects.len(),
+        "rejectedRows": rejected,
+        "warnings": rejects.len() - rejected,
         "oversizedOrders": oversized,
         "countedOrders": export.assoc.orders,
         "neighbours": export.assoc.neighbors.len(),
@@ -295,7 +299,7 @@ fn train_cmd(
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         eprintln!(
-            "wrote {} ({}): {} items, {} orders ({} lines), {} neighbours, {} itemsets; {} bulk orders over {} items left out; {} rows rejected; {:.1}s",
+            "wrote {} ({}): {} items, {} orders ({} lines), {} neighbours, {} itemsets; {} bulk orders over {} items left out; {} rows rejected, {} warnings; {:.1}s",
             out.display(),
             human_bytes(bytes.len() as u64),
             catalog.len(),
@@ -305,7 +309,8 @@ fn train_cmd(
             export.itemsets.len(),
             oversized,
             config.max_order_items,
-            rejects.len(),
+            rejected,
+            rejects.len() - rejected,
             started.elapsed().as_secs_f64()
         );
     }

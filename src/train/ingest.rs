@@ -1,7 +1,11 @@
 //! CSV ingest of the product catalog and the order log, per the CLI contract in DESIGN.md.
 //!
 //! Columns are found by header name; extra columns are ignored. Every rejected row becomes a
-//! [`Reject`] naming file, line and reason; nothing is dropped without one.
+//! [`Reject`] naming file, line and reason; nothing is dropped without one. A row must have as
+//! many fields as the header (an unquoted `1,234.56` shifts every column after it), and a
+//! quote left open is reported with the lines it swallowed. Rows that are read but look wrong
+//! (a cost of 0 or above the price, an order whose lines disagree on its time or customer) are
+//! reported as warnings: [`Reject`]s with `kept` set.
 
 use crate::serve::catalog::{safe_link, Catalog, Product, ProductLinks};
 use crate::serve::money::Currency;
@@ -12,7 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 
-/// A row that was not accepted, with where it was and why.
+/// A row that was not accepted, or (`kept`) one that was but looks wrong, with where it was
+/// and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
     pub file: String,
@@ -21,6 +26,29 @@ pub struct Reject {
     pub reason: &'static str,
     /// The specifics: offending value or field.
     pub detail: String,
+    /// The row was read and kept: this is a warning (a field left out, a suspicious value).
+    pub kept: bool,
+}
+
+impl Reject {
+    /// A rejected row.
+    fn row(file: &str, line: u64, reason: &'static str, detail: String) -> Self {
+        Self {
+            file: file.to_string(),
+            line,
+            reason,
+            detail,
+            kept: false,
+        }
+    }
+
+    /// A warning about a row that was kept.
+    fn warning(file: &str, line: u64, reason: &'static str, detail: String) -> Self {
+        Self {
+            kept: true,
+            ..Self::row(file, line, reason, detail)
+        }
+    }
 }
 
 impl fmt::Display for Reject {
@@ -44,25 +72,46 @@ pub fn summarize(rejects: &[Reject]) -> Vec<(&'static str, usize)> {
     out
 }
 
-/// Writes rejects as CSV (`file,line,reason,detail`).
+/// Writes rejects and warnings as CSV (`file,line,reason,detail,row`, row `rejected` or
+/// `kept`).
 pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<(), FileError> {
     let mut w = csv::Writer::from_path(path).at(|| format!("creating {}", path.display()))?;
     let writing = || format!("writing {}", path.display());
-    w.write_record(["file", "line", "reason", "detail"])
+    w.write_record(["file", "line", "reason", "detail", "row"])
         .at(writing)?;
     for r in rejects {
-        w.write_record([r.file.as_str(), &r.line.to_string(), r.reason, &r.detail])
-            .at(writing)?;
+        let row = if r.kept { "kept" } else { "rejected" };
+        w.write_record([
+            r.file.as_str(),
+            &r.line.to_string(),
+            r.reason,
+            &r.detail,
+            row,
+        ])
+        .at(writing)?;
     }
     w.flush().at(writing)?;
     Ok(())
 }
 
-/// Parses an ISO 8601 timestamp (date, local date-time taken as UTC, or with offset).
+/// Parses an ISO 8601 timestamp (date, local date-time taken as UTC, or with offset), also
+/// as shop exports write them: Shopify's `2024-03-01 10:15:00 -0500`, WooCommerce's
+/// `2024-03-01 10:15:00` and offsets without a colon (`+0100`).
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     let s = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S %z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M %z",
+        "%Y-%m-%dT%H:%M%z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(s, format) {
+            return Some(t.with_timezone(&Utc));
+        }
     }
     for format in [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -83,6 +132,8 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 /// A CSV file opened with its header mapped to column positions.
 struct Table {
     file: String,
+    /// Fields every row must have.
+    header_len: usize,
     reader: csv::Reader<std::fs::File>,
     columns: HashMap<String, usize>,
 }
@@ -120,21 +171,43 @@ impl Table {
         }
         Ok(Self {
             file,
+            header_len: header.len(),
             reader,
             columns,
         })
     }
 
-    /// Visits each data row with its line number and a field accessor; CSV-level errors
-    /// (bad quoting, invalid UTF-8) become rejects.
+    /// Visits each data row with its line number and a field accessor. Rows with another
+    /// field count than the header (a quote left open swallows the lines after it into one
+    /// such row) and CSV-level errors (invalid UTF-8) become rejects.
     fn rows(&mut self, rejects: &mut Vec<Reject>, mut visit: impl FnMut(u64, &Row)) {
         let mut record = csv::ByteRecord::new();
+        let fields = self.header_len;
         loop {
             let line = self.reader.position().line();
             match self.reader.read_byte_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     let line = record.position().map_or(line, |p| p.line());
+                    // The reader stands at the next row: a row ending further on spans lines.
+                    let last = self.reader.position().line().saturating_sub(1).max(line);
+                    if record.len() != fields {
+                        let detail = if last > line {
+                            format!(
+                                "a quoted field opened on line {line} runs to line {last} \
+                                 (an unterminated quote?): {} fields where the header has {fields}",
+                                record.len()
+                            )
+                        } else {
+                            format!(
+                                "{} fields where the header has {fields} (an unquoted comma \
+                                 in a value, like 1,234.56?)",
+                                record.len()
+                            )
+                        };
+                        rejects.push(Reject::row(&self.file, line, "wrong field count", detail));
+                        continue;
+                    }
                     match std::str::from_utf8(record.as_slice()) {
                         Ok(_) => visit(
                             line,
@@ -143,22 +216,22 @@ impl Table {
                                 columns: &self.columns,
                             },
                         ),
-                        Err(_) => rejects.push(Reject {
-                            file: self.file.clone(),
+                        Err(_) => rejects.push(Reject::row(
+                            &self.file,
                             line,
-                            reason: "invalid UTF-8",
-                            detail: "row is not valid UTF-8".into(),
-                        }),
+                            "invalid UTF-8",
+                            "row is not valid UTF-8".into(),
+                        )),
                     }
                 }
                 Err(e) => {
                     let line = e.position().map_or(line, |p| p.line());
-                    rejects.push(Reject {
-                        file: self.file.clone(),
+                    rejects.push(Reject::row(
+                        &self.file,
                         line,
-                        reason: "malformed CSV",
-                        detail: e.to_string(),
-                    });
+                        "malformed CSV",
+                        e.to_string(),
+                    ));
                     if !matches!(
                         e.kind(),
                         csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
@@ -250,12 +323,7 @@ pub fn read_products(
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (line, [id, title, category, price, cost, row_currency]) in rows {
         let mut reject = |reason: &'static str, detail: String| {
-            rejects.push(Reject {
-                file: file.clone(),
-                line,
-                reason,
-                detail,
-            })
+            rejects.push(Reject::row(&file, line, reason, detail))
         };
         if id.is_empty() {
             reject("missing item_id", "item_id is empty".into());
@@ -285,6 +353,14 @@ pub fn read_products(
             }
             (Ok(price), Ok(cost)) => {
                 seen.insert(id.clone(), line);
+                if let Some(detail) = suspicious_cost(price, cost) {
+                    rejects.push(Reject::warning(
+                        &file,
+                        line,
+                        "suspicious cost",
+                        format!("item {id:?}: {detail}"),
+                    ));
+                }
                 products.push(Product {
                     id,
                     title,
@@ -300,6 +376,21 @@ pub fn read_products(
         .expect("duplicates rejected above")
         .in_currency(currency);
     Ok((catalog, rejects))
+}
+
+/// Why a product's cost looks wrong, if it does: 0 (a 100% margin, usually a missing cost) or
+/// at least the price (such an item is never discounted).
+fn suspicious_cost(price: Option<i64>, cost: Option<i64>) -> Option<String> {
+    match (price, cost) {
+        (Some(p), Some(0)) if p > 0 => {
+            Some("cost 0 (a 100% margin: is the cost missing?)".to_string())
+        }
+        (Some(p), Some(c)) if c >= p => Some(format!(
+            "cost {c} is not below the price {p} (minor units): bundles with it are never \
+             discounted"
+        )),
+        _ => None,
+    }
 }
 
 /// Reads the optional `image_url` and `url` columns of a products file for the catalog it was
@@ -329,15 +420,15 @@ pub fn read_links(
             if safe_link(link) {
                 list[item as usize] = link.to_string();
             } else {
-                row_rejects.push(Reject {
-                    file: file.clone(),
+                row_rejects.push(Reject::warning(
+                    &file,
                     line,
-                    reason: "bad link",
-                    detail: format!(
+                    "bad link",
+                    format!(
                         "item {:?}: {column} {link:?} is not an https, http or site-relative link (left out)",
                         row.get("item_id")
                     ),
-                });
+                ));
             }
         }
     });
@@ -384,9 +475,11 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
     let mut row_rejects = Vec::new();
     let mut log = OrderLog::default();
     let mut slot: HashMap<String, usize> = HashMap::new();
+    // Per order, the lines its time and customer were taken from.
+    let mut origin: Vec<[u64; 2]> = Vec::new();
     table.rows(&mut rejects, |line, row| {
         let mut reject = |reason: &'static str, detail: String| {
-            row_rejects.push(Reject { file: file.clone(), line, reason, detail })
+            row_rejects.push(Reject::row(&file, line, reason, detail))
         };
         let order_id = row.get("order_id");
         let item_id = row.get("item_id");
@@ -432,13 +525,26 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
         let customer = Some(row.get("customer_id")).filter(|c| !c.is_empty()).map(str::to_string);
         let k = *slot.entry(order_id.to_string()).or_insert_with(|| {
             log.orders.push(Order { id: order_id.to_string(), customer: None, time: None, items: Vec::new(), unit_prices: Vec::new() });
+            origin.push([line; 2]);
             log.orders.len() - 1
         });
         let order = &mut log.orders[k];
         order.items.push(item);
         order.unit_prices.push(unit_price);
-        order.time = order.time.or(time);
-        order.customer = order.customer.take().or(customer);
+        // One order has one time and one customer: the first given is kept, a different later
+        // one is reported.
+        match (order.time, time) {
+            (None, Some(_)) => (order.time, origin[k][0]) = (time, line),
+            (Some(first), Some(t)) if first != t => row_rejects.push(Reject::warning(&file, line, "order conflict",
+                format!("order {order_id:?}: timestamp {stamp:?} differs from line {}'s; the first is kept", origin[k][0]))),
+            _ => {}
+        }
+        match (&order.customer, customer) {
+            (None, Some(c)) => (order.customer, origin[k][1]) = (Some(c), line),
+            (Some(first), Some(c)) if *first != c => row_rejects.push(Reject::warning(&file, line, "order conflict",
+                format!("order {order_id:?}: customer {c:?} differs from line {}'s {first:?}; the first is kept", origin[k][1]))),
+            _ => {}
+        }
         log.lines += 1;
     });
     rejects.extend(row_rejects);

@@ -22,12 +22,12 @@ fn products_parse_money_exactly_and_report_bad_rows() {
         "item_id,title,category,price,cost,ignored\n\
          A,Alpha,X,2.55,1.10,zzz\n\
          B,Beta,X,19.99,,\n\
-         C,Gamma,Y,1.234,0.5\n\
-         ,NoId,Y,1,1\n\
-         A,Again,X,3,1\n\
-         D,,X,3,1\n\
-         E,Eps,Y,-1,0\n\
-         F,Phi,Y,,\n",
+         C,Gamma,Y,1.234,0.5,\n\
+         ,NoId,Y,1,0.5,\n\
+         A,Again,X,3,1,\n\
+         D,,X,3,1,\n\
+         E,Eps,Y,-1,0,\n\
+         F,Phi,Y,,,\n",
     );
     let (catalog, rejects) = read_products(&p, None).unwrap();
     assert_eq!(catalog.len(), 3, "A, B and F are accepted");
@@ -241,5 +241,114 @@ fn amounts_follow_the_shops_currency() {
     assert!(
         err.contains("bad.csv:2") && err.contains("\"XYZ\""),
         "{err}"
+    );
+}
+
+#[test]
+fn shifted_columns_and_open_quotes_are_rejected_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = file(
+        &dir,
+        "products.csv",
+        "item_id,title,price,cost\n\
+         a,Mug,1,234.56,100\n\
+         b,Tea,2.00,1.00\n\
+         c,Pot,3.00\n\
+         d,\"Jug,4.00,1.00\n\
+         e,Cup,3.00,1.00\n\
+         f,Lid,1.00,0.50\n",
+    );
+    let (catalog, rejects) = read_products(&p, None).unwrap();
+    assert_eq!(catalog.len(), 1, "only b is whole: {rejects:?}");
+    let got: Vec<(u64, &str)> = rejects.iter().map(|r| (r.line, r.reason)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (2, "wrong field count"),
+            (4, "wrong field count"),
+            (5, "wrong field count")
+        ]
+    );
+    assert!(
+        rejects[0]
+            .detail
+            .contains("5 fields where the header has 4"),
+        "{}",
+        rejects[0]
+    );
+    assert!(
+        rejects[0].detail.contains("1,234.56"),
+        "names the likely cause: {}",
+        rejects[0]
+    );
+    // The open quote swallowed e and f: the reject says which lines it ran over.
+    assert!(
+        rejects[2]
+            .detail
+            .contains("opened on line 5 runs to line 7"),
+        "{}",
+        rejects[2]
+    );
+    assert!(rejects.iter().all(|r| !r.kept));
+}
+
+#[test]
+fn suspicious_costs_and_conflicting_order_lines_are_warnings_on_kept_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = file(
+        &dir,
+        "products.csv",
+        "item_id,title,price,cost\na,Mug,10.00,0\nb,Tea,5.00,6.00\nc,Pot,8.00,3.00\n",
+    );
+    let (catalog, warnings) = read_products(&p, None).unwrap();
+    assert_eq!(catalog.len(), 3);
+    let got: Vec<(u64, &str, bool)> = warnings
+        .iter()
+        .map(|r| (r.line, r.reason, r.kept))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(2, "suspicious cost", true), (3, "suspicious cost", true)]
+    );
+    assert!(warnings[0].detail.contains("cost 0"), "{}", warnings[0]);
+    assert!(
+        warnings[1].detail.contains("not below the price"),
+        "{}",
+        warnings[1]
+    );
+
+    // Shopify and WooCommerce timestamps parse; lines of one order that disagree are reported.
+    let o = file(
+        &dir,
+        "orders.csv",
+        "order_id,item_id,customer_id,timestamp\n\
+         1,a,c1,2024-03-01 10:15:00 -0500\n\
+         1,b,c1,2024-03-01T15:15:00Z\n\
+         2,a,c2,2024-03-02 09:00:00\n\
+         2,c,c3,2024-03-02 09:30:00\n\
+         3,c,,2024-03-03T08:00:00+0100\n",
+    );
+    let (log, warnings) = read_orders(&o, &catalog).unwrap();
+    assert_eq!(log.lines, 5, "every line is kept");
+    // -0500 is five hours behind UTC; +0100 one ahead.
+    assert_eq!(log.orders[0].time, Some(1_709_306_100));
+    assert_eq!(log.orders[2].time, Some(1_709_449_200));
+    let got: Vec<(u64, &str, bool)> = warnings
+        .iter()
+        .map(|r| (r.line, r.reason, r.kept))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(5, "order conflict", true), (5, "order conflict", true)]
+    );
+    assert!(
+        warnings[0].detail.contains("differs from line 4"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(
+        log.orders[1].customer.as_deref(),
+        Some("c2"),
+        "the first is kept"
     );
 }
