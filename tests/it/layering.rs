@@ -97,9 +97,10 @@ fn the_serving_core_names_no_training_cli_or_wasm_code_and_layers_point_down() {
 
 /// The files of `suggest`, lowest first: each uses only those before it; `mod.rs` (the engine)
 /// runs them all and nothing below it names the engine.
-const SUGGEST_LAYERS: [&str; 9] = [
+const SUGGEST_LAYERS: [&str; 10] = [
     "new_items",
     "types",
+    "budget",
     "scoring",
     "cold_start",
     "candidates",

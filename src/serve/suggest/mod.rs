@@ -5,12 +5,13 @@
 //!
 //! Inside, lowest first (each file uses only those before it): [`new_items`] (the call's new
 //! products as an input type), [`types`] (what crosses the boundary and passes between steps),
-//! [`scoring`] (the model's item table and query), [`cold_start`] (reading unseen titles),
+//! [`budget`] (the most one call may pass), [`scoring`] (the model's item table and query), [`cold_start`] (reading unseen titles),
 //! [`candidates`] (gathering and ranking add-ons), [`reasons`], [`bundles`], [`verify`] (a
 //! bundle's price re-derived at checkout); this file holds the
 //! [`Engine`] that runs a call through them. The submodules take what they read as arguments
 //! ([`candidates::Sources`]), never the engine itself.
 
+pub mod budget;
 pub mod bundles;
 pub mod candidates;
 pub mod cold_start;
@@ -230,6 +231,7 @@ impl Engine {
         if !(1..=MAX_K).contains(&k) {
             return Err(SuggestError::K(k));
         }
+        budget::check_cart(cart)?;
         let model = self.model.as_ref().ok_or(SuggestError::NoModel)?;
         let (in_cart, unknown) = self.resolve(cart);
         let logits = model.cart_logits(&ModelInput {
@@ -267,6 +269,8 @@ impl Engine {
         options: &SuggestOptions,
         clock_month: u8,
     ) -> Result<Pending, SuggestError> {
+        budget::check_cart(cart)?;
+        budget::check_options(options)?;
         let k = options.k.unwrap_or(DEFAULT_K);
         if !(1..=MAX_K).contains(&k) {
             return Err(SuggestError::K(k));

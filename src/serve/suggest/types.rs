@@ -330,6 +330,16 @@ pub struct ModelScores {
     pub unknown: Vec<String>,
 }
 
+/// A call input over its budget, named by field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {got} {unit} is over the budget of {max} (README, \"Input budgets\")")]
+pub struct BudgetError {
+    pub field: String,
+    pub got: usize,
+    pub max: usize,
+    pub unit: &'static str,
+}
+
 /// A call that cannot be answered, naming the offending field (or the model step that failed).
 #[derive(Debug, thiserror::Error)]
 pub enum SuggestError {
@@ -339,6 +349,8 @@ pub enum SuggestError {
     Month(u8),
     #[error("option {0}")]
     Rule(#[from] RuleError),
+    #[error("{0}")]
+    Budget(#[from] BudgetError),
     #[error("{0}")]
     NewItem(#[from] NewItemError),
     /// The export's basket model could not be rebuilt.

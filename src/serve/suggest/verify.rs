@@ -58,6 +58,9 @@ pub fn verify(src: &Sources, cart: &[u32], claim: &Claim) -> Verdict {
     let export = src.export;
     let (catalog, rules) = (&export.catalog, &export.rules);
     let ids = &claim.bundle.items;
+    if let Err(e) = super::budget::check_entries("cart", &claim.cart) {
+        return Verdict::refuse(None, e.to_string());
+    }
     if ids.is_empty() {
         return Verdict::refuse(None, "bundle.items is empty".into());
     }
