@@ -2,7 +2,10 @@
 //! `suggestAsync`, `info`, `products`, `modelScores`, `probeGpu`.
 //!
 //! Every export returns `Result<_, JsError>`, so a bad export, cart or option reaches JS as an
-//! `Error` with a message, never as a panic.
+//! `Error` with a message. A panic (a bug, or memory running out) cannot be caught in wasm: it
+//! traps the instance, and the panic hook leaves its message in `globalThis.cartwisePanic`; the
+//! worker (`www/lib/cartwise-worker.js`) reports it as the call's error and its client starts a
+//! fresh instance for the next call.
 
 use crate::serve::export::{signature, Export};
 use crate::serve::kernel::backend::{Backend, Mode, Status, CALIBRATION_QUERIES};
@@ -235,15 +238,132 @@ fn options_from_js(options: JsOptions) -> Result<SuggestOptions, JsError> {
     if options.is_undefined() || options.is_null() {
         return Ok(SuggestOptions::default());
     }
+    use crate::serve::suggest::budget::{MAX_NEW_ITEMS, MAX_PINNED, MAX_RULE_LIST};
+    check_lengths(
+        &options,
+        &[
+            ("exclude", "option exclude", MAX_RULE_LIST),
+            (
+                "excludeCategories",
+                "option excludeCategories",
+                MAX_RULE_LIST,
+            ),
+            ("noDiscount", "option noDiscount", MAX_RULE_LIST),
+            (
+                "noDiscountCategories",
+                "option noDiscountCategories",
+                MAX_RULE_LIST,
+            ),
+            ("pinned", "option pinned", MAX_PINNED),
+            ("newItems", "option newItems", MAX_NEW_ITEMS),
+        ],
+    )?;
     from_js(options).map_err(|e| JsError::new(&format!("cartwise: options: {e}")))
+}
+
+/// Refuses a list over its budget by its length alone, before any of it is copied: `fields`
+/// are (key, name in errors, most entries).
+fn check_lengths(value: &JsValue, fields: &[(&str, &str, usize)]) -> Result<(), JsError> {
+    for &(key, name, max) in fields {
+        let list = js_sys::Reflect::get(value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        if js_sys::Array::is_array(&list) {
+            let len = list.unchecked_ref::<js_sys::Array>().length() as usize;
+            crate::serve::suggest::budget::within(name, len, max, "entries").map_err(js_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deepest nesting a call's input may have (a cart is 3 deep, options 4).
+const MAX_DEPTH: usize = 32;
+/// Most values (arrays, objects, strings, numbers) in one input.
+const MAX_VALUES: usize = 250_000;
+/// Longest string in an input, in UTF-16 units (field budgets are tighter).
+const MAX_STRING: u32 = 4_096;
+
+/// Bounds an input's shape before anything is copied out of it: nesting depth, value count
+/// and string length, walked without recursion, so a 100,000-deep array or a megabyte title is
+/// an error at once rather than a stack overflow or a gigabyte copy.
+fn check_shape(value: &JsValue) -> Result<(), String> {
+    let mut stack = vec![(value.clone(), 0usize)];
+    let mut seen = 0usize;
+    while let Some((v, depth)) = stack.pop() {
+        seen += 1;
+        if seen > MAX_VALUES {
+            return Err(format!("more than {MAX_VALUES} values"));
+        }
+        if depth > MAX_DEPTH {
+            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        if v.is_string() {
+            let len = js_sys::JsString::from(v).length();
+            if len > MAX_STRING {
+                return Err(format!(
+                    "a string of {len} characters (at most {MAX_STRING})"
+                ));
+            }
+        } else if js_sys::Array::is_array(&v) {
+            stack.extend(
+                v.unchecked_ref::<js_sys::Array>()
+                    .iter()
+                    .map(|x| (x, depth + 1)),
+            );
+        } else if v.is_object() {
+            let object: &js_sys::Object = v.unchecked_ref();
+            stack.extend(
+                js_sys::Object::values(object)
+                    .iter()
+                    .map(|x| (x, depth + 1)),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A JS value as `T`, through JSON so `deny_unknown_fields` sees every key: serde-wasm-bindgen
 /// reads a struct's known fields only and would pass a misspelt option over in silence.
 fn from_js<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T, String> {
+    check_shape(&value)?;
     let json: serde_json::Value =
         serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())?;
     serde_json::from_value(json).map_err(|e| e.to_string())
+}
+
+/// Where the panic hook leaves a panic's message: `globalThis.cartwisePanic`.
+const PANIC_GLOBAL: &str = "cartwisePanic";
+
+/// Runs when the module is instantiated: installs the panic hook. A panic (a bug, or memory
+/// running out) aborts the instance with a bare "unreachable" trap; the hook first leaves its
+/// message where the caller can read it (`globalThis.cartwisePanic`, which the worker turns
+/// into the failed call's error before it replaces the dead instance) and on the console.
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        let message = format!("cartwise panicked{at}: {what}");
+        let _ = js_sys::Reflect::set(
+            &js_sys::global(),
+            &PANIC_GLOBAL.into(),
+            &message.as_str().into(),
+        );
+        web_sys::console::error_1(&message.into());
+    }));
+}
+
+/// Test hook, never called by the package: panics with `message`, so tests can show that a
+/// trapped instance's message reaches the caller and that the worker replaces the instance.
+#[wasm_bindgen(js_name = __panicForTests)]
+pub fn panic_for_tests(message: &str) {
+    panic!("{message}");
 }
 
 /// The caller's calendar month, for seasonal factors when the options name none.
@@ -252,7 +372,18 @@ fn clock_month() -> u8 {
 }
 
 fn cart_from_js(cart: JsCart) -> Result<Cart, JsError> {
-    from_js(cart.into()).map_err(|e| {
+    use crate::serve::suggest::budget::{MAX_CART_ITEMS, MAX_HISTORY};
+    let cart: JsValue = cart.into();
+    if cart.is_object() {
+        check_lengths(
+            &cart,
+            &[
+                ("items", "cart.items", MAX_CART_ITEMS),
+                ("history", "cart.history", MAX_HISTORY),
+            ],
+        )?;
+    }
+    from_js(cart).map_err(|e| {
         JsError::new(&format!(
             "cartwise: cart must be {{items: [{{id, qty}}]}}: {e}"
         ))

@@ -93,3 +93,87 @@ test("blocked storage never reaches the page", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a trap (a panic) in the engine fails that call with its message, and the next call is answered", async () => {
+  const { enginePage } = await import("./harness.mjs");
+  const { page } = await enginePage(env.browser, env.base);
+  const got = await page.evaluate(async () => {
+    const el = await window.mountBundles("/model-export/synth.cwm", ["SKU00001"]);
+    const errors = [];
+    el.addEventListener("cartwise-error", (e) => errors.push(e.detail.message));
+    let message = null;
+    try {
+      await el.client.call({ type: "__panicForTests", message: "forced by the test" });
+    } catch (e) {
+      message = e.message;
+    }
+    // The element's next cart change is answered by a fresh instance of the same export.
+    el.cart = { items: [{ id: "SKU00040", qty: 1 }] };
+    const deadline = Date.now() + 20_000;
+    while (!el.bundlesCart?.includes("SKU00040") && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 50));
+    const direct = await el.client.suggest({ items: ["SKU00002"] }, { k: 3, month: 6 });
+    const out = { message, bundles: el.bundles.length, cart: el.bundlesCart, direct: direct.bundles.length, errors };
+    // In the page itself (no worker): the trap is a RuntimeError, the hook keeps the message.
+    let trap = null;
+    try {
+      window.cw.__panicForTests("page-level panic");
+    } catch (e) {
+      trap = { runtimeError: e instanceof WebAssembly.RuntimeError, panic: globalThis.cartwisePanic };
+    }
+    return { ...out, trap };
+  });
+  assert.match(got.message, /^cartwise panicked at src\/wasm\.rs:\d+: forced by the test$/);
+  assert.deepEqual(got.cart, ["SKU00040"]);
+  assert.ok(got.bundles > 0 && got.direct > 0, JSON.stringify(got));
+  assert.deepEqual(got.errors, []);
+  assert.equal(got.trap.runtimeError, true);
+  assert.match(got.trap.panic, /page-level panic/);
+  await page.close();
+});
+
+test("floods from page script are JS Errors naming the budget, and the engine answers after", async () => {
+  const { enginePage } = await import("./harness.mjs");
+  const { page } = await enginePage(env.browser, env.base);
+  const got = await page.evaluate(() => {
+    const engine = window.engine;
+    const attempt = (cart, options = {}) => {
+      const start = performance.now();
+      try {
+        engine.suggest(cart, { month: 6, ...options });
+        return { error: null };
+      } catch (e) {
+        return { error: `${e instanceof Error}:${e.message}`, ms: performance.now() - start };
+      }
+    };
+    const ids = Array.from({ length: 100_000 }, (_, i) => `SKU${String(i % 2000 + 1).padStart(5, "0")}`);
+    let deep = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const megabyte = "x".repeat(1 << 20);
+    const out = {
+      cart: attempt({ items: ids }),
+      history: attempt({ items: ["SKU00001"], history: ids }),
+      newItems: attempt({ items: ["SKU00001"] }, {
+        newItems: Array.from({ length: 10_000 }, (_, i) => ({ id: `NEW-${i}`, title: megabyte, category: "Home" })),
+      }),
+      megabyteTitle: attempt({ items: ["SKU00001"] }, {
+        newItems: Array.from({ length: 10 }, (_, i) => ({ id: `NEW-${i}`, title: megabyte, category: "Home" })),
+      }),
+      nested: attempt({ items: deep }),
+      exclude: attempt({ items: ["SKU00001"] }, { exclude: ids }),
+      title: attempt({ items: [{ id: "NEW-1", qty: 1, title: "y".repeat(2_000) }] }),
+    };
+    out.after = engine.suggest({ items: ["SKU00001"] }, { month: 6, k: 3 }).bundles.length;
+    return out;
+  });
+  assert.match(got.cart.error, /^true:.*cart\.items: 100000 entries is over the budget of 500/);
+  assert.match(got.history.error, /^true:.*cart\.history: 100000 entries is over the budget of 500/);
+  assert.match(got.newItems.error, /^true:.*option newItems: 10000 entries is over the budget of 1000/);
+  assert.match(got.megabyteTitle.error, /^true:.*a string of 1048576 characters/);
+  assert.match(got.nested.error, /^true:.*nested deeper than 32 levels/);
+  assert.match(got.exclude.error, /^true:.*option exclude: 100000 entries is over the budget of 1000/);
+  assert.match(got.title.error, /^true:.*cart\.items\[0\]\.title: 2000 bytes is over the budget of 1000/);
+  assert.ok(got.after > 0, "the same engine answers a normal cart");
+  const ms = Object.entries(got).filter(([, v]) => v?.ms !== undefined).map(([k, v]) => `${k} ${v.ms.toFixed(1)} ms`);
+  console.log(`# flood refusals: ${ms.join(", ")}`);
+  await page.close();
+});

@@ -41,7 +41,16 @@ import { MESSAGES, catalogFor, formatters } from "./cartwise-messages.js";
  */
 export class CartwiseClient {
   constructor({ workerUrl = null, wasmUrl = null } = {}) {
+    this.workerUrl = workerUrl;
     this.wasmUrl = wasmUrl ? new URL(wasmUrl, document.baseURI).href : null;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.#spawn();
+  }
+
+  /** Starts a worker and routes its answers to the pending calls. */
+  #spawn() {
+    const { workerUrl } = this;
     if (!workerUrl) {
       this.worker = new Worker(new URL("./cartwise-worker.js", import.meta.url), { type: "module" });
     } else {
@@ -52,21 +61,38 @@ export class CartwiseClient {
         : URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" }));
       this.worker = new Worker(source, { type: "module" });
     }
-    this.pending = new Map();
-    this.nextId = 1;
     this.worker.onmessage = (event) => {
-      const { id, ok, result, error } = event.data;
+      const { id, ok, result, error, trapped } = event.data;
+      // A trap fails every call in flight, this one included.
+      if (trapped) return this.#recover(new Error(error));
       const waiter = this.pending.get(id);
-      if (!waiter) return;
       this.pending.delete(id);
+      if (!waiter) return;
       ok ? waiter.resolve(result) : waiter.reject(new Error(error));
     };
     this.worker.onerror = (event) => {
-      const err = new Error(`cartwise worker failed: ${event.message ?? "unknown error"}`);
-      for (const waiter of this.pending.values()) waiter.reject(err);
-      this.pending.clear();
+      this.#failPending(new Error(`cartwise worker failed: ${event.message ?? "unknown error"}`));
     };
   }
+
+  #failPending(err) {
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+
+  /** The engine's instance trapped (a panic): every call in flight fails with its message, and
+   * a fresh worker loads the same export again, so the next call is answered. */
+  #recover(err) {
+    this.#failPending(err);
+    this.worker.terminate();
+    this.#spawn();
+    if (this.lastLoad) {
+      const { bytes, backend, publicKey } = this.lastLoad;
+      this.reloading = this.load(bytes.slice(0), backend, publicKey);
+      this.reloading.catch(() => {}); // reported by the calls that wait for it
+    }
+  }
+
   call(message, transfer = []) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -74,13 +100,24 @@ export class CartwiseClient {
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }
-  /** Loads export bytes (an ArrayBuffer, transferred to the worker); `backend` as Engine.load. */
+
+  /** Loads export bytes (an ArrayBuffer, transferred to the worker; a copy is kept to reload
+   * after a trap); `backend` as Engine.load. */
   load(bytes, backend = "auto", publicKey = null) {
+    this.lastLoad = { bytes: bytes.slice(0), backend, publicKey };
+    this.reloading = null;
     return this.call({ type: "load", bytes, backend, publicKey, wasmUrl: this.wasmUrl }, [bytes]);
   }
-  suggest(cart, options) { return this.call({ type: "suggest", cart, options }); }
-  info() { return this.call({ type: "info" }); }
-  products(offset = 0, limit = 24) { return this.call({ type: "products", offset, limit }); }
+
+  /** A call on the loaded engine, after any reload a trap started. */
+  async #engineCall(message) {
+    await this.reloading;
+    return this.call(message);
+  }
+
+  suggest(cart, options) { return this.#engineCall({ type: "suggest", cart, options }); }
+  info() { return this.#engineCall({ type: "info" }); }
+  products(offset = 0, limit = 24) { return this.#engineCall({ type: "products", offset, limit }); }
   terminate() { this.worker.terminate(); }
 }
 

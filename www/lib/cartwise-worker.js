@@ -4,8 +4,11 @@
 //   {type: "suggest", cart, options}            -> suggestions (on the backend load chose)
 //   {type: "info"}                              -> engine info
 //   {type: "products", offset, limit}           -> products by popularity
+//   {type: "__panicForTests", message}          -> a deliberate panic (tests of recovery only)
+// A panic traps the wasm instance for good: the answer then carries `trapped: true` and the
+// panic's message, and the client replaces this worker (CartwiseClient in cartwise-bundles.js).
 // The worker makes no request of its own: the page fetches the export and transfers its bytes.
-import init, { Engine } from "../../pkg/cartwise.js";
+import init, { Engine, __panicForTests } from "../../pkg/cartwise.js";
 
 let ready = null;
 let engine = null;
@@ -26,6 +29,8 @@ async function handle(msg) {
       return requireEngine().info();
     case "products":
       return requireEngine().products(msg.offset ?? 0, msg.limit ?? 24);
+    case "__panicForTests":
+      return __panicForTests(String(msg.message));
     default:
       throw new Error(`cartwise worker: unknown message type ${JSON.stringify(msg.type)}`);
   }
@@ -44,6 +49,11 @@ self.onmessage = async (event) => {
     await ready;
     self.postMessage({ id: msg.id, ok: true, result: await handle(msg) });
   } catch (err) {
-    self.postMessage({ id: msg.id, ok: false, error: String(err?.message ?? err) });
+    // A trap (RuntimeError) leaves the instance unusable; the panic hook said why.
+    const trapped = err instanceof WebAssembly.RuntimeError;
+    const error = trapped
+      ? (self.cartwisePanic ?? `cartwise engine trapped: ${err.message}`)
+      : String(err?.message ?? err);
+    self.postMessage({ id: msg.id, ok: false, error, trapped });
   }
 };
