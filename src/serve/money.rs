@@ -4,6 +4,17 @@
 /// Most decimals an ISO 4217 currency has (CLF and UYW have 4).
 pub const MAX_EXPONENT: u8 = 4;
 
+/// Largest amount anywhere (a price, a cost, a pinned price), in minor units: 10^15, ten
+/// trillion dollars in cents. Every amount is checked against it where it enters (CSV, the
+/// export, a call), so sums of a bundle's few items stay far inside `i64` and money
+/// arithmetic cannot wrap.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+/// Whether `minor` is an amount the engine takes: 0 to [`MAX_AMOUNT`].
+pub fn in_range(minor: i64) -> bool {
+    (0..=MAX_AMOUNT).contains(&minor)
+}
+
 /// Why a money string or currency was rejected; the message names the offending text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -13,7 +24,7 @@ pub enum MoneyError {
     Syntax(String),
     #[error("amount {text:?} has more than {exponent} decimal places (the currency's minor unit)")]
     TooPrecise { text: String, exponent: u8 },
-    #[error("amount {0:?} is too large")]
+    #[error("amount {0:?} is too large (at most 10^15 minor units)")]
     Overflow(String),
     #[error("currency {code:?} with {exponent} decimals is not an ISO 4217 code (three capital letters) with 0 to {MAX_EXPONENT} decimals")]
     Currency { code: String, exponent: u8 },
@@ -126,6 +137,7 @@ impl Currency {
         let minor = whole_value
             .checked_mul(self.unit())
             .and_then(|v| v.checked_add(frac_value))
+            .filter(|&v| v <= MAX_AMOUNT)
             .ok_or_else(overflow)?;
         Ok(if negative { -minor } else { minor })
     }

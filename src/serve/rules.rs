@@ -196,10 +196,13 @@ impl MerchantRules {
                     format!("{id:?} is listed twice"),
                 ));
             }
-            if let Some(price) = pin.price.filter(|&p| p < 0) {
+            if let Some(price) = pin.price.filter(|&p| !crate::serve::money::in_range(p)) {
                 return Err(RuleError::new(
                     field("price"),
-                    format!("{price} is negative"),
+                    format!(
+                        "{price} is outside 0 to {} minor units",
+                        crate::serve::money::MAX_AMOUNT
+                    ),
                 ));
             }
         }

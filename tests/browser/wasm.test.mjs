@@ -3,10 +3,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { inflateRawSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch, enginePage } from "./harness.mjs";
+import { priceColumn, rawPayload, readSections, writeSections } from "./container.mjs";
 
 const CLI = process.env.CARTWISE_CLI ?? `${process.env.HOME}/.cache/cartwise/target/release/cartwise`;
 const MODEL = process.env.CARTWISE_MODEL ?? "model-export/synth.cwm";
@@ -320,51 +320,6 @@ test("page script may only tighten the export's rules: every loosening is an Err
   }
 });
 
-/** CRC-32 (IEEE), as the export's checksums. */
-function crc32(bytes) {
-  let crc = ~0;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return ~crc >>> 0;
-}
-
-/** The container's sections as {tag, flags, payload} (model-export/FORMAT.md). */
-function readSections(bytes) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = view.getUint32(12, true);
-  return Array.from({ length: count }, (_, k) => {
-    const e = 32 + 32 * k;
-    const offset = Number(view.getBigUint64(e + 8, true));
-    const length = Number(view.getBigUint64(e + 16, true));
-    return { tag: String.fromCharCode(...bytes.slice(e, e + 4)), flags: view.getUint32(e + 4, true), payload: bytes.slice(offset, offset + length) };
-  });
-}
-
-/** Lays sections out again with valid checksums, as a forger with a hex editor would. */
-function writeSections(sections, version) {
-  let cursor = 32 + 32 * sections.length;
-  const offsets = sections.map((s) => { cursor = Math.ceil(cursor / 8) * 8; const at = cursor; cursor += s.payload.length; return at; });
-  const out = new Uint8Array(cursor);
-  const view = new DataView(out.buffer);
-  out.set(new TextEncoder().encode("CARTWISE"));
-  view.setUint32(8, version, true);
-  view.setUint32(12, sections.length, true);
-  view.setBigUint64(16, BigInt(cursor), true);
-  sections.forEach((s, k) => {
-    const e = 32 + 32 * k;
-    out.set(new TextEncoder().encode(s.tag), e);
-    view.setUint32(e + 4, s.flags, true);
-    view.setBigUint64(e + 8, BigInt(offsets[k]), true);
-    view.setBigUint64(e + 16, BigInt(s.payload.length), true);
-    view.setUint32(e + 24, crc32(s.payload), true);
-    out.set(s.payload, offsets[k]);
-  });
-  view.setUint32(24, crc32(new Uint8Array([...out.slice(0, 24), ...out.slice(32, 32 + 32 * sections.length)])), true);
-  return out;
-}
-
 test("a page that pins the shop's public key refuses an export not signed by it, or altered after", async () => {
   const dir = mkdtempSync(join(tmpdir(), "cartwise-sign-"));
   const key = join(dir, "shop.key");
@@ -380,21 +335,9 @@ test("a page that pins the shop's public key refuses an export not signed by it,
   const sections = readSections(signed);
   assert.equal(sections.at(-1).tag, "SIGN");
   const catl = sections.find((s) => s.tag === "CATL");
-  const raw = catl.flags & 2 ? new Uint8Array(inflateRawSync(catl.payload.slice(8))) : catl.payload.slice();
+  const raw = rawPayload(catl).slice();
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  let at = 0;
-  const u32 = () => { const v = view.getUint32(at, true); at += 4; return v; };
-  const skipStrings = () => {
-    const n = u32();
-    let last = 0;
-    for (let i = 0; i <= n; i++) last = u32();
-    at += last;
-    return n;
-  };
-  const items = skipStrings();
-  skipStrings();
-  skipStrings();
-  at += 4 * items; // category indices; the price column starts here
+  const { at } = priceColumn(raw);
   const price = view.getBigInt64(at, true);
   view.setBigInt64(at, price - 100n, true);
   catl.payload = raw;

@@ -61,7 +61,7 @@ fn compressed_sections_read_as_raw_ones_and_damage_is_named() {
             with_len(catl.len() as u64 + 1, &stream),
             "length field says",
         ),
-        (with_len(u64::MAX, &stream), "limit"),
+        (with_len(u64::MAX, &stream), "compression bomb"),
         (vec![1, 2, 3], "shorter than its length field"),
     ] {
         let mut bad = parts.clone();
@@ -437,17 +437,21 @@ fn a_damaged_gguf_model_section_is_a_named_error() {
         .unwrap()
         .load(&export.catalog.titles());
     assert!(loaded.is_err());
-    // A config no forward can run (zero heads would divide by zero) is refused at load.
-    let mut zero_heads = keys("cartwise.heads");
-    zero_heads.push(("cartwise.heads", Value::U32(0)));
-    let err = Export::from_bytes(&with_modl(export, gguf(&zero_heads, GgmlDType::Q8_0)))
-        .unwrap()
-        .model
-        .unwrap()
-        .load(&export.catalog.titles())
-        .err()
-        .expect("zero heads refused");
-    assert!(err.to_string().contains("0 heads"), "{err}");
+    // A config no forward can run (zero heads would divide by zero, zero width would chunk by
+    // zero, huge sizes would overflow or exhaust memory) is refused as the file is read.
+    for (key, value, expect) in [
+        ("cartwise.heads", 0, "heads 0 is outside 1..=64"),
+        ("cartwise.dim", 0, "dim 0 is outside 1..=1024"),
+        ("cartwise.dim", u32::MAX, "dim 4294967295 is outside"),
+        ("cartwise.ff", 1 << 30, "ff 1073741824 is outside"),
+        ("cartwise.max_cart", 0, "max_cart 0 is outside"),
+        ("cartwise.heads", 3, "3 heads do not divide"),
+    ] {
+        let mut crafted = keys(key);
+        crafted.push((key, Value::U32(value)));
+        let reason = reason_of(gguf(&crafted, GgmlDType::Q8_0));
+        assert!(reason.contains(expect), "{key} = {value}: {reason}");
+    }
 }
 
 proptest! {
@@ -661,4 +665,96 @@ fn product_links_round_trip_and_an_unsafe_one_is_refused() {
         matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "LINK" && reason.contains("item 2")),
         "{err}"
     );
+}
+
+/// The reason a hostile file is refused with, when it names `tag`.
+fn refused(bytes: &[u8], tag: &str) -> String {
+    match Export::from_bytes(bytes) {
+        Err(ExportError::Malformed { tag: t, reason }) if t == tag => reason,
+        other => panic!("expected a malformed {tag}, got {other:?}"),
+    }
+}
+
+#[test]
+fn compression_bombs_are_refused_from_their_length_fields_before_inflating() {
+    let export = common::small_export();
+    let mut parts = parts_of(&export.to_bytes());
+    // 64 MiB of zeros stored in about 64 KiB: a ratio of 1,000.
+    let zeros = vec![0u8; 64 << 20];
+    let mut bomb = (zeros.len() as u64).to_le_bytes().to_vec();
+    bomb.extend(miniz_oxide::deflate::compress_to_vec(&zeros, 9));
+    let catl = parts.iter_mut().find(|p| p.0 == tags::CATALOG).unwrap();
+    (catl.1, catl.2) = (catl.1 | FLAG_DEFLATE, bomb);
+    let reason = refused(&write_sections(&parts), "CATL");
+    assert!(reason.contains("compression bomb"), "{reason}");
+
+    // Each within the ratio, together over the total: refused on their length fields alone
+    // (these streams would not even inflate).
+    let mut parts = parts_of(&export.to_bytes());
+    for k in 0..5u8 {
+        let stored = 1usize << 20;
+        let mut claim = ((stored as u64) * 60).to_le_bytes().to_vec();
+        claim.resize(stored, k);
+        parts.push(([b'Z', b'Z', b'Z', b'0' + k], FLAG_DEFLATE, claim));
+    }
+    let reason = refused(&write_sections(&parts), "ZZZ4");
+    assert!(reason.contains("inflate to more than"), "{reason}");
+}
+
+#[test]
+fn amounts_outside_the_documented_range_are_refused() {
+    use cartwise::serve::catalog::Catalog;
+    use cartwise::serve::export::sections::encode_catalog;
+    use cartwise::serve::money::MAX_AMOUNT;
+    let export = common::small_export();
+    for (field, value) in [("price", -100), ("cost", -1), ("price", MAX_AMOUNT + 1)] {
+        let mut products = export.catalog.products().to_vec();
+        match field {
+            "price" => products[3].price = Some(value),
+            _ => products[3].cost = Some(value),
+        }
+        let catalog = Catalog::new(products).unwrap();
+        let mut parts = parts_of(&export.to_bytes());
+        parts.iter_mut().find(|p| p.0 == tags::CATALOG).unwrap().2 = encode_catalog(&catalog);
+        let reason = refused(&write_sections(&parts), "CATL");
+        assert!(
+            reason.contains(&format!("{field} {value} is outside 0 to {MAX_AMOUNT}")),
+            "{reason}"
+        );
+    }
+    // Where amounts enter from text, the same bound.
+    let usd = cartwise::serve::money::Currency::default();
+    assert!(usd.parse("10000000000000.00").is_ok());
+    assert!(usd.parse("10000000000000.01").is_err());
+}
+
+#[test]
+fn a_nan_weight_or_scale_is_refused() {
+    use cartwise::serve::model::WeightType;
+    use cartwise::serve::suggest::Engine;
+    // An f32 weight set to NaN, with valid checksums: the engine refuses to build.
+    let mut export = with_model().clone();
+    let model = export.model.as_mut().unwrap();
+    let tensor = model
+        .tensors
+        .iter_mut()
+        .find(|t| t.dtype == WeightType::F32)
+        .unwrap();
+    tensor.bytes[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let name = tensor.name.clone();
+    let read = Export::from_bytes(&export.to_bytes()).unwrap();
+    let err = Engine::new(read)
+        .err()
+        .expect("a NaN weight is refused")
+        .to_string();
+    assert!(err.contains(&format!("tensor {name} holds a NaN")), "{err}");
+    // A NaN EASE row scale.
+    let mut export = common::small_export();
+    export
+        .ease
+        .as_mut()
+        .expect("the small shop has EASE")
+        .scales[7] = f32::NAN;
+    let reason = refused(&export.to_bytes(), "EASE");
+    assert!(reason.contains("row 7's scale NaN"), "{reason}");
 }

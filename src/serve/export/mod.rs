@@ -36,8 +36,14 @@ pub const ALIGN: usize = 8;
 pub const FLAG_REQUIRED: u32 = 1;
 /// Section flag: the payload is `u64` raw length + a raw DEFLATE stream of the section.
 pub const FLAG_DEFLATE: u32 = 2;
-/// Largest inflated section accepted (a crafted length must not exhaust wasm memory).
-const MAX_INFLATED: u64 = 1 << 30;
+/// Most bytes all sections of one file may inflate to together (a crafted length must not
+/// exhaust wasm memory); a 100,000-item export inflates to about 40 MiB.
+pub const MAX_INFLATED: u64 = 256 << 20;
+/// Most a section may inflate per stored byte: DEFLATE reaches 1,032:1 on zeros, exports
+/// stay under 5:1, so a higher ratio is a bomb, refused before inflating.
+pub const MAX_RATIO: u64 = 64;
+/// Sections that inflate to at most this many bytes are not held to [`MAX_RATIO`].
+const RATIO_FREE: u64 = 64 << 10;
 /// A section is stored compressed only when DEFLATE saves at least this share of its bytes.
 const MIN_SAVING: f64 = 0.1;
 /// Upper bound on sections, so a corrupt count cannot make the reader allocate wildly.
@@ -206,7 +212,40 @@ pub fn read_sections(bytes: &[u8]) -> Result<Vec<SectionEntry>, ExportError> {
             reason: format!("{} bytes after the last section", bytes.len() - cursor),
         });
     }
+    check_inflation(bytes, &entries)?;
     Ok(entries)
+}
+
+/// Refuses compression bombs from the length fields alone, before anything is inflated: a
+/// section claiming more than [`MAX_RATIO`] times its stored size, or sections claiming more
+/// than [`MAX_INFLATED`] together.
+fn check_inflation(bytes: &[u8], entries: &[SectionEntry]) -> Result<(), ExportError> {
+    let mut total = 0u64;
+    for entry in entries.iter().filter(|e| e.flags & FLAG_DEFLATE != 0) {
+        let at = entry.offset as usize;
+        let Some(len) = bytes.get(at..at + 8).filter(|_| entry.length >= 8) else {
+            continue; // too short: section_payload names it
+        };
+        let raw = u64::from_le_bytes(len.try_into().expect("eight bytes"));
+        let malformed = |reason: String| ExportError::Malformed {
+            tag: tag_name(&entry.tag),
+            reason,
+        };
+        if raw > RATIO_FREE && raw / MAX_RATIO > entry.length {
+            return Err(malformed(format!(
+                "{} stored bytes claim to inflate to {raw}, over {MAX_RATIO} times their size \
+                 (a compression bomb?)",
+                entry.length
+            )));
+        }
+        total = total.saturating_add(raw);
+        if total > MAX_INFLATED {
+            return Err(malformed(format!(
+                "sections inflate to more than {MAX_INFLATED} bytes together"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Lays out sections behind a header and section table; the inverse of [`read_sections`].
@@ -420,6 +459,9 @@ impl Export {
                     .map_err(malformed(tags::MODEL))?;
                 let tokenizer_json = String::from_utf8(payload(tags::TOKENIZER)?.into_owned())
                     .map_err(|e| malformed(tags::TOKENIZER)(format!("invalid UTF-8: {e}")))?;
+                if let Some(problem) = config.problem() {
+                    return Err(malformed(tags::MODEL)(problem));
+                }
                 if config.items != n {
                     return Err(malformed(tags::MODEL)(mismatch("model", config.items)));
                 }

@@ -7,7 +7,7 @@ use crate::serve::assoc::{AssocTable, Neighbor};
 use crate::serve::catalog::{safe_link, Catalog, Product, ProductLinks};
 use crate::serve::ease::SparseEase;
 use crate::serve::model::{ModelConfig, NamedTensor, WeightType};
-use crate::serve::money::Currency;
+use crate::serve::money::{self, Currency};
 use crate::serve::seasonal::SeasonalIndex;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::gguf_file::{self, Value};
@@ -84,6 +84,17 @@ pub fn decode_catalog(payload: &[u8], version: u32) -> Result<Catalog, DecodeErr
     };
     r.finish("catalog")?;
     let amount = |v: i64| (v != NO_AMOUNT).then_some(v);
+    for (i, (&price, &cost)) in prices.iter().zip(&costs).enumerate() {
+        for (what, v) in [("price", price), ("cost", cost)] {
+            if v != NO_AMOUNT && !money::in_range(v) {
+                return Err(format!(
+                    "item {:?}: {what} {v} is outside 0 to {} minor units",
+                    ids[i],
+                    money::MAX_AMOUNT
+                ));
+            }
+        }
+    }
     let products = ids
         .into_iter()
         .zip(titles)
@@ -433,6 +444,17 @@ pub fn decode_ease(payload: &[u8], version: u32) -> Result<SparseEase, DecodeErr
     };
     let weights = r.take(m, "weights")?.iter().map(|&b| b as i8).collect();
     r.finish("sparse EASE")?;
+    if !lambda.is_finite() || lambda < 0.0 {
+        return Err(format!(
+            "lambda {lambda} is not a finite non-negative number"
+        ));
+    }
+    if let Some(i) = scales.iter().position(|s| !s.is_finite() || *s < 0.0) {
+        return Err(format!(
+            "row {i}'s scale {} is not a finite non-negative number",
+            scales[i]
+        ));
+    }
     let table = SparseEase {
         lambda,
         offsets,

@@ -190,6 +190,19 @@ impl ModelExport {
             .map(|t| Ok((t.name.clone(), t.to_tensor(&device)?)))
             .collect::<Result<HashMap<String, Tensor>>>()
             .map_err(LoadError::Decode)?;
+        // A NaN or infinite weight (a crafted file, or a broken f16 scale) would turn every
+        // score into NaN: refused here. The sum of a finite tensor of model weights is finite.
+        for (name, t) in &tensors {
+            let sum = t
+                .sum_all()
+                .and_then(|s| s.to_scalar::<f32>())
+                .map_err(LoadError::Decode)?;
+            if !sum.is_finite() {
+                return Err(LoadError::Config(format!(
+                    "tensor {name} holds a NaN or infinite value"
+                )));
+            }
+        }
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let mut model =
             BasketModel::new(self.config, vb, &ids, &owner).map_err(LoadError::Weights)?;

@@ -40,16 +40,48 @@ pub struct ModelConfig {
     pub max_history: usize,
 }
 
+/// Widest model a config may describe.
+pub const MAX_DIM: usize = 1_024;
+/// Most attention heads.
+pub const MAX_HEADS: usize = 64;
+/// Most transformer blocks.
+pub const MAX_LAYERS: usize = 32;
+/// Widest feed-forward layer.
+pub const MAX_FF: usize = 8_192;
+/// Most item or title-token rows.
+pub const MAX_ROWS: usize = 2_000_000;
+/// Most cart or history positions the encoder reads.
+pub const MAX_SEQUENCE: usize = 1_024;
+
 impl ModelConfig {
     /// Why a (possibly crafted) config cannot describe a model this code runs, if it cannot.
     pub fn problem(&self) -> Option<String> {
-        if self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
-            return Some(format!(
+        // Each size within what a browser can hold, so no product of them overflows and a
+        // crafted file cannot ask for gigabytes (MODEL_LIMITS in FORMAT.md).
+        for (name, value, range) in [
+            ("dim", self.dim, 1..=MAX_DIM),
+            ("heads", self.heads, 1..=MAX_HEADS),
+            ("layers", self.layers, 0..=MAX_LAYERS),
+            ("ff", self.ff, 1..=MAX_FF),
+            ("items", self.items, 0..=MAX_ROWS),
+            ("tokens", self.tokens, 0..=MAX_ROWS),
+            ("max_cart", self.max_cart, 1..=MAX_SEQUENCE),
+            ("max_history", self.max_history, 0..=MAX_SEQUENCE),
+        ] {
+            if !range.contains(&value) {
+                return Some(format!(
+                    "{name} {value} is outside {}..={}",
+                    range.start(),
+                    range.end()
+                ));
+            }
+        }
+        (!self.dim.is_multiple_of(self.heads)).then(|| {
+            format!(
                 "{} heads do not divide the model width {}",
                 self.heads, self.dim
-            ));
-        }
-        (self.max_cart == 0).then(|| "maxCart is 0: the model reads no cart".to_string())
+            )
+        })
     }
 
     /// The padding token id.

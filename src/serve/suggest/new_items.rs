@@ -8,6 +8,7 @@
 
 use crate::serve::assoc::AssocTable;
 use crate::serve::catalog::{Catalog, Product};
+use crate::serve::money::MAX_AMOUNT;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -101,6 +102,12 @@ impl Fresh {
                 return Err(NewItemError::new(
                     field("price"),
                     format!("{v} is negative"),
+                ));
+            }
+            if let Some(v) = item.price.filter(|&v| v > MAX_AMOUNT) {
+                return Err(NewItemError::new(
+                    field("price"),
+                    format!("{v} is over the largest amount, {MAX_AMOUNT} minor units"),
                 ));
             }
             if item.cost.is_some() {
