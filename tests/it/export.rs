@@ -425,6 +425,19 @@ fn a_damaged_gguf_model_section_is_a_named_error() {
         reason.contains("tensor w: unsupported storage type Q4_0"),
         "{reason}"
     );
+    // A tensor with no values: candle would view its empty buffer's dangling pointer as
+    // blocks (an unaligned slice: found by the export fuzz target).
+    let empty = {
+        let t = Tensor::zeros((0, 32), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&t, GgmlDType::F32).unwrap();
+        let meta = keys("");
+        let meta: Vec<(&str, &Value)> = meta.iter().map(|(k, v)| (*k, v)).collect();
+        let mut out = std::io::Cursor::new(Vec::new());
+        gguf_file::write(&mut out, &meta, &[("w", &q)]).unwrap();
+        out.into_inner()
+    };
+    let reason = reason_of(empty);
+    assert!(reason.contains("tensor w has no values"), "{reason}");
     // candle's reader divides by general.alignment; 0 must be an error, not a panic.
     let mut zero_align = keys("");
     zero_align.push(("general.alignment", Value::U32(0)));

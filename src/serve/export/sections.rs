@@ -343,6 +343,11 @@ fn decode_model_gguf(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), 
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .ok_or(format!("tensor {name}: shape overflows"))?;
+        // candle views the bytes as blocks through a raw pointer; the dangling pointer of an
+        // empty buffer is not aligned for them (found by fuzzing). A model has no empty tensor.
+        if elements == 0 {
+            return Err(format!("tensor {name} has no values"));
+        }
         let size = dtype.bytes_for(elements).ok_or(format!(
             "tensor {name}: {elements} values do not fill {dtype:?} blocks"
         ))?;
@@ -394,6 +399,11 @@ fn decode_model_v5(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), De
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .ok_or(format!("tensor {name}: shape overflows"))?;
+        // candle views the bytes as blocks through a raw pointer; the dangling pointer of an
+        // empty buffer is not aligned for them (found by fuzzing). A model has no empty tensor.
+        if elements == 0 {
+            return Err(format!("tensor {name} has no values"));
+        }
         let expected = dtype.bytes_for(elements).ok_or(format!(
             "tensor {name}: {elements} values do not fill {dtype:?} blocks"
         ))?;
