@@ -4,6 +4,7 @@
 use crate::serve::catalog::Product;
 use crate::serve::money::Currency;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// Basis points in one whole (100% = 10,000 bp); rules are integers so pricing stays exact.
 pub const BP: u32 = 10_000;
@@ -142,10 +143,31 @@ impl RuleError {
     }
 }
 
-impl MerchantRules {
+/// A set of rules' exclusion lists as hash sets, so checking an item costs the same however
+/// long the lists are (a call may add a thousand ids to each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exclusions {
+    items: HashSet<String>,
+    categories: HashSet<String>,
+    no_discount_items: HashSet<String>,
+    no_discount_categories: HashSet<String>,
+}
+
+impl Exclusions {
+    /// The lists of `rules`.
+    pub fn of(rules: &MerchantRules) -> Self {
+        let set = |list: &[String]| list.iter().cloned().collect();
+        Self {
+            items: set(&rules.excluded_items),
+            categories: set(&rules.excluded_categories),
+            no_discount_items: set(&rules.no_discount_items),
+            no_discount_categories: set(&rules.no_discount_categories),
+        }
+    }
+
     /// Whether the rules keep a product from being suggested.
     pub fn excludes(&self, p: &Product) -> bool {
-        self.excluded_items.contains(&p.id) || self.excluded_categories.contains(&p.category)
+        self.items.contains(&p.id) || self.categories.contains(&p.category)
     }
 
     /// Whether the rules let a product's price be discounted.
@@ -153,7 +175,9 @@ impl MerchantRules {
         !self.no_discount_items.contains(&p.id)
             && !self.no_discount_categories.contains(&p.category)
     }
+}
 
+impl MerchantRules {
     /// Checks every field is within its meaningful range.
     pub fn validate(&self) -> Result<(), RuleError> {
         if self.max_discount_bp > BP {

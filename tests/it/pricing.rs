@@ -228,7 +228,7 @@ proptest! {
             let showable = pin.items.iter().all(|i| {
                 let p = catalog.get(catalog.lookup(i).unwrap());
                 !ids.contains(i) && !options.exclude.contains(i) && options.stock.get(i) != Some(&0)
-                    && p.price.is_some() && !engine.sources().blocked(catalog.lookup(i).unwrap(), &Terms { rules: rules.clone(), ..Terms::default() })
+                    && p.price.is_some() && !engine.sources().blocked(catalog.lookup(i).unwrap(), &Terms::new(rules.clone(), Default::default(), Default::default()))
             });
             let first: Option<Vec<String>> = out.bundles.first().map(|b| b.items.iter().map(|i| i.id.clone()).collect());
             if showable {

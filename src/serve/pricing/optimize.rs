@@ -4,7 +4,7 @@
 use super::acceptance::probability;
 use crate::serve::catalog::Product;
 use crate::serve::money::Currency;
-use crate::serve::rules::{DiscountForm, MerchantRules, BP};
+use crate::serve::rules::{DiscountForm, Exclusions, MerchantRules, BP};
 
 /// The lowest price that keeps `min_margin_bp` over `cost`: ceil(cost × (1 + margin)).
 pub fn margin_floor(cost: i64, min_margin_bp: u32) -> i64 {
@@ -30,11 +30,11 @@ pub struct Offer {
 }
 
 impl Offer {
-    /// The offer of a bundle of `products` under `rules`: list prices and costs summed (unknown
-    /// prices count 0), and the part of the price the rules let be discounted.
+    /// The offer of a bundle of `products` under the rules' `exclusions`: list prices and costs
+    /// summed (unknown prices count 0), and the part of the price the rules let be discounted.
     pub fn new(
         products: &[&Product],
-        rules: &MerchantRules,
+        exclusions: &Exclusions,
         base_acceptance: f64,
         sensitivity: f64,
     ) -> Self {
@@ -44,7 +44,7 @@ impl Offer {
             cost: products.iter().map(|p| p.cost).sum(),
             discountable: products
                 .iter()
-                .filter(|p| rules.discounts(p))
+                .filter(|p| exclusions.discounts(p))
                 .map(price)
                 .sum(),
             base_acceptance,

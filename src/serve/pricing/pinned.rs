@@ -3,7 +3,7 @@
 
 use super::{Limits, Offer};
 use crate::serve::catalog::Catalog;
-use crate::serve::rules::{MerchantRules, RuleError};
+use crate::serve::rules::{Exclusions, MerchantRules, RuleError};
 
 /// Checks merchant rules against a catalog: pinned bundles name known, priced items, and a
 /// fixed bundle price keeps every other rule (no surcharge, at most the maximum discount,
@@ -14,6 +14,7 @@ pub fn check_catalog(rules: &MerchantRules, catalog: &Catalog) -> Result<(), Rul
         return Err(RuleError::new("priceEnding", problem));
     }
     let format_minor = |minor: i64| currency.format(minor);
+    let exclusions = Exclusions::of(rules);
     for (n, pin) in rules.pinned.iter().enumerate() {
         for (k, id) in pin.when.iter().enumerate() {
             if catalog.lookup(id).is_none() {
@@ -41,7 +42,7 @@ pub fn check_catalog(rules: &MerchantRules, catalog: &Catalog) -> Result<(), Rul
         let Some(fixed) = pin.price else { continue };
         let field = format!("pinned[{n}].price");
         // Acceptance does not enter the limits.
-        let offer = Offer::new(&products, rules, 0.5, 0.0);
+        let offer = Offer::new(&products, &exclusions, 0.5, 0.0);
         let (base, cost) = (offer.base_price, offer.cost);
         let most = Limits::new(&offer, rules, currency).max;
         let discount = base - fixed;

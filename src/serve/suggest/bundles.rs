@@ -7,7 +7,7 @@ use super::reasons;
 use super::types::{Bundle, BundleItem, BundleOption, Candidate, Terms};
 use crate::serve::catalog::Catalog;
 use crate::serve::pricing::{quote, quote_within, Limits, Offer, Policy};
-use crate::serve::rules::{MerchantRules, PinnedBundle};
+use crate::serve::rules::{Exclusions, PinnedBundle};
 use std::collections::{HashMap, HashSet};
 
 /// The candidates single-item and paired bundles are drawn from: the best priced ones.
@@ -208,7 +208,7 @@ pub fn offer(
     src: &Sources,
     cart: &[u32],
     items: &[u32],
-    rules: &MerchantRules,
+    exclusions: &Exclusions,
     fresh: &Fresh,
 ) -> Offer {
     let export = src.export;
@@ -238,7 +238,7 @@ pub fn offer(
     };
     Offer::new(
         &products,
-        rules,
+        exclusions,
         items.iter().map(|&j| chance(j)).product(),
         sensitivity,
     )
@@ -248,7 +248,7 @@ pub fn offer(
 fn offer_under_export(src: &Sources, cart: &[u32], items: &[u32], fresh: &Fresh) -> i64 {
     let rules = &src.export.rules;
     quote(
-        &offer(src, cart, items, rules, fresh),
+        &offer(src, cart, items, src.exclusions, fresh),
         rules,
         src.export.catalog.currency(),
         Policy::Optimize,
@@ -268,7 +268,7 @@ fn price(
 ) -> Bundle {
     let shelf = terms.fresh.shelf(&src.export.catalog);
     let products: Vec<_> = option.items.iter().map(|&i| shelf.get(i)).collect();
-    let offer = offer(src, cart, &option.items, &terms.rules, &terms.fresh);
+    let offer = offer(src, cart, &option.items, &terms.exclusions, &terms.fresh);
     let export_rules = &src.export.rules;
     let currency = src.export.catalog.currency();
     let mut pricing = if terms.rules == *export_rules {

@@ -8,6 +8,7 @@ use super::types::{Candidate, Evidence, Query, SuggestError, Terms};
 use crate::serve::blend::{Blend, Features};
 use crate::serve::export::Export;
 use crate::serve::kernel::{cpu, Hit};
+use crate::serve::rules::Exclusions;
 use std::collections::HashMap;
 
 /// What a call reads of the loaded engine: the export, its exclusion mask, the model's scoring
@@ -17,6 +18,8 @@ pub struct Sources<'a> {
     pub export: &'a Export,
     /// Per catalog item: excluded from suggestions by the export's rules.
     pub excluded: &'a [bool],
+    /// The export's rules' exclusion lists as sets.
+    pub exclusions: &'a Exclusions,
     pub scoring: Option<&'a ScoringTable>,
     pub titles: &'a TitleReader,
 }
@@ -26,7 +29,8 @@ impl Sources<'_> {
     /// exclusions or a call's rules.
     pub fn blocked(&self, item: u32, terms: &Terms) -> bool {
         let product = terms.fresh.shelf(&self.export.catalog).get(item);
-        self.excluded.get(item as usize).copied().unwrap_or(false) || terms.rules.excludes(product)
+        self.excluded.get(item as usize).copied().unwrap_or(false)
+            || terms.exclusions.excludes(product)
     }
 }
 

@@ -33,6 +33,7 @@ use crate::serve::export::Export;
 use crate::serve::kernel::Hit;
 use crate::serve::model::{BasketModel, ModelInput};
 use crate::serve::rank::top_items;
+use crate::serve::rules::Exclusions;
 use cold_start::TitleReader;
 use new_items::Fresh;
 
@@ -65,6 +66,8 @@ pub struct Engine {
     model: Option<BasketModel>,
     scoring: Option<ScoringTable>,
     excluded: Vec<bool>,
+    /// The export's rules' exclusion lists as sets.
+    exclusions: Exclusions,
     /// What the engine knows of products it has never seen.
     titles: TitleReader,
 }
@@ -72,12 +75,12 @@ pub struct Engine {
 impl Engine {
     /// Prepares an engine over a decoded export, rebuilding its basket model if it has one.
     pub fn new(export: Export) -> Result<Self, SuggestError> {
-        let rules = &export.rules;
+        let exclusions = Exclusions::of(&export.rules);
         let excluded: Vec<bool> = export
             .catalog
             .products()
             .iter()
-            .map(|p| rules.excludes(p))
+            .map(|p| exclusions.excludes(p))
             .collect();
         let model = match &export.model {
             Some(m) => Some(m.load(&export.catalog.titles())?),
@@ -93,6 +96,7 @@ impl Engine {
             model,
             scoring,
             excluded,
+            exclusions,
             titles,
         })
     }
@@ -102,6 +106,7 @@ impl Engine {
         Sources {
             export: &self.export,
             excluded: &self.excluded,
+            exclusions: &self.exclusions,
             scoring: self.scoring.as_ref(),
             titles: &self.titles,
         }
@@ -311,11 +316,7 @@ impl Engine {
                 .unwrap_or(DEFAULT_NEW_ITEM_SLOTS)
                 .min(k),
             month,
-            terms: Terms {
-                rules,
-                stock,
-                fresh,
-            },
+            terms: Terms::new(rules, stock, fresh),
             query,
         })
     }

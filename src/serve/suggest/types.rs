@@ -9,7 +9,7 @@ use crate::serve::kernel::TableError;
 use crate::serve::model::LoadError;
 use crate::serve::pricing::Offer;
 use crate::serve::rules::{
-    fraction_to_bp, DiscountForm, MerchantRules, PinnedBundle, PriceEnding, RuleError,
+    fraction_to_bp, DiscountForm, Exclusions, MerchantRules, PinnedBundle, PriceEnding, RuleError,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -434,11 +434,25 @@ pub struct BundleOption {
     pub pinned: Option<Option<i64>>,
 }
 
-/// What one call's bundles are built under: the merchant's rules with the call's overrides,
-/// the call's stock levels (item index → units) and its new items.
+/// What one call's bundles are built under: the merchant's rules with the call's overrides
+/// (and their exclusion lists as sets), the call's stock levels (item index → units) and its
+/// new items.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Terms {
     pub rules: MerchantRules,
+    pub exclusions: Exclusions,
     pub stock: HashMap<u32, u32>,
     pub fresh: Fresh,
+}
+
+impl Terms {
+    /// The terms of a call under `rules`.
+    pub fn new(rules: MerchantRules, stock: HashMap<u32, u32>, fresh: Fresh) -> Self {
+        Self {
+            exclusions: Exclusions::of(&rules),
+            rules,
+            stock,
+            fresh,
+        }
+    }
 }

@@ -122,7 +122,7 @@ pub fn verify(src: &Sources, cart: &[u32], claim: &Claim) -> Verdict {
         );
     }
     let optimised = quote(
-        &offer(src, cart, &items, rules, &Fresh::default()),
+        &offer(src, cart, &items, src.exclusions, &Fresh::default()),
         rules,
         catalog.currency(),
         Policy::Optimize,
