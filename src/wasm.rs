@@ -23,10 +23,16 @@ const TS_TYPES: &str = r#"
  * item the export has never seen (cold start; it is then named in `coldStart`). */
 export type CartEntry = string | { id: string; qty?: number; title?: string };
 /** The shopper's cart; `history` is the shopper's on-device history (item ids, most relevant
- * first, e.g. from `CartwiseHistory.ids()`), read by a model trained with history. */
+ * first, e.g. from `CartwiseHistory.ids()`), read by a model trained with history. Budgets
+ * (each exceeded one throws an Error naming the field): at most 500 items and 500 history ids,
+ * ids of at most 256 bytes, titles of at most 1,000; nesting at most 32 deep, at most 250,000
+ * values and strings of at most 4,096 characters in any input. */
 export interface Cart { items: CartEntry[]; history?: string[] }
 /** Per-call options; each falls back to the export's merchant rules, which an option may only
- * tighten (anything looser, or an unknown key, throws an Error naming the limit or key). */
+ * tighten (anything looser, or an unknown key, throws an Error naming the limit or key).
+ * Budgets: at most 1,000 entries in each of `exclude`, `excludeCategories`, `noDiscount` and
+ * `noDiscountCategories`, 100 `pinned`, 100,000 `stock` entries, 1,000 `newItems` (titles of at
+ * most 1,000 bytes, prices 0 to 10^15 minor units). */
 export interface SuggestOptions {
   /** Ranked items and bundles to return, 1..100 (default 5). */
   k?: number;

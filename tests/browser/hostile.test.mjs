@@ -20,9 +20,12 @@ after(async () => env?.close());
 const good = new Uint8Array(readFileSync(MODEL));
 const version = new DataView(good.buffer, good.byteOffset).getUint32(8, true);
 
-/** The demo export with section `tag`'s raw payload changed by `alter` (stored raw). */
-function craft(tag, alter) {
-  const sections = readSections(good);
+// The fuzz seed: a small export with every section, EASE included.
+const small = new Uint8Array(readFileSync("fuzz/seeds/small.cwm"));
+
+/** The demo export (or `from`) with section `tag`'s raw payload changed by `alter` (stored raw). */
+function craft(tag, alter, from = good) {
+  const sections = readSections(from);
   const section = sections.find((s) => s.tag === tag);
   section.payload = alter(rawPayload(section).slice());
   section.flags &= ~2;
@@ -82,6 +85,12 @@ test("crafted exports are Errors at load, and the page loads a good one after", 
     heads0: modelWith("cartwise.heads", 0),
     hugeDim: modelWith("cartwise.dim", 0x7fffffff),
     hugeCart: modelWith("cartwise.max_cart", 1 << 30),
+    // EASE: u32 lambda, u32 n, u32 offsets[n + 1], then f32 row scales: the first set to NaN.
+    nanScale: craft("EASE", (raw) => {
+      const view = new DataView(raw.buffer, raw.byteOffset);
+      view.setFloat32(8 + 4 * (view.getUint32(4, true) + 1), NaN, true);
+      return raw;
+    }, small),
   });
   assert.match(got.negativePrice, /^true:.*CATL.*price -100 is outside 0 to 1000000000000000/);
   assert.match(got.bomb, /^true:.*CATL.*compression bomb/);
@@ -89,5 +98,6 @@ test("crafted exports are Errors at load, and the page loads a good one after", 
   assert.match(got.heads0, /^true:.*MODL.*heads 0 is outside 1..=64/);
   assert.match(got.hugeDim, /^true:.*MODL.*dim 2147483647 is outside/);
   assert.match(got.hugeCart, /^true:.*MODL.*max_cart 1073741824 is outside/);
+  assert.match(got.nanScale, /^true:.*EASE.*row 0's scale NaN is not a finite/);
   assert.ok(got.afterwards > 0, "a good export still loads and answers");
 });
