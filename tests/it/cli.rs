@@ -1,15 +1,8 @@
 //! The CLI contract of DESIGN.md, run as a user would: synth, split, train, suggest, eval, inspect.
 
+use crate::common::{cartwise, ok};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
-
-fn cartwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cartwise"))
-        .args(args)
-        .output()
-        .expect("cartwise runs")
-}
 
 /// HR@10 of a method in an `eval --json` report.
 fn method_hr10(report: &serde_json::Value, name: &str) -> f64 {
@@ -43,16 +36,6 @@ fn train_args(dir: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
     ];
     args.extend(extra.iter().map(|a| a.to_string()));
     args
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = cartwise(args);
-    assert!(
-        out.status.success(),
-        "cartwise {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// A small synthetic shop split by time and trained once for all tests.

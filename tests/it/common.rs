@@ -8,6 +8,25 @@ use cartwise::train::pipeline::{train, TrainConfig};
 use cartwise::train::synth::{generate, Shop, SynthConfig};
 use proptest::prelude::*;
 
+/// Runs the `cartwise` binary with `args`.
+pub fn cartwise(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cartwise"))
+        .args(args)
+        .output()
+        .expect("cartwise runs")
+}
+
+/// Runs the `cartwise` binary with `args` and checks it succeeded.
+pub fn ok(args: &[&str]) -> std::process::Output {
+    let out = cartwise(args);
+    assert!(
+        out.status.success(),
+        "cartwise {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A small shop (250 items, 3,000 orders) that trains in milliseconds.
 pub fn small_shop() -> Shop {
     generate(&SynthConfig {

@@ -2,7 +2,7 @@
 //! (three) are read, priced, exported, suggested and verified in their own minor units; the
 //! merchant's endings and amount discounts follow the currency's unit.
 
-use crate::common;
+use crate::common::{self, cartwise, ok};
 
 use cartwise::serve::export::Export;
 use cartwise::serve::money::Currency;
@@ -12,7 +12,6 @@ use cartwise::serve::suggest::{Cart, CartEntry, Engine, SuggestOptions, Suggesti
 use cartwise::train::currency::iso_4217;
 use cartwise::train::pipeline::{train, TrainConfig};
 use std::path::Path;
-use std::process::Command;
 
 /// The small shop priced in `code` at `rate` per dollar, trained under `rules`.
 fn engine_in(code: &str, rate: f64, rules: MerchantRules) -> Engine {
@@ -155,14 +154,6 @@ fn an_ending_the_currency_cannot_have_is_refused_at_train_and_per_call() {
     assert!(err.contains("priceEnding") && err.contains("JPY"), "{err}");
 }
 
-fn cartwise(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_cartwise"))
-        .args(args)
-        .output()
-        .unwrap();
-    out
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -171,15 +162,6 @@ fn s(p: &Path) -> &str {
 fn the_cli_reads_the_currency_from_the_products_file_or_the_flag() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ok = |args: &[&str]| {
-        let out = cartwise(args);
-        assert!(
-            out.status.success(),
-            "cartwise {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
     let small = ["--items", "222", "--orders", "1500", "--customers", "200"];
     let shop = d.join("kwd");
     ok(&[
