@@ -14,7 +14,8 @@ pub fn check_catalog(rules: &MerchantRules, catalog: &Catalog) -> Result<(), Rul
         return Err(RuleError::new("priceEnding", problem));
     }
     let format_minor = |minor: i64| currency.format(minor);
-    let exclusions = Exclusions::of(rules);
+    // Built only when a pinned bundle has a fixed price to check (most calls have none).
+    let mut exclusions = None;
     for (n, pin) in rules.pinned.iter().enumerate() {
         for (k, id) in pin.when.iter().enumerate() {
             if catalog.lookup(id).is_none() {
@@ -42,7 +43,8 @@ pub fn check_catalog(rules: &MerchantRules, catalog: &Catalog) -> Result<(), Rul
         let Some(fixed) = pin.price else { continue };
         let field = format!("pinned[{n}].price");
         // Acceptance does not enter the limits.
-        let offer = Offer::new(&products, &exclusions, 0.5, 0.0);
+        let exclusions = exclusions.get_or_insert_with(|| Exclusions::of(rules));
+        let offer = Offer::new(&products, exclusions, 0.5, 0.0);
         let (base, cost) = (offer.base_price, offer.cost);
         let most = Limits::new(&offer, rules, currency).max;
         let discount = base - fixed;

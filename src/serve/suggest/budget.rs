@@ -101,7 +101,7 @@ pub fn check_options(options: &SuggestOptions) -> Result<(), BudgetError> {
         "option newItems",
         options.new_items.len(),
         MAX_NEW_ITEMS,
-        "items",
+        "entries",
     )?;
     for (k, item) in options.new_items.iter().enumerate() {
         let field = |name: &str| format!("option newItems[{k}].{name}");
