@@ -10,7 +10,6 @@
 use crate::serve::export::{signature, Export};
 use crate::serve::kernel::backend::{Backend, Mode, Status, CALIBRATION_QUERIES};
 use crate::serve::kernel::probe::probe;
-use crate::serve::kernel::ItemTable;
 use crate::serve::suggest::verify::Claim;
 use crate::serve::suggest::{self, Cart, SuggestOptions};
 use serde::{Deserialize, Serialize};
@@ -601,14 +600,12 @@ impl Engine {
         rows: Option<u32>,
         k: Option<u32>,
     ) -> Result<JsGpuProbe, JsError> {
-        let model = self.inner.model().ok_or_else(|| {
-            JsError::new("cartwise: this export has no basket model to score with")
-        })?;
-        let dim = model.config.dim;
-        let vectors = model
-            .item_vectors()
-            .map_err(|e| JsError::new(&format!("cartwise: model item table: {e}")))?;
-        let mut table = ItemTable::int8(&vectors, dim).map_err(js_error)?;
+        let mut table = self
+            .inner
+            .scoring_table()
+            .ok_or_else(|| JsError::new("cartwise: this export has no basket model to score with"))?
+            .table
+            .clone();
         if let Some(rows) = rows {
             if !(1..=MAX_PROBE_ROWS).contains(&rows) {
                 return Err(js_error(format!(
@@ -625,11 +622,13 @@ impl Engine {
             )));
         }
         let popular = self.inner.export().assoc.by_popularity();
-        let picked: Vec<f32> = popular
-            .iter()
-            .take(queries.clamp(1, 1_000) as usize)
-            .flat_map(|&i| vectors[i as usize * dim..][..dim].to_vec())
-            .collect();
+        let popular = &popular[..popular.len().min(queries.clamp(1, 1_000) as usize)];
+        let picked = self
+            .inner
+            .model()
+            .ok_or_else(|| JsError::new("cartwise: this export has no basket model"))?
+            .item_vectors_of(popular)
+            .map_err(|e| JsError::new(&format!("cartwise: model item table: {e}")))?;
         let promise = wasm_bindgen_futures::future_to_promise(async move {
             let found = probe(&table, &picked, k, now_ms).await;
             to_js(&found).map_err(JsValue::from)

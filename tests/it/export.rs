@@ -294,7 +294,7 @@ fn encode_model_v5(model: &cartwise::serve::model::ModelExport) -> Vec<u8> {
         u32(&mut out, t.dims.len());
         t.dims.iter().for_each(|&d| u32(&mut out, d));
         u32(&mut out, t.bytes.len());
-        out.extend(&t.bytes);
+        out.extend(t.bytes.iter());
     }
     out
 }
@@ -753,7 +753,7 @@ fn a_nan_weight_or_scale_is_refused() {
         .iter_mut()
         .find(|t| t.dtype == WeightType::F32)
         .unwrap();
-    tensor.bytes[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::sync::Arc::make_mut(&mut tensor.bytes)[..4].copy_from_slice(&f32::NAN.to_le_bytes());
     let name = tensor.name.clone();
     let read = Export::from_bytes(&export.to_bytes()).unwrap();
     let err = Engine::new(read)

@@ -218,16 +218,7 @@ fn gpu_top_k_equals_cpu_top_k_on_a_trained_item_table() {
         .unwrap()
         .load(&catalog.titles())
         .unwrap();
-    let items = model.config.items;
-    let values: Vec<f32> = model
-        .item_table()
-        .unwrap()
-        .narrow(0, 0, items)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap();
+    let values: Vec<f32> = model.item_vectors().unwrap();
     // Queries: the item vectors of a few carts' items, summed.
     let dim = model.config.dim;
     let carts: [&[usize]; 4] = [&[0], &[1, 2], &[3, 4, 5], &[10, 20, 30, 40]];

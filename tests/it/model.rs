@@ -262,6 +262,106 @@ fn model_sections_round_trip_and_reload_to_the_same_rankings() {
 }
 
 #[test]
+fn the_served_model_reads_its_stored_tables_as_the_training_graph_computes_them() {
+    // Width 16 stores every table as f32 (rows do not fill 32-value blocks); width 32 stores the
+    // id table as Q5_1 and the token table as Q8_0.
+    for (dim, ids_as, tokens_as) in [(16, "f32", "f32"), (32, "q5_1", "q8_0")] {
+        served_equals_graph(dim, ids_as, tokens_as);
+    }
+}
+
+fn served_equals_graph(dim: usize, ids_as: &str, tokens_as: &str) {
+    use candle_core::{DType, Device, Tensor};
+    use cartwise::serve::model::titles::{title_tokens, tokenizer_from_json};
+    use cartwise::serve::model::{BasketModel, ModelInput};
+    use cartwise::train::pipeline::train;
+    use std::collections::HashMap;
+    let (catalog, log, mut config) = tiny_transformer_shop(6, 300, 500, 1, 200);
+    let fit = config.transformer.as_mut().unwrap();
+    (fit.dim, fit.ff) = (dim, 2 * dim);
+    let export = train(&catalog, &log, &config, |_| {}).unwrap();
+    let stored = export.model.as_ref().unwrap();
+    let dtype = |name: &str| {
+        stored
+            .tensors
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .dtype
+            .name()
+    };
+    assert_eq!(
+        (dtype("item_id.weight"), dtype("token.weight")),
+        (ids_as, tokens_as)
+    );
+    let titles = catalog.titles();
+    let served = stored.load(&titles).unwrap();
+    // The served tables share the export's bytes (held by the export and the model), not copies.
+    for name in ["item_id.weight", "token.weight"] {
+        let t = stored.tensors.iter().find(|t| t.name == name).unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&t.bytes), 2, "{name}");
+    }
+    // The training graph over the same (dequantized) weights: whole f32 tables, the item table
+    // computed by embedding every title token.
+    let device = Device::Cpu;
+    let tensors: HashMap<String, Tensor> = stored
+        .tensors
+        .iter()
+        .map(|t| (t.name.clone(), t.to_tensor(&device).unwrap()))
+        .collect();
+    let tokenizer = tokenizer_from_json(&stored.tokenizer_json).unwrap();
+    let (ids, owner) = title_tokens(&tokenizer, &titles).unwrap();
+    let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &device);
+    let graph = BasketModel::new(stored.config, vb, &ids, &owner).unwrap();
+    // Same vectors to the bit, read a row at a time from the quantized tables.
+    assert_eq!(
+        served.item_vectors().unwrap(),
+        graph.item_vectors().unwrap()
+    );
+    assert_eq!(
+        served.title_vectors().unwrap(),
+        graph.title_vectors().unwrap()
+    );
+    let some: Vec<u32> = vec![7, 0, 299, 7];
+    let d = stored.config.dim;
+    let all = graph.item_vectors().unwrap();
+    let expected: Vec<f32> = some
+        .iter()
+        .flat_map(|&i| all[i as usize * d..][..d].to_vec())
+        .collect();
+    assert_eq!(served.item_vectors_of(&some).unwrap(), expected);
+    // The same forward: query vectors equal, logits (the served model scores the catalog a
+    // chunk at a time) equal to float rounding, rankings equal.
+    for cart in [&[0u32][..], &[1, 2], &[3, 4, 5, 6]] {
+        let input = ModelInput {
+            cart,
+            ..Default::default()
+        };
+        assert_eq!(
+            served.query_vector(&input).unwrap(),
+            graph.query_vector(&input).unwrap()
+        );
+        let (a, b) = (
+            served.cart_logits(&input).unwrap(),
+            graph.cart_logits(&input).unwrap(),
+        );
+        assert!(a
+            .iter()
+            .zip(&b)
+            .all(|(x, y)| (x - y).abs() <= 1e-5 * y.abs().max(1.0)));
+    }
+    let carts: Vec<&[u32]> = vec![&[0], &[1, 2], &[3, 4, 5]];
+    assert_eq!(
+        rank_catalog(&served, &carts, &[]).unwrap(),
+        rank_catalog(&graph, &carts, &[]).unwrap()
+    );
+    // An item asked of the stored table past its rows is an error, not a panic.
+    assert!(served
+        .item_vectors_of(&[stored.config.items as u32 + 2])
+        .is_err());
+}
+
+#[test]
 fn refit_retrains_on_all_orders_for_the_chosen_epochs() {
     use cartwise::train::pipeline::{train, TrainConfig};
     let (catalog, log, config) = tiny_transformer_shop(6, 250, 300, 3, 300);

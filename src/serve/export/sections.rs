@@ -366,7 +366,7 @@ fn decode_model_gguf(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), 
             name: name.clone(),
             dims,
             dtype,
-            bytes,
+            bytes: bytes.into(),
         });
     }
     Ok((config, tensors))
@@ -418,7 +418,7 @@ fn decode_model_v5(payload: &[u8]) -> Result<(ModelConfig, Vec<NamedTensor>), De
             name,
             dims,
             dtype,
-            bytes,
+            bytes: bytes.into(),
         });
     }
     r.finish("model")?;

@@ -88,21 +88,9 @@ impl ItemTable {
     /// An int8 table from row-major f32 values: each row scaled by its largest |value| / 127.
     pub fn int8(values: &[f32], dim: usize) -> Result<Self, TableError> {
         let rows = check_shape(values.len(), dim)?;
-        if dim > MAX_INT8_DIM {
-            return Err(TableError::Int8Dim(dim));
-        }
-        let mut q = Vec::with_capacity(values.len());
-        let mut scales = Vec::with_capacity(rows);
-        for (row, chunk) in values.chunks_exact(dim).enumerate() {
-            let (scale, codes) = quantize(chunk).ok_or(TableError::NotFinite { row })?;
-            scales.push(scale);
-            q.extend(codes);
-        }
-        Ok(Self {
-            rows,
-            dim,
-            data: Rows::Int8 { values: q, scales },
-        })
+        let mut table = Int8Rows::new(dim, rows)?;
+        values.chunks_exact(dim).try_for_each(|r| table.push(r))?;
+        Ok(table.finish())
     }
 
     /// The table's rows repeated cyclically to `rows` rows (none if it has none): real values
@@ -161,6 +149,57 @@ fn check_shape(values: usize, dim: usize) -> Result<usize, TableError> {
         });
     }
     Ok(values / dim)
+}
+
+/// An int8 [`ItemTable`] built a row at a time, so a caller never holds its rows as f32 all
+/// at once.
+pub struct Int8Rows {
+    dim: usize,
+    values: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Int8Rows {
+    /// An empty table of `dim`-wide rows, with room for `capacity` rows.
+    pub fn new(dim: usize, capacity: usize) -> Result<Self, TableError> {
+        check_shape(0, dim)?;
+        if dim > MAX_INT8_DIM {
+            return Err(TableError::Int8Dim(dim));
+        }
+        Ok(Self {
+            dim,
+            values: Vec::with_capacity(capacity.saturating_mul(dim)),
+            scales: Vec::with_capacity(capacity),
+        })
+    }
+
+    /// Adds one row, scaled by its largest |value| / 127.
+    pub fn push(&mut self, row: &[f32]) -> Result<(), TableError> {
+        let at = self.scales.len();
+        if row.len() != self.dim {
+            return Err(TableError::Shape {
+                values: row.len(),
+                rows: 1,
+                dim: self.dim,
+            });
+        }
+        let (scale, codes) = quantize(row).ok_or(TableError::NotFinite { row: at })?;
+        self.scales.push(scale);
+        self.values.extend(codes);
+        Ok(())
+    }
+
+    /// The table of the rows pushed.
+    pub fn finish(self) -> ItemTable {
+        ItemTable {
+            rows: self.scales.len(),
+            dim: self.dim,
+            data: Rows::Int8 {
+                values: self.values,
+                scales: self.scales,
+            },
+        }
+    }
 }
 
 /// The score of an int8 row against an int16 query, as both backends compute it: the exact

@@ -1,6 +1,7 @@
 //! The model as the export stores it: weight tensors by name, each f32 or in one of candle's
 //! (GGML's) quantized block types, with the shape and the title tokenizer's JSON.
 
+use super::stored::{ServedItems, StoredRows, TitleIndex};
 use super::{titles, BasketModel, ModelConfig};
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{GgmlDType, QTensor};
@@ -8,9 +9,12 @@ use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Name of the item id table, the bulk of the model's bytes (one row per catalog item).
 pub const ITEM_ID_TABLE: &str = "item_id.weight";
+/// Name of the title-token table (one row per token of the title vocabulary).
+pub const TOKEN_TABLE: &str = "token.weight";
 
 /// How a weight tensor's values are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +84,9 @@ pub struct NamedTensor {
     pub name: String,
     pub dims: Vec<usize>,
     pub dtype: WeightType,
-    pub bytes: Vec<u8>,
+    /// Shared with the served model's stored tables (see [`StoredRows`]), so loading an
+    /// export does not copy its biggest section.
+    pub bytes: Arc<Vec<u8>>,
 }
 
 impl NamedTensor {
@@ -107,7 +113,7 @@ impl NamedTensor {
             name: name.to_string(),
             dims,
             dtype,
-            bytes,
+            bytes: Arc::new(bytes),
         })
     }
 
@@ -141,8 +147,6 @@ pub enum LoadError {
     Decode(#[source] candle_core::Error),
     #[error("model weights: {0}")]
     Weights(#[source] candle_core::Error),
-    #[error("model item table: {0}")]
-    ItemTable(#[source] candle_core::Error),
 }
 
 /// Everything the export holds about the model: shape, weights, title tokenizer (JSON).
@@ -176,23 +180,48 @@ impl ModelExport {
         }
     }
 
-    /// Rebuilds the model over a catalog's titles (the catalog the export was trained on).
+    /// Rebuilds the model over a catalog's titles (the catalog the export was trained on):
+    /// the layers expanded to f32, the item id and title-token tables kept as stored (their
+    /// bytes shared with this export, not copied) and read a row at a time.
     pub fn load(&self, titles: &[&str]) -> std::result::Result<BasketModel, LoadError> {
-        if let Some(problem) = self.config.problem() {
+        let config = self.config;
+        if let Some(problem) = config.problem() {
             return Err(LoadError::Config(problem));
         }
         let device = Device::Cpu;
         let tokenizer = titles::tokenizer_from_json(&self.tokenizer_json)?;
         let (ids, owner) = titles::title_tokens(&tokenizer, titles)?;
-        let tensors = self
+        if let Some(&t) = ids.iter().find(|&&t| t as usize >= config.tokens) {
+            return Err(LoadError::Config(format!(
+                "a catalog title has token {t}, the model has {} tokens",
+                config.tokens
+            )));
+        }
+        let table = |name: &str, rows: usize| {
+            let tensor = self
+                .tensors
+                .iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| LoadError::Config(format!("no tensor {name}")))?;
+            StoredRows::new(tensor, rows, config.dim).map_err(LoadError::Weights)
+        };
+        let items = ServedItems {
+            ids: table(ITEM_ID_TABLE, config.items + 2)?,
+            tokens: table(TOKEN_TABLE, config.tokens)?,
+            titles: TitleIndex::new(&ids, &owner, config.items),
+            dim: config.dim,
+        };
+        let layers = self
             .tensors
             .iter()
+            .filter(|t| t.name != ITEM_ID_TABLE && t.name != TOKEN_TABLE)
             .map(|t| Ok((t.name.clone(), t.to_tensor(&device)?)))
             .collect::<Result<HashMap<String, Tensor>>>()
             .map_err(LoadError::Decode)?;
         // A NaN or infinite weight (a crafted file, or a broken f16 scale) would turn every
-        // score into NaN: refused here. The sum of a finite tensor of model weights is finite.
-        for (name, t) in &tensors {
+        // score into NaN: refused here (the stored tables check theirs as they are taken). The
+        // sum of a finite tensor of model weights is finite.
+        for (name, t) in &layers {
             let sum = t
                 .sum_all()
                 .and_then(|s| s.to_scalar::<f32>())
@@ -203,11 +232,7 @@ impl ModelExport {
                 )));
             }
         }
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let mut model =
-            BasketModel::new(self.config, vb, &ids, &owner).map_err(LoadError::Weights)?;
-        model.freeze().map_err(LoadError::ItemTable)?;
-        model.tokenizer = Some(tokenizer);
-        Ok(model)
+        let vb = VarBuilder::from_tensors(layers, DType::F32, &device);
+        BasketModel::served(config, vb, items, tokenizer).map_err(LoadError::Weights)
     }
 }

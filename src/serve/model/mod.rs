@@ -4,14 +4,19 @@
 //! One definition for both builds: the network and its forward ([`BasketModel`], one
 //! [`Input`] per batch), its stored form in the export ([`format`]) and the title tokenizer's
 //! use ([`titles`]). Training (`train::model`) builds the same network. Served from an export,
-//! the stored Q8_0/Q5_1 weights are expanded to f32 once at load: candle's quantized matmul
+//! the layers' Q8_0 weights are expanded to f32 once at load: candle's quantized matmul
 //! (which rounds activations to 8 bits) made native and wasm answers diverge and was slower
-//! in wasm (BENCHMARKS.md, "Quantized layers"). It depends on candle and tokenizers only.
+//! in wasm (BENCHMARKS.md, "Quantized layers"). The two tables with a row per item or token
+//! stay in their stored form and a forward dequantizes the rows it reads ([`stored`]), giving
+//! the training graph's vectors without holding them as f32. It depends on candle and
+//! tokenizers only.
 
 pub mod format;
+pub mod stored;
 pub mod titles;
 
 pub use format::{LoadError, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE};
+pub use stored::{ServedItems, StoredRows, TitleIndex};
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{
@@ -166,30 +171,88 @@ pub struct ModelInput<'a> {
     pub unseen: &'a [Tensor],
 }
 
-/// The model with its title-token index (which tokens belong to which item).
+/// The model with its item side: learned tables while training, stored tables when served.
 pub struct BasketModel {
     pub config: ModelConfig,
-    item_id: Embedding,
-    token: Embedding,
+    items: ItemSide,
     blocks: Vec<Block>,
     ln_f: LayerNorm,
+    /// Added to history tokens so attention can tell the shopper's past from the cart.
+    segment: Option<Tensor>,
+    /// The title tokenizer, for vectors of items the model has never seen (set on load).
+    tokenizer: Option<tokenizers::Tokenizer>,
+}
+
+/// Where item vectors come from.
+enum ItemSide {
+    /// Training: the learned tables, the item table recomputed at every use so gradients reach
+    /// both.
+    Learned(Learned),
+    /// Served from an export: the tables in their stored form, rows read as a forward needs
+    /// them (see [`stored`]).
+    Served(ServedItems),
+}
+
+/// The training side's item tables and title-token index.
+struct Learned {
+    item_id: Embedding,
+    token: Embedding,
     title_ids: Tensor,
     title_owner: Tensor,
     title_counts: Tensor,
-    has_titles: bool,
-    /// Added to history tokens so attention can tell the shopper's past from the cart.
-    segment: Option<Tensor>,
-    /// The item table computed once for inference (see [`BasketModel::freeze`]).
-    frozen: Option<Tensor>,
-    /// The title tokenizer, for vectors of items the model has never seen (set on load).
-    tokenizer: Option<tokenizers::Tokenizer>,
     /// While training with id dropout: 1 for items whose id vector this step keeps, 0 for
     /// those it drops, [items + 2, 1].
     id_keep: Option<Tensor>,
 }
 
+impl Learned {
+    /// Item vectors [items + 2, d]: learned id vector + mean of the item's title-token vectors.
+    fn table(&self) -> Result<Tensor> {
+        let ids = self.item_id.embeddings();
+        if self.title_ids.dim(0)? == 0 {
+            return Ok(ids.clone());
+        }
+        let ids = match &self.id_keep {
+            Some(keep) => ids.broadcast_mul(keep)?,
+            None => ids.clone(),
+        };
+        ids + self.title_means()?
+    }
+
+    /// Each row's mean title-token vector [items + 2, d] (zeros for rows without titles).
+    fn title_means(&self) -> Result<Tensor> {
+        let ids = self.item_id.embeddings();
+        let tokens = self.token.forward(&self.title_ids)?;
+        Tensor::zeros(ids.dims(), DType::F32, ids.device())?
+            .index_add(&self.title_owner, &tokens, 0)?
+            .broadcast_div(&self.title_counts)
+    }
+}
+
+/// The item rows one forward reads: a whole table (training) or the stored tables.
+enum Lookup<'a> {
+    Table(Tensor),
+    Served(&'a ServedItems),
+}
+
+impl Lookup<'_> {
+    /// Rows [n, d] of the item ids in `ids` (any shape), in order.
+    fn rows(&self, ids: &Tensor) -> Result<Tensor> {
+        let ids = ids.flatten_all()?;
+        match self {
+            Lookup::Table(table) => table.index_select(&ids, 0),
+            Lookup::Served(served) => {
+                let ids = ids.to_vec1::<u32>()?;
+                let n = ids.len();
+                Tensor::from_vec(served.vectors(&ids, true)?, (n, served.dim), &Device::Cpu)
+            }
+        }
+    }
+}
+
 impl BasketModel {
-    /// Builds the model from weights under `vb` and the flat title tokens of every item.
+    /// Builds the model for training from weights under `vb` and the flat title tokens of
+    /// every item.
     pub fn new(
         config: ModelConfig,
         vb: VarBuilder,
@@ -203,32 +266,57 @@ impl BasketModel {
             counts[o as usize] += 1.0;
         }
         counts.iter_mut().for_each(|c| *c = c.max(1.0));
-        Ok(Self {
+        let items = ItemSide::Learned(Learned {
             item_id: embedding(rows, config.dim, vb.pp("item_id"))?,
             token: embedding(config.tokens, config.dim, vb.pp("token"))?,
+            title_ids: Tensor::new(title_ids, &device)?,
+            title_owner: Tensor::new(title_owner, &device)?,
+            title_counts: Tensor::from_vec(counts, (rows, 1), &device)?,
+            id_keep: None,
+        });
+        Self::with_items(config, vb, items)
+    }
+
+    /// Builds the served model: layers from `vb`, the item side as stored.
+    pub fn served(
+        config: ModelConfig,
+        vb: VarBuilder,
+        items: ServedItems,
+        tokenizer: tokenizers::Tokenizer,
+    ) -> Result<Self> {
+        let mut model = Self::with_items(config, vb, ItemSide::Served(items))?;
+        model.tokenizer = Some(tokenizer);
+        Ok(model)
+    }
+
+    fn with_items(config: ModelConfig, vb: VarBuilder, items: ItemSide) -> Result<Self> {
+        Ok(Self {
+            items,
             blocks: (0..config.layers)
                 .map(|l| Block::new(&config, vb.pp(format!("block{l}"))))
                 .collect::<Result<_>>()?,
             ln_f: layer_norm(config.dim, LayerNormConfig::default(), vb.pp("ln_f"))?,
-            title_ids: Tensor::new(title_ids, &device)?,
-            title_owner: Tensor::new(title_owner, &device)?,
-            title_counts: Tensor::from_vec(counts, (rows, 1), &device)?,
-            has_titles: !title_ids.is_empty(),
             segment: (config.max_history > 0)
                 .then(|| vb.get((1, config.dim), "segment.weight"))
                 .transpose()?,
-            frozen: None,
             tokenizer: None,
-            id_keep: None,
             config,
         })
+    }
+
+    /// Whether the catalog's titles gave the model any token.
+    fn has_titles(&self) -> bool {
+        match &self.items {
+            ItemSide::Learned(l) => l.title_ids.elem_count() > 0,
+            ItemSide::Served(s) => !s.titles.is_empty(),
+        }
     }
 
     /// The vector of an item the model has never seen, from its title alone: the mean of its
     /// title-token vectors (a known item's vector adds its learned id vector to that). `None`
     /// when the model has no titles or tokenizer, or the title no token.
     pub fn title_vector(&self, title: &str) -> Result<Option<Tensor>> {
-        let Some(tokenizer) = self.tokenizer.as_ref().filter(|_| self.has_titles) else {
+        let Some(tokenizer) = self.tokenizer.as_ref().filter(|_| self.has_titles()) else {
             return Ok(None);
         };
         let encoding = tokenizer
@@ -243,85 +331,95 @@ impl BasketModel {
         if ids.is_empty() {
             return Ok(None);
         }
-        let device = self.token.embeddings().device();
-        Ok(Some(
-            self.token
-                .forward(&Tensor::new(ids.as_slice(), device)?)?
-                .mean(0)?,
-        ))
-    }
-
-    /// Computes the item table once for inference; training must not freeze (no gradients
-    /// would reach the embeddings).
-    pub fn freeze(&mut self) -> Result<()> {
-        self.frozen = Some(self.item_table()?);
-        Ok(())
+        let rows = match &self.items {
+            ItemSide::Learned(l) => l
+                .token
+                .forward(&Tensor::new(ids.as_slice(), &Device::Cpu)?)?,
+            ItemSide::Served(s) => {
+                Tensor::from_vec(s.tokens.gather(&ids)?, (ids.len(), s.dim), &Device::Cpu)?
+            }
+        };
+        Ok(Some(rows.mean(0)?))
     }
 
     /// Drops the id vectors of the items marked 0 in `keep` ([items + 2, 1]) from the item
     /// table until the next call, so those items are seen by their titles alone, as a new
-    /// product will be (id dropout, for cold start); `None` keeps every id vector.
+    /// product will be (id dropout, for cold start); `None` keeps every id vector. Training
+    /// only: a served model has no learned table to drop from.
     pub fn set_id_keep(&mut self, keep: Option<Tensor>) {
-        self.id_keep = keep;
-    }
-
-    /// Item vectors [items + 2, d]: learned id vector + mean of the item's title-token vectors.
-    pub fn item_table(&self) -> Result<Tensor> {
-        let ids = self.item_id.embeddings();
-        if !self.has_titles {
-            return Ok(ids.clone());
+        if let ItemSide::Learned(l) = &mut self.items {
+            l.id_keep = keep;
         }
-        let ids = match &self.id_keep {
-            Some(keep) => ids.broadcast_mul(keep)?,
-            None => ids.clone(),
-        };
-        let tokens = self.token.forward(&self.title_ids)?;
-        let sums = Tensor::zeros(ids.dims(), DType::F32, ids.device())?.index_add(
-            &self.title_owner,
-            &tokens,
-            0,
-        )?;
-        ids + sums.broadcast_div(&self.title_counts)?
     }
 
-    /// Every catalog item's title part of its vector, row-major [items, dim]: the mean of its
-    /// title-token vectors (zeros without titles), comparable with [`BasketModel::title_vector`].
+    /// The title part of catalog items' vectors, row-major [items.len(), dim]: the mean of
+    /// each one's title-token vectors (zeros without titles), comparable with
+    /// [`BasketModel::title_vector`].
+    pub fn title_vectors_of(&self, items: &[u32]) -> Result<Vec<f32>> {
+        match &self.items {
+            _ if !self.has_titles() => Ok(vec![0.0; items.len() * self.config.dim]),
+            ItemSide::Learned(l) => l
+                .title_means()?
+                .index_select(&Tensor::new(items, &Device::Cpu)?, 0)?
+                .flatten_all()?
+                .to_vec1(),
+            ItemSide::Served(s) => s.vectors(items, false),
+        }
+    }
+
+    /// [`BasketModel::title_vectors_of`] the whole catalog (for tests).
     pub fn title_vectors(&self) -> Result<Vec<f32>> {
-        let d = self.config.dim;
-        if !self.has_titles {
-            return Ok(vec![0.0; self.config.items * d]);
-        }
-        let tokens = self.token.forward(&self.title_ids)?;
-        let rows = self.config.items + 2;
-        Tensor::zeros((rows, d), DType::F32, tokens.device())?
-            .index_add(&self.title_owner, &tokens, 0)?
-            .broadcast_div(&self.title_counts)?
-            .narrow(0, 0, self.config.items)?
-            .flatten_all()?
-            .to_vec1()
+        self.title_vectors_of(&(0..self.config.items as u32).collect::<Vec<_>>())
     }
 
-    /// The item table: the frozen one at inference, computed afresh while training.
-    fn table(&self) -> Result<Tensor> {
-        match &self.frozen {
-            Some(t) => Ok(t.clone()),
-            None => self.item_table(),
-        }
+    /// The item rows a forward reads.
+    fn lookup(&self) -> Result<Lookup<'_>> {
+        Ok(match &self.items {
+            ItemSide::Learned(l) => Lookup::Table(l.table()?),
+            ItemSide::Served(s) => Lookup::Served(s),
+        })
     }
 
-    /// The catalog's item vectors, row-major [items, dim]: the table the scoring kernels rank.
+    /// The vectors of catalog items `items`, row-major [items.len(), dim]: what the scoring
+    /// kernels rank (read a chunk at a time, never the whole f32 table at once when served).
+    pub fn item_vectors_of(&self, items: &[u32]) -> Result<Vec<f32>> {
+        let ids = Tensor::new(items, &Device::Cpu)?;
+        self.lookup()?.rows(&ids)?.flatten_all()?.to_vec1()
+    }
+
+    /// The whole catalog's item vectors, row-major [items, dim] (for tests and benchmarks; the
+    /// engine reads them through [`BasketModel::item_vectors_of`] a chunk at a time).
     pub fn item_vectors(&self) -> Result<Vec<f32>> {
-        self.table()?
-            .narrow(0, 0, self.config.items)?
-            .flatten_all()?
-            .to_vec1()
+        self.item_vectors_of(&(0..self.config.items as u32).collect::<Vec<_>>())
     }
 
     /// Catalog logits [B, items]: the query vectors of [`BasketModel::hidden`] scored against
     /// the item table.
     pub fn forward(&self, input: &Input) -> Result<Tensor> {
         let h = self.hidden(input)?;
-        h.matmul(&self.table()?.narrow(0, 0, self.config.items)?.t()?)
+        let items = self.config.items;
+        match self.lookup()? {
+            Lookup::Table(table) => h.matmul(&table.narrow(0, 0, items)?.t()?),
+            // A chunk of the catalog at a time, so the f32 table is never whole in memory.
+            Lookup::Served(served) => {
+                let mut parts = Vec::new();
+                for start in (0..items).step_by(stored::CHUNK_ROWS) {
+                    let ids: Vec<u32> = (start..items.min(start + stored::CHUNK_ROWS))
+                        .map(|i| i as u32)
+                        .collect();
+                    let rows = Tensor::from_vec(
+                        served.vectors(&ids, true)?,
+                        (ids.len(), served.dim),
+                        &Device::Cpu,
+                    )?;
+                    parts.push(h.matmul(&rows.t()?)?);
+                }
+                match parts.len() {
+                    0 => Tensor::zeros((h.dim(0)?, 0), DType::F32, &Device::Cpu),
+                    _ => Tensor::cat(&parts, 1),
+                }
+            }
+        }
     }
 
     /// The query vectors [B, dim] of a batch, before they are scored against the item table:
@@ -333,16 +431,14 @@ impl BasketModel {
     /// cannot drown out the cart in attention (an empty history is masked like padding; a
     /// model without a segment vector ignores history).
     pub fn hidden(&self, input: &Input) -> Result<Tensor> {
-        let table = self.table()?;
+        let table = self.lookup()?;
         let carts = &input.carts;
         let (b, l) = carts.dims2()?;
         let d = self.config.dim;
         let device = carts.device();
         let query = Tensor::full(self.config.query(), (b, 1), device)?;
         let ids = Tensor::cat(&[&query, carts], 1)?;
-        let mut x = table
-            .index_select(&ids.flatten_all()?, 0)?
-            .reshape((b, l + 1, d))?;
+        let mut x = table.rows(&ids)?.reshape((b, l + 1, d))?;
         let mut padding = ids.eq(self.config.pad())?.to_dtype(DType::F32)?;
         if let Some(unseen) = &input.unseen {
             x = Tensor::cat(&[&x, unseen], 1)?;
@@ -353,7 +449,7 @@ impl BasketModel {
             let kept = h.ne(self.config.pad())?.to_dtype(DType::F32)?;
             let count = kept.sum_keepdim(1)?;
             let sum = table
-                .index_select(&h.flatten_all()?, 0)?
+                .rows(h)?
                 .reshape((b, h.dim(1)?, d))?
                 .broadcast_mul(&kept.unsqueeze(2)?)?
                 .sum(1)?;

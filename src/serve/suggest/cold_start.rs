@@ -7,7 +7,8 @@ use super::scoring::{ModelQuery, ScoringTable};
 use super::types::{Evidence, SuggestError};
 use crate::serve::blend::Features;
 use crate::serve::export::Export;
-use crate::serve::kernel::cpu;
+use crate::serve::kernel::{cpu, Int8Rows, ItemTable};
+use crate::serve::model::stored::CHUNK_ROWS;
 use crate::serve::model::BasketModel;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -22,9 +23,9 @@ pub struct TitleReader {
     priors: PriorCounts,
     /// How well a new item's category goes with a cart's.
     pub category_lift: CategoryLift,
-    /// Known items' title vectors, unit length, row-major: computed when a new item first
-    /// needs its look-alike.
-    title_rows: OnceLock<Vec<f32>>,
+    /// Known items' title vectors at unit length, as int8 rows (a quarter of f32): computed when
+    /// a new item first needs its look-alike.
+    title_rows: OnceLock<ItemTable>,
     /// New items' title vectors by title: a page passes the same new products on every call.
     title_cache: Mutex<HashMap<String, Option<Vec<f32>>>>,
 }
@@ -105,37 +106,25 @@ impl TitleReader {
         let Some(model) = model.filter(|_| !wanted.is_empty()) else {
             return Ok(HashMap::new());
         };
-        let dim = model.config.dim;
-        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
         let titles = match self.title_rows.get() {
             Some(rows) => rows,
             None => {
-                let mut rows = model.title_vectors()?;
-                for row in rows.chunks_exact_mut(dim) {
-                    let n = norm(row);
-                    if n > 0.0 {
-                        row.iter_mut().for_each(|x| *x /= n);
-                    }
-                }
+                let rows = unit_title_rows(model)?;
                 self.title_rows.get_or_init(|| rows)
             }
         };
-        Ok(wanted
-            .into_iter()
-            .filter_map(|(i, v)| {
-                let nv = norm(v);
-                (nv > 0.0).then_some(())?;
-                titles
-                    .chunks_exact(dim)
-                    .enumerate()
-                    .map(|(j, row)| {
-                        let dot: f32 = row.iter().zip(v).map(|(a, b)| a * b).sum();
-                        (j as u32, dot / nv)
-                    })
-                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-                    .map(|best| (i, best))
-            })
-            .collect())
+        let mut found = HashMap::new();
+        for (i, v) in wanted {
+            let nv = norm(v);
+            if nv == 0.0 {
+                continue;
+            }
+            // The best dot product with unit rows is the best cosine; ties go to the lower index.
+            if let Some(best) = cpu::top_k(titles, v, 1)?.first() {
+                found.insert(i, (best.item, best.score / nv));
+            }
+        }
+        Ok(found)
     }
 
     /// The blend's evidence for the call's new items (`cart`: the known cart items): the
@@ -209,4 +198,28 @@ pub fn category_affinity<'e>(
         .into_iter()
         .map(|(c, (sum, n))| (c, top + (sum / n).ln() as f32))
         .collect())
+}
+
+/// Euclidean length of a vector.
+fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+/// Every catalog item's title vector scaled to unit length (zero rows stay zero), as int8 rows
+/// the CPU kernel ranks, built a chunk of items at a time.
+fn unit_title_rows(model: &BasketModel) -> Result<ItemTable, SuggestError> {
+    let (items, dim) = (model.config.items as u32, model.config.dim);
+    let mut rows = Int8Rows::new(dim, items as usize)?;
+    for start in (0..items).step_by(CHUNK_ROWS) {
+        let chunk: Vec<u32> = (start..items.min(start + CHUNK_ROWS as u32)).collect();
+        let mut vectors = model.title_vectors_of(&chunk)?;
+        for row in vectors.chunks_exact_mut(dim) {
+            let n = norm(row);
+            if n > 0.0 {
+                row.iter_mut().for_each(|x| *x /= n);
+            }
+            rows.push(row)?;
+        }
+    }
+    Ok(rows.finish())
 }

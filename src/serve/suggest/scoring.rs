@@ -2,7 +2,8 @@
 //! ([`ScoringTable`]) and the query vector a cart asks them with ([`ModelQuery`]).
 
 use super::types::{Query, SuggestError};
-use crate::serve::kernel::{cpu, gpu, Hit, ItemTable};
+use crate::serve::kernel::{cpu, gpu, Hit, Int8Rows, ItemTable};
+use crate::serve::model::stored::CHUNK_ROWS;
 use crate::serve::model::{BasketModel, ModelInput};
 
 /// The basket model's item vectors as the scoring kernels rank them: int8 rows (one scale per
@@ -17,22 +18,29 @@ pub struct ScoringTable {
 }
 
 impl ScoringTable {
-    /// The model's item vectors as int8 rows, leaving out the items marked `excluded`.
+    /// The model's item vectors as int8 rows, leaving out the items marked `excluded`; read
+    /// from the model a chunk at a time, so the f32 table is never whole in memory.
     pub fn new(model: &BasketModel, excluded: &[bool]) -> Result<Self, SuggestError> {
-        let dim = model.config.dim;
-        let vectors = model.item_vectors()?;
-        let mut kept = Vec::with_capacity(vectors.len());
-        let mut items = Vec::new();
+        let items: Vec<u32> = (0..model.config.items as u32)
+            .filter(|&i| !excluded.get(i as usize).copied().unwrap_or(true))
+            .collect();
         let mut rows = vec![u32::MAX; excluded.len()];
-        for (i, row) in vectors.chunks_exact(dim).enumerate() {
-            if !excluded.get(i).copied().unwrap_or(true) {
-                rows[i] = items.len() as u32;
-                items.push(i as u32);
-                kept.extend_from_slice(row);
-            }
+        for (row, &i) in items.iter().enumerate() {
+            rows[i as usize] = row as u32;
         }
-        let table = ItemTable::int8(&kept, dim)?;
-        Ok(Self { table, items, rows })
+        let dim = model.config.dim;
+        let mut table = Int8Rows::new(dim, items.len())?;
+        for chunk in items.chunks(CHUNK_ROWS) {
+            let vectors = model.item_vectors_of(chunk)?;
+            vectors
+                .chunks_exact(dim)
+                .try_for_each(|row| table.push(row))?;
+        }
+        Ok(Self {
+            table: table.finish(),
+            items,
+            rows,
+        })
     }
 
     /// The catalog index of a row.
