@@ -243,37 +243,21 @@ fn options_from_js(options: JsOptions) -> Result<SuggestOptions, JsError> {
     if options.is_undefined() || options.is_null() {
         return Ok(SuggestOptions::default());
     }
-    use crate::serve::suggest::budget::{MAX_NEW_ITEMS, MAX_PINNED, MAX_RULE_LIST};
-    check_lengths(
-        &options,
-        &[
-            ("exclude", "option exclude", MAX_RULE_LIST),
-            (
-                "excludeCategories",
-                "option excludeCategories",
-                MAX_RULE_LIST,
-            ),
-            ("noDiscount", "option noDiscount", MAX_RULE_LIST),
-            (
-                "noDiscountCategories",
-                "option noDiscountCategories",
-                MAX_RULE_LIST,
-            ),
-            ("pinned", "option pinned", MAX_PINNED),
-            ("newItems", "option newItems", MAX_NEW_ITEMS),
-        ],
-    )?;
+    check_lengths(&options, &crate::serve::suggest::budget::OPTION_LISTS)?;
     from_js(options).map_err(|e| JsError::new(&format!("cartwise: options: {e}")))
 }
 
-/// Refuses a list over its budget by its length alone, before any of it is copied: `fields`
-/// are (key, name in errors, most entries).
-fn check_lengths(value: &JsValue, fields: &[(&str, &str, usize)]) -> Result<(), JsError> {
-    for &(key, name, max) in fields {
-        let list = js_sys::Reflect::get(value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+/// Refuses a list over its budget by its length alone, before any of it is copied.
+fn check_lengths(
+    value: &JsValue,
+    lists: &[crate::serve::suggest::budget::ListBudget],
+) -> Result<(), JsError> {
+    for budget in lists {
+        let list = js_sys::Reflect::get(value, &budget.key.into()).unwrap_or(JsValue::UNDEFINED);
         if js_sys::Array::is_array(&list) {
             let len = list.unchecked_ref::<js_sys::Array>().length() as usize;
-            crate::serve::suggest::budget::within(name, len, max, "entries").map_err(js_error)?;
+            crate::serve::suggest::budget::within(budget.field, len, budget.max, "entries")
+                .map_err(js_error)?;
         }
     }
     Ok(())
@@ -377,16 +361,10 @@ fn clock_month() -> u8 {
 }
 
 fn cart_from_js(cart: JsCart) -> Result<Cart, JsError> {
-    use crate::serve::suggest::budget::{MAX_CART_ITEMS, MAX_HISTORY};
+    use crate::serve::suggest::budget::CART_LISTS;
     let cart: JsValue = cart.into();
     if cart.is_object() {
-        check_lengths(
-            &cart,
-            &[
-                ("items", "cart.items", MAX_CART_ITEMS),
-                ("history", "cart.history", MAX_HISTORY),
-            ],
-        )?;
+        check_lengths(&cart, &CART_LISTS)?;
     }
     from_js(cart).map_err(|e| {
         JsError::new(&format!(

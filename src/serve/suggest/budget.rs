@@ -23,6 +23,44 @@ pub const MAX_PINNED: usize = 100;
 /// Most entries in the per-call `stock` map.
 pub const MAX_STOCK: usize = 100_000;
 
+/// One list's budget: its key in the JS input, the name errors give it, most entries. The
+/// wasm boundary checks these lengths on the JS value before copying it; the typed checks
+/// below check the same after.
+#[derive(Debug, Clone, Copy)]
+pub struct ListBudget {
+    pub key: &'static str,
+    pub field: &'static str,
+    pub max: usize,
+}
+
+const fn list(key: &'static str, field: &'static str, max: usize) -> ListBudget {
+    ListBudget { key, field, max }
+}
+
+/// A cart's lists: its entries and its history.
+pub const CART_LISTS: [ListBudget; 2] = [
+    list("items", "cart.items", MAX_CART_ITEMS),
+    list("history", "cart.history", MAX_HISTORY),
+];
+
+/// A call's option lists: four rule lists of ids or categories, pinned bundles, new items.
+pub const OPTION_LISTS: [ListBudget; 6] = [
+    list("exclude", "option exclude", MAX_RULE_LIST),
+    list(
+        "excludeCategories",
+        "option excludeCategories",
+        MAX_RULE_LIST,
+    ),
+    list("noDiscount", "option noDiscount", MAX_RULE_LIST),
+    list(
+        "noDiscountCategories",
+        "option noDiscountCategories",
+        MAX_RULE_LIST,
+    ),
+    list("pinned", "option pinned", MAX_PINNED),
+    list("newItems", "option newItems", MAX_NEW_ITEMS),
+];
+
 /// `Err` when `got` exceeds `max`.
 pub fn within(
     field: impl Into<String>,
@@ -72,10 +110,11 @@ pub fn check_entries(field: &str, entries: &[CartEntry]) -> Result<(), BudgetErr
 
 /// Checks a cart: its entries and its history.
 pub fn check_cart(cart: &Cart) -> Result<(), BudgetError> {
-    check_entries("cart.items", &cart.items)?;
-    within("cart.history", cart.history.len(), MAX_HISTORY, "entries")?;
+    let [items, history] = CART_LISTS;
+    check_entries(items.field, &cart.items)?;
+    within(history.field, cart.history.len(), history.max, "entries")?;
     strings(
-        "cart.history",
+        history.field,
         cart.history.iter().map(String::as_str),
         MAX_ID_BYTES,
     )
@@ -83,28 +122,27 @@ pub fn check_cart(cart: &Cart) -> Result<(), BudgetError> {
 
 /// Checks a call's options: list lengths and the lengths of their strings.
 pub fn check_options(options: &SuggestOptions) -> Result<(), BudgetError> {
-    for (field, list) in [
-        ("option exclude", &options.exclude),
-        ("option excludeCategories", &options.exclude_categories),
-        ("option noDiscount", &options.no_discount),
-        (
-            "option noDiscountCategories",
-            &options.no_discount_categories,
-        ),
-    ] {
-        within(field, list.len(), MAX_RULE_LIST, "entries")?;
-        strings(field, list.iter().map(String::as_str), MAX_ID_BYTES)?;
+    let rule_lists = [
+        &options.exclude,
+        &options.exclude_categories,
+        &options.no_discount,
+        &options.no_discount_categories,
+    ];
+    for (budget, list) in OPTION_LISTS.iter().zip(rule_lists) {
+        within(budget.field, list.len(), budget.max, "entries")?;
+        strings(budget.field, list.iter().map(String::as_str), MAX_ID_BYTES)?;
     }
-    within("option pinned", options.pinned.len(), MAX_PINNED, "entries")?;
+    let [.., pinned, new_items] = OPTION_LISTS;
+    within(pinned.field, options.pinned.len(), pinned.max, "entries")?;
     within("option stock", options.stock.len(), MAX_STOCK, "entries")?;
     within(
-        "option newItems",
+        new_items.field,
         options.new_items.len(),
-        MAX_NEW_ITEMS,
+        new_items.max,
         "entries",
     )?;
     for (k, item) in options.new_items.iter().enumerate() {
-        let field = |name: &str| format!("option newItems[{k}].{name}");
+        let field = |name: &str| format!("{}[{k}].{name}", new_items.field);
         within(field("id"), item.id.len(), MAX_ID_BYTES, "bytes")?;
         within(
             field("category"),
