@@ -169,6 +169,8 @@ bench() {
     }'
   log "suggest() in Chromium"
   CARTWISE_MODEL="$MODEL" node tests/browser/bench.mjs
+  log "engine memory in Chromium (wasm linear memory per export)"
+  node tests/browser/memory-bench.mjs
   printf 'export %s: %s bytes\n' "$MODEL" "$(stat -c %s "$MODEL")"
 }
 
