@@ -175,6 +175,11 @@ pub struct ModelShape {
     /// their titles alone; teaches the titles to stand in for new products (`newItems`).
     #[arg(long, default_value_t = ID_DROPOUT)]
     pub id_dropout: f64,
+    /// Transformer: train with a sampled softmax over the batch's targets and N items drawn
+    /// by popularity (logQ-corrected) instead of the whole catalog; 0 for the full softmax
+    /// [default: full up to 20,000 items, 2,048 past that].
+    #[arg(long)]
+    pub negatives: Option<usize>,
 }
 
 impl ModelShape {
@@ -185,6 +190,7 @@ impl ModelShape {
             dim: self.dim,
             ff: 2 * self.dim,
             id_dropout: check_share("--id-dropout", self.id_dropout)?,
+            negatives: self.negatives,
             seed,
             ..Default::default()
         })

@@ -19,7 +19,7 @@ use crate::train::ease::{self, Ease};
 use crate::train::error::TrainError;
 use crate::train::history::customer_histories;
 use crate::train::ingest::{Order, OrderLog};
-use crate::train::model::fit::{fit, FitConfig, Fitted};
+use crate::train::model::fit::{fit, negatives_for, FitConfig, Fitted, FULL_SOFTMAX_MAX_ITEMS};
 use crate::train::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
 use crate::train::protocol::{measure, tuning_carts, validation_split, TestCart, Validation};
 use crate::train::seasonal;
@@ -194,6 +194,19 @@ fn fit_transformer(
     checkpoint: Option<&std::path::Path>,
     stage: &mut impl FnMut(Progress),
 ) -> Result<Fitted, TrainError> {
+    let items = catalog.len();
+    stage(Progress::Record(
+        match fit_config.negatives.unwrap_or_else(|| negatives_for(items)) {
+            0 => format!("transformer: full softmax over the {items} items"),
+            n => format!(
+                "transformer: sampled softmax, the batch's targets and {n} items drawn by popularity per step{}",
+                match fit_config.negatives {
+                    None => format!(" (the catalog's {items} items are more than {FULL_SOFTMAX_MAX_ITEMS})"),
+                    Some(_) => String::new(),
+                }
+            ),
+        },
+    ));
     fit(
         catalog,
         baskets,

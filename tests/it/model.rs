@@ -7,6 +7,14 @@ use cartwise::train::model::fit::{fit, FitConfig};
 use cartwise::train::model::rank_catalog;
 use cartwise::train::protocol::{hit_rate, test_carts};
 
+/// A fit (or its error), popularity's HR@10 on the validation carts, the carts, the titles.
+type SmallFit = (
+    Result<cartwise::train::model::fit::Fitted, String>,
+    f64,
+    Vec<cartwise::train::protocol::TestCart>,
+    Vec<String>,
+);
+
 /// Fits the small shop's model for `epochs` (stopping after `stop_after`), with an optional
 /// checkpoint folder; returns the fit (or its error), popularity's HR@10, the carts and titles.
 fn small_fit(
@@ -14,12 +22,18 @@ fn small_fit(
     epochs: usize,
     checkpoint: Option<&std::path::Path>,
     stop_after: usize,
-) -> (
-    Result<cartwise::train::model::fit::Fitted, String>,
-    f64,
-    Vec<cartwise::train::protocol::TestCart>,
-    Vec<String>,
-) {
+) -> SmallFit {
+    fit_small_shop(seed, epochs, checkpoint, stop_after, 0)
+}
+
+/// [`small_fit`] with `negatives` (0: the full softmax).
+fn fit_small_shop(
+    seed: u64,
+    epochs: usize,
+    checkpoint: Option<&std::path::Path>,
+    stop_after: usize,
+    negatives: usize,
+) -> SmallFit {
     let shop = cartwise::train::synth::generate(&cartwise::train::synth::SynthConfig {
         seed: 4,
         items: 300,
@@ -46,6 +60,7 @@ fn small_fit(
         batch: 128,
         vocab: 500,
         seed,
+        negatives: Some(negatives),
         ..FitConfig::default()
     };
     let fitted = fit(
@@ -118,6 +133,26 @@ fn transformer_learns_and_is_deterministic() {
         "quantized {q_hr} vs f32 {f32_hr}"
     );
     assert!(q_bytes * 3 < f32_bytes, "about a quarter of f32");
+}
+
+#[test]
+fn sampled_softmax_learns_nearly_as_well_as_the_full_one_and_is_deterministic() {
+    // 64 of the 300 items drawn per step (plus the batch's targets), logQ-corrected.
+    let (sampled, popularity, ..) = fit_small_shop(9, 6, None, usize::MAX, 64);
+    let sampled = sampled.unwrap();
+    let (full, ..) = fit_small_shop(9, 6, None, usize::MAX, 0);
+    let best = |f: &cartwise::train::model::fit::Fitted| {
+        f.history.iter().map(|e| e.val_hr10).fold(0.0, f64::max)
+    };
+    let (s, f) = (best(&sampled), best(&full.unwrap()));
+    eprintln!("validation HR@10: sampled {s:.4}, full {f:.4}, popularity {popularity:.4}");
+    assert!(
+        s > popularity * 1.5,
+        "sampled {s:.3} vs popularity {popularity:.3}"
+    );
+    assert!(s >= 0.9 * f, "sampled {s:.4} vs full softmax {f:.4}");
+    let again = fit_small_shop(9, 6, None, usize::MAX, 64).0.unwrap();
+    assert_eq!(sampled.history, again.history, "same seed, same draws");
 }
 
 #[test]

@@ -200,6 +200,8 @@ struct Learned {
     title_ids: Tensor,
     title_owner: Tensor,
     title_counts: Tensor,
+    /// The same title tokens grouped by item, for computing a few items' rows.
+    titles: TitleIndex,
     /// While training with id dropout: 1 for items whose id vector this step keeps, 0 for
     /// those it drops, [items + 2, 1].
     id_keep: Option<Tensor>,
@@ -219,6 +221,39 @@ impl Learned {
         ids + self.title_means()?
     }
 
+    /// The rows of the items `ids` [n] only, [n, d], equal to those rows of [`Learned::table`]
+    /// (the same operations per row): what a forward that does not score the whole catalog
+    /// reads, so its cost does not grow with the catalog.
+    fn rows(&self, ids: &Tensor) -> Result<Tensor> {
+        let mut rows = self.item_id.forward(ids)?;
+        if self.titles.is_empty() {
+            return Ok(rows);
+        }
+        if let Some(keep) = &self.id_keep {
+            rows = rows.broadcast_mul(&keep.index_select(ids, 0)?)?;
+        }
+        let items = ids.to_vec1::<u32>()?;
+        let (mut tokens, mut owner, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, &i) in items.iter().enumerate() {
+            let title = self.titles.of(i);
+            tokens.extend_from_slice(title);
+            owner.extend(std::iter::repeat_n(k as u32, title.len()));
+            counts.push(title.len().max(1) as f32);
+        }
+        if tokens.is_empty() {
+            return Ok(rows);
+        }
+        let device = ids.device();
+        let sums = Tensor::zeros(rows.dims(), DType::F32, device)?.index_add(
+            &Tensor::new(owner.as_slice(), device)?,
+            &self
+                .token
+                .forward(&Tensor::new(tokens.as_slice(), device)?)?,
+            0,
+        )?;
+        rows + sums.broadcast_div(&Tensor::from_vec(counts, (items.len(), 1), device)?)?
+    }
+
     /// Each row's mean title-token vector [items + 2, d] (zeros for rows without titles).
     fn title_means(&self) -> Result<Tensor> {
         let ids = self.item_id.embeddings();
@@ -229,9 +264,9 @@ impl Learned {
     }
 }
 
-/// The item rows one forward reads: a whole table (training) or the stored tables.
+/// The item rows one forward reads: the learned tables (training) or the stored ones.
 enum Lookup<'a> {
-    Table(Tensor),
+    Learned(&'a Learned),
     Served(&'a ServedItems),
 }
 
@@ -240,7 +275,7 @@ impl Lookup<'_> {
     fn rows(&self, ids: &Tensor) -> Result<Tensor> {
         let ids = ids.flatten_all()?;
         match self {
-            Lookup::Table(table) => table.index_select(&ids, 0),
+            Lookup::Learned(learned) => learned.rows(&ids),
             Lookup::Served(served) => {
                 let ids = ids.to_vec1::<u32>()?;
                 let n = ids.len();
@@ -272,6 +307,7 @@ impl BasketModel {
             title_ids: Tensor::new(title_ids, &device)?,
             title_owner: Tensor::new(title_owner, &device)?,
             title_counts: Tensor::from_vec(counts, (rows, 1), &device)?,
+            titles: TitleIndex::new(title_ids, title_owner, config.items),
             id_keep: None,
         });
         Self::with_items(config, vb, items)
@@ -373,18 +409,18 @@ impl BasketModel {
     }
 
     /// The item rows a forward reads.
-    fn lookup(&self) -> Result<Lookup<'_>> {
-        Ok(match &self.items {
-            ItemSide::Learned(l) => Lookup::Table(l.table()?),
+    fn lookup(&self) -> Lookup<'_> {
+        match &self.items {
+            ItemSide::Learned(l) => Lookup::Learned(l),
             ItemSide::Served(s) => Lookup::Served(s),
-        })
+        }
     }
 
     /// The vectors of catalog items `items`, row-major [items.len(), dim]: what the scoring
     /// kernels rank (read a chunk at a time, never the whole f32 table at once when served).
     pub fn item_vectors_of(&self, items: &[u32]) -> Result<Vec<f32>> {
         let ids = Tensor::new(items, &Device::Cpu)?;
-        self.lookup()?.rows(&ids)?.flatten_all()?.to_vec1()
+        self.lookup().rows(&ids)?.flatten_all()?.to_vec1()
     }
 
     /// The whole catalog's item vectors, row-major [items, dim] (for tests and benchmarks; the
@@ -398,8 +434,8 @@ impl BasketModel {
     pub fn forward(&self, input: &Input) -> Result<Tensor> {
         let h = self.hidden(input)?;
         let items = self.config.items;
-        match self.lookup()? {
-            Lookup::Table(table) => h.matmul(&table.narrow(0, 0, items)?.t()?),
+        match self.lookup() {
+            Lookup::Learned(learned) => h.matmul(&learned.table()?.narrow(0, 0, items)?.t()?),
             // A chunk of the catalog at a time, so the f32 table is never whole in memory.
             Lookup::Served(served) => {
                 let mut parts = Vec::new();
@@ -422,6 +458,13 @@ impl BasketModel {
         }
     }
 
+    /// Logits [B, C] of a batch against the candidate items `candidates` [C] alone: what a
+    /// sampled softmax trains on, reading C item rows instead of the whole catalog.
+    pub fn candidate_logits(&self, input: &Input, candidates: &Tensor) -> Result<Tensor> {
+        let h = self.hidden(input)?;
+        h.matmul(&self.lookup().rows(candidates)?.t()?)
+    }
+
     /// The query vectors [B, dim] of a batch, before they are scored against the item table:
     /// what the catalog-scoring kernels take.
     ///
@@ -431,7 +474,7 @@ impl BasketModel {
     /// cannot drown out the cart in attention (an empty history is masked like padding; a
     /// model without a segment vector ignores history).
     pub fn hidden(&self, input: &Input) -> Result<Tensor> {
-        let table = self.lookup()?;
+        let table = self.lookup();
         let carts = &input.carts;
         let (b, l) = carts.dims2()?;
         let d = self.config.dim;

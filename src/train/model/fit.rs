@@ -1,5 +1,6 @@
 //! Native training of the basket transformer: masked-item prediction with a full softmax over
-//! the catalog, AdamW, seeded, early stopping on a time-ordered validation slice, and an
+//! the catalog (or, past [`FULL_SOFTMAX_MAX_ITEMS`], a sampled softmax with the logQ
+//! correction), AdamW, seeded, early stopping on a time-ordered validation slice, and an
 //! optional checkpoint folder to resume from.
 
 use super::adamw::AdamW;
@@ -14,6 +15,8 @@ use crate::serve::model::{
 use crate::train::protocol::{hit_rate, TestCart};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
+use rand::distr::weighted::WeightedIndex;
+use rand::distr::Distribution;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -58,6 +61,80 @@ pub struct FitConfig {
     /// titles alone: what teaches the title tokens to stand in for products the model has
     /// never seen (cold start). 0 turns it off.
     pub id_dropout: f64,
+    /// Sampled softmax: each step scores the batch's targets and this many items drawn by
+    /// popularity, with the logQ correction, instead of the whole catalog; 0 trains with the
+    /// full softmax; `None` chooses by catalog size ([`negatives_for`]).
+    pub negatives: Option<usize>,
+}
+
+/// Catalogs up to this many items train with the full softmax by default.
+pub const FULL_SOFTMAX_MAX_ITEMS: usize = 20_000;
+/// Items drawn per step by the sampled softmax when a catalog is past
+/// [`FULL_SOFTMAX_MAX_ITEMS`].
+pub const DEFAULT_NEGATIVES: usize = 2_048;
+
+/// The default [`FitConfig::negatives`] for a catalog of `items`: the full softmax while its
+/// cost per step (a logit per item) stays small, a sampled one past that.
+pub fn negatives_for(items: usize) -> usize {
+    if items > FULL_SOFTMAX_MAX_ITEMS {
+        DEFAULT_NEGATIVES
+    } else {
+        0
+    }
+}
+
+/// Draws sampled-softmax negatives: item `i` with probability ∝ (its training count + 1)^0.75
+/// (popular items are the informative negatives; the power keeps the tail in play), and
+/// log of that probability for the logQ correction.
+struct Negatives {
+    draw: WeightedIndex<f64>,
+    log_q: Vec<f32>,
+}
+
+impl Negatives {
+    fn new(baskets: &[(&Vec<u32>, &Vec<u32>)], items: usize) -> Result<Self, Error> {
+        let mut counts = vec![0u64; items];
+        for (basket, _) in baskets {
+            basket.iter().for_each(|&i| counts[i as usize] += 1);
+        }
+        let weights: Vec<f64> = counts
+            .iter()
+            .map(|&c| (c as f64 + 1.0).powf(0.75))
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let draw = WeightedIndex::new(&weights)
+            .map_err(|e| candle_core::Error::Msg(format!("negative sampler: {e}")))?;
+        Ok(Self {
+            draw,
+            log_q: weights.iter().map(|w| (w / total).ln() as f32).collect(),
+        })
+    }
+
+    /// The step's candidates (the targets and `n` drawn items, sorted, each once), each
+    /// target's position among them, and the candidates' log probabilities [1, C].
+    fn candidates(
+        &self,
+        targets: &[u32],
+        n: usize,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let mut items: Vec<u32> = targets.to_vec();
+        items.extend((0..n).map(|_| self.draw.sample(rng) as u32));
+        items.sort_unstable();
+        items.dedup();
+        let labels: Vec<u32> = targets
+            .iter()
+            .map(|t| items.binary_search(t).expect("targets are candidates") as u32)
+            .collect();
+        let log_q: Vec<f32> = items.iter().map(|&i| self.log_q[i as usize]).collect();
+        let c = items.len();
+        Ok((
+            Tensor::from_vec(items, c, device)?,
+            Tensor::new(labels.as_slice(), device)?,
+            Tensor::from_vec(log_q, (1, c), device)?,
+        ))
+    }
 }
 
 impl Default for FitConfig {
@@ -79,6 +156,7 @@ impl Default for FitConfig {
             seed: 42,
             quantize: true,
             id_dropout: ID_DROPOUT,
+            negatives: None,
         }
     }
 }
@@ -129,6 +207,17 @@ fn initialise(weights: &VarMap, seed: u64) -> candle_core::Result<()> {
         var.set(&Tensor::from_vec(values, var.shape(), var.device())?)?;
     }
     Ok(())
+}
+
+/// Most validation carts an epoch's HR@10 is measured on (evenly spaced among them): each
+/// ranks the whole catalog, which at 100,000 items and a tenth of a big shop's orders would
+/// cost more than the epoch.
+pub const MAX_EPOCH_VALIDATION: usize = 10_000;
+
+/// At most `max` carts, evenly spaced: all of them when there are no more.
+fn spaced(carts: &[TestCart], max: usize) -> Vec<TestCart> {
+    let step = carts.len().div_ceil(max.max(1)).max(1);
+    carts.iter().step_by(step).cloned().collect()
 }
 
 fn hr10(model: &BasketModel, carts: &[TestCart]) -> candle_core::Result<f64> {
@@ -202,6 +291,13 @@ pub fn fit(
         .filter(|(_, b)| b.len() >= 2)
         .map(|(i, b)| (b, histories.get(i).unwrap_or(&no_history)))
         .collect();
+    let validation = &spaced(validation, MAX_EPOCH_VALIDATION);
+    let draws = config
+        .negatives
+        .unwrap_or_else(|| negatives_for(catalog.len()));
+    let negatives = (draws > 0)
+        .then(|| Negatives::new(&usable, catalog.len()))
+        .transpose()?;
     let fingerprint = format!(
         "{config:?}, {} items, {} training baskets, {} validation carts",
         catalog.len(),
@@ -269,11 +365,23 @@ pub fn fit(
                 model.set_id_keep(Some(Tensor::from_vec(keep, (rows, 1), &device)?));
             }
             let views: Vec<&[u32]> = contexts.iter().map(Vec::as_slice).collect();
-            let logits = model.forward(&model.input(&views, &pasts, &device)?)?;
-            let loss = candle_nn::loss::cross_entropy(
-                &logits,
-                &Tensor::new(targets.as_slice(), &device)?,
-            )?;
+            let input = model.input(&views, &pasts, &device)?;
+            let loss = match &negatives {
+                None => candle_nn::loss::cross_entropy(
+                    &model.forward(&input)?,
+                    &Tensor::new(targets.as_slice(), &device)?,
+                )?,
+                // Sampled softmax: logits of the candidates only, less log Q so the popular
+                // items drawn more often are not pushed down more than the full softmax would.
+                Some(sampler) => {
+                    let (items, labels, log_q) =
+                        sampler.candidates(&targets, draws, &mut rng, &device)?;
+                    let logits = model
+                        .candidate_logits(&input, &items)?
+                        .broadcast_sub(&log_q)?;
+                    candle_nn::loss::cross_entropy(&logits, &labels)?
+                }
+            };
             opt.backward_step(&loss)?;
             loss_sum += loss.to_scalar::<f32>()? as f64;
             batches += 1;
