@@ -1,11 +1,13 @@
 //! Catalog scoring + top-10: the CPU kernel against the wgpu kernel (Mesa's lavapipe here; a
-//! real GPU where there is one), int8 and f32 tables (and f32 held as f16 on the GPU) of 10k,
+//! real GPU where there is one), int8, f32 and product-quantized (16 bytes a row) tables (and f32
+//! held as f16 on the GPU) of 10k,
 //! 100k and 1M items × 64 dims, one
 //! query per cart change, and a batch of 64 carts (native evaluation) up to 100k items (on
 //! lavapipe a 1M-item batch takes most of a minute per iteration).
 
 use cartwise::serve::kernel::gpu::{GpuOptions, GpuScorer};
 use cartwise::serve::kernel::{cpu, ItemTable};
+use cartwise::train::pq::quantize;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +31,7 @@ fn bench(c: &mut Criterion) {
         for (precision, table) in [
             ("int8", ItemTable::int8(&raw, DIM).unwrap()),
             ("f32", ItemTable::f32(raw.clone(), DIM).unwrap()),
+            ("pq16", quantize(&raw, DIM, 16, 1).unwrap()),
         ] {
             let gpu = pollster::block_on(GpuScorer::new(&table, GpuOptions::default()))
                 .expect("a wgpu adapter (build.sh setup installs Mesa's lavapipe)");

@@ -1,7 +1,8 @@
 //! The training side (feature `train`, native only): from an order log to an export.
 //!
 //! [`ingest`] reads and checks the CSVs; [`assoc`], [`seasonal`], [`ease`], [`model`],
-//! [`blend`] and [`pricing`] fit what the serving core reads; [`pipeline`] runs them in order
+//! [`blend`] and [`pricing`] fit what the serving core reads, [`pq`] learns product-quantization
+//! codebooks; [`pipeline`] runs them in order
 //! and writes the export. [`protocol`] is the one validation protocol (time split, held-out
 //! carts, HR@k/NDCG/MRR with one tie rule) that fitting, [`eval`] and [`holdout`] share;
 //! [`baselines`] and [`history`] serve evaluation; [`synth`] generates the built-in synthetic
@@ -19,6 +20,7 @@ pub mod holdout;
 pub mod ingest;
 pub mod model;
 pub mod pipeline;
+pub mod pq;
 pub mod pricing;
 pub mod protocol;
 pub mod seasonal;

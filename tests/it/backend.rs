@@ -43,18 +43,7 @@ fn carts(engine: &Engine, n: usize) -> Vec<Cart> {
 /// Calibration queries: the first rows of the table, as the engine's loader takes them.
 fn queries(engine: &Engine) -> Vec<f32> {
     let table = &engine.scoring_table().unwrap().table;
-    let dim = table.dim;
-    (0..8).flat_map(|r| cpu_row(table, r, dim)).collect()
-}
-
-fn cpu_row(table: &cartwise::serve::kernel::ItemTable, row: usize, dim: usize) -> Vec<f32> {
-    match &table.data {
-        cartwise::serve::kernel::Rows::Int8 { values, scales } => values[row * dim..][..dim]
-            .iter()
-            .map(|&v| f32::from(v) * scales[row])
-            .collect(),
-        cartwise::serve::kernel::Rows::F32(v) => v[row * dim..][..dim].to_vec(),
-    }
+    (0..8).flat_map(|r| table.row(r).unwrap()).collect()
 }
 
 /// suggest through `backend`, the way the wasm engine's suggestAsync runs it.

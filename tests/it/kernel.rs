@@ -231,6 +231,42 @@ fn gpu_top_k_equals_cpu_top_k_on_a_trained_item_table() {
 }
 
 #[test]
+fn product_quantized_tables_rank_alike_on_both_kernels_and_near_the_exact_ranking() {
+    use cartwise::serve::kernel::pq::CENTROIDS;
+    use cartwise::train::pq::quantize;
+    let dim = 64;
+    let values = random_values(6_000, dim, 31);
+    let table = quantize(&values, dim, 16, 7).unwrap();
+    assert!(matches!(&table.data, Rows::Pq(pq) if pq.codes.len() == 6_000 * 16));
+    // The GPU kernel sums the same lookup-table entries in integers: bit-for-bit scores, with
+    // and without tiling (16-byte rows: 32 KiB bindings hold two chunks of 1,024 rows).
+    let queries = random_values(5, dim, 32);
+    assert_parity(&gpu(&table, None), &table, &queries, 101, true);
+    let tiled = gpu(&table, Some(32 << 10));
+    assert!(tiled.tiles() > 1);
+    assert_eq!(tiled.precision(), Precision::Pq);
+    assert_parity(&tiled, &table, &queries, 10, true);
+    // Scores approximate the exact dot products: the exact top 10 is mostly in the PQ top 20.
+    let exact = ItemTable::f32(values.clone(), dim).unwrap();
+    let mut found = 0;
+    for q in queries.chunks_exact(dim) {
+        let want = cpu::top_k(&exact, q, 10).unwrap();
+        let got: Vec<u32> = cpu::top_k(&table, q, 20)
+            .unwrap()
+            .iter()
+            .map(|h| h.item)
+            .collect();
+        found += want.iter().filter(|h| got.contains(&h.item)).count();
+    }
+    eprintln!("exact top 10 within the PQ top 20: {found} of 50");
+    assert!(found >= 35, "{found} of 50");
+    // Deterministic for a seed; a codebook of the wrong shape is refused.
+    assert_eq!(quantize(&values, dim, 16, 7).unwrap(), table);
+    assert!(quantize(&values, dim, 6, 7).is_err());
+    assert!(cartwise::serve::kernel::pq::Codebook::new(dim, 16, vec![0.0; CENTROIDS]).is_err());
+}
+
+#[test]
 fn gpu_refuses_what_it_cannot_rank() {
     let table = ItemTable::int8(&random_values(10, 4, 1), 4).unwrap();
     let scorer = gpu(&table, None);

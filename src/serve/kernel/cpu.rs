@@ -1,5 +1,6 @@
 //! The CPU scoring kernel: the reference every other backend must match, and the fallback.
 
+use super::pq::pq_score;
 use super::{int8_score, Hit, ItemTable, Rows, TableError};
 use crate::serve::quant::quantize_query;
 use std::cmp::Ordering;
@@ -36,41 +37,49 @@ pub fn scores_of(table: &ItemTable, query: &[f32], rows: &[u32]) -> Result<Vec<f
         .collect()
 }
 
-/// Scores rows (by index) against one query, quantized once for an int8 table.
+/// Scores rows (by index) against one query, quantized once for an int8 table (the int16
+/// query) or a product-quantized one (the int16 lookup table), with that quantization's scale.
 struct RowScorer<'a> {
     table: &'a ItemTable,
     query: &'a [f32],
-    /// The int16 query and its scale, for an int8 table.
-    int8: Option<(f32, Vec<i16>)>,
+    quantized: Option<(f32, Vec<i16>)>,
 }
 
 impl RowScorer<'_> {
     #[inline]
     fn score(&self, r: usize) -> f32 {
         let dim = self.table.dim;
-        match (&self.table.data, &self.int8) {
+        match (&self.table.data, &self.quantized) {
             (Rows::Int8 { values, scales }, Some((qs, q))) => {
                 int8_score(dot_i8_i16(&values[r * dim..][..dim], q), scales[r], *qs)
+            }
+            (Rows::Pq(pq), Some((scale, lookup))) => {
+                let m = pq.codebook.subspaces;
+                pq_score(lookup, *scale, &pq.codes[r * m..][..m])
             }
             (Rows::F32(values), _) => values[r * dim..][..dim]
                 .iter()
                 .zip(self.query)
                 .map(|(a, b)| a * b)
                 .sum(),
-            (Rows::Int8 { .. }, None) => unreachable!("an int8 table's scorer quantizes its query"),
+            (_, None) => unreachable!("a quantized table's scorer quantizes its query"),
         }
     }
 }
 
 fn row_scorer<'a>(table: &'a ItemTable, query: &'a [f32]) -> Result<RowScorer<'a>, TableError> {
     table.check_query(query)?;
-    let int8 = match table.data {
-        Rows::Int8 { .. } => {
-            Some(quantize_query(query).expect("check_query admits finite values only"))
-        }
+    const FINITE: &str = "check_query admits finite values only";
+    let quantized = match &table.data {
+        Rows::Int8 { .. } => Some(quantize_query(query).expect(FINITE)),
+        Rows::Pq(pq) => Some(pq.codebook.lookup(query).expect(FINITE)),
         Rows::F32(_) => None,
     };
-    Ok(RowScorer { table, query, int8 })
+    Ok(RowScorer {
+        table,
+        query,
+        quantized,
+    })
 }
 
 /// The exact integer dot product of an int8 row and an int16 query.

@@ -3,6 +3,7 @@
 //! keep the best `k` of each 1,024 of those until one list per query is left, and only `k`
 //! results per query are read back.
 
+use super::pq::Codebook;
 use super::{check_query, Hit, ItemTable, Rows, TableError};
 use crate::serve::quant::quantize_query;
 use std::sync::{Arc, Mutex};
@@ -55,6 +56,9 @@ pub enum Precision {
     F16,
     /// f32 rows and query.
     F32,
+    /// Product-quantization codes, scored through the query's int16 lookup table: scores bit
+    /// for bit as the CPU kernel's.
+    Pq,
 }
 
 /// One slice of the table's rows, in buffers no larger than one binding may be.
@@ -75,7 +79,11 @@ pub struct GpuScorer {
     reduce: wgpu::ComputePipeline,
     tiles: Vec<Tile>,
     precision: Precision,
+    /// A product-quantized table's codebook, for each query's lookup table.
+    codebook: Option<Codebook>,
     dim: usize,
+    /// u32 words per row on the device.
+    row_words: u32,
     rows: usize,
     /// Chunks (partial top-k lists) per query over all tiles.
     chunks: u32,
@@ -148,6 +156,7 @@ impl GpuScorer {
             .min(options.max_binding_bytes.unwrap_or(u64::MAX));
         let precision = match table.data {
             Rows::Int8 { .. } => Precision::Int8,
+            Rows::Pq(_) => Precision::Pq,
             Rows::F32(_) if options.half => Precision::F16,
             Rows::F32(_) => Precision::F32,
         };
@@ -166,6 +175,11 @@ impl GpuScorer {
                 "{}\n{}",
                 include_str!("score.wgsl"),
                 include_str!("row_f32.wgsl")
+            ),
+            Precision::Pq => format!(
+                "{}\n{}",
+                include_str!("score.wgsl"),
+                include_str!("row_pq.wgsl")
             ),
         };
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -186,7 +200,10 @@ impl GpuScorer {
         let reduce = pipeline("reduce");
 
         // Rows per tile: whole chunks, within the binding limit and one dispatch dimension.
-        let row_bytes = table.dim as u64 * precision.bytes();
+        let row_bytes = match &table.data {
+            Rows::Pq(pq) => pq.codebook.subspaces as u64,
+            _ => table.dim as u64 * precision.bytes(),
+        };
         let tile_rows = (max_binding / row_bytes / CHUNK).min(MAX_DISPATCH) * CHUNK;
         if tile_rows == 0 {
             return Err(GpuError::Failed(format!(
@@ -213,6 +230,7 @@ impl GpuScorer {
                             .collect(),
                     ),
                 ),
+                Rows::Pq(pq) => (pq.codes[range(row_bytes)].to_vec(), None),
             };
             let storage = |label: &str, contents: &[u8]| {
                 device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -239,7 +257,12 @@ impl GpuScorer {
             reduce,
             tiles,
             precision,
+            codebook: match &table.data {
+                Rows::Pq(pq) => Some(pq.codebook.clone()),
+                _ => None,
+            },
             dim: table.dim,
+            row_words: (row_bytes / 4) as u32,
             rows: table.rows,
             chunks: chunk_base,
             max_binding,
@@ -318,19 +341,28 @@ impl GpuScorer {
         let device = &self.device;
         let count = queries.len() / self.dim;
         let mut query_bytes = Vec::with_capacity(queries.len() * 4 + count * 4);
+        const FINITE: &str = "top_k admits finite queries only";
         for q in queries.chunks_exact(self.dim) {
-            if self.precision == Precision::Int8 {
-                let (scale, codes) = quantize_query(q).expect("top_k admits finite queries only");
-                query_bytes.extend(codes.iter().flat_map(|c| c.to_le_bytes()));
-                query_bytes.extend(scale.to_le_bytes());
-            } else {
-                query_bytes.extend(self.precision.encode(q));
+            let quantized = match (&self.codebook, self.precision) {
+                (Some(codebook), _) => Some(codebook.lookup(q).expect(FINITE)),
+                (None, Precision::Int8) => Some(quantize_query(q).expect(FINITE)),
+                (None, _) => None,
+            };
+            match quantized {
+                Some((scale, codes)) => {
+                    query_bytes.extend(codes.iter().flat_map(|c| c.to_le_bytes()));
+                    query_bytes.extend(scale.to_le_bytes());
+                }
+                None => query_bytes.extend(self.precision.encode(q)),
             }
         }
-        let row_words = (self.dim as u64 * self.precision.bytes() / 4) as u32;
-        // An int8 table's query is int16 (twice the row's words) plus its scale.
+        let row_words = self.row_words;
+        // An int8 table's query is int16 (twice the row's words) plus its scale; a
+        // product-quantized table's is its int16 lookup table (256 entries, 128 words, per
+        // subspace, four subspaces a row word) plus its scale.
         let query_stride = match self.precision {
             Precision::Int8 => 2 * row_words + 1,
+            Precision::Pq => 4 * row_words * 128 + 1,
             _ => row_words,
         };
         let bytes = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
@@ -461,7 +493,7 @@ impl Precision {
     /// Bytes per value on the device.
     fn bytes(self) -> u64 {
         match self {
-            Precision::Int8 => 1,
+            Precision::Int8 | Precision::Pq => 1,
             Precision::F16 => 2,
             Precision::F32 => 4,
         }

@@ -3,8 +3,8 @@
 //! Scoring the whole catalog per cart change is the step that grows with the shop, so it has one
 //! table layout and one ranking rule shared by every backend: [`cpu`] (the reference and the
 //! fallback) and [`gpu`] (WGSL through wgpu). Rankings are best score first, ties broken by the
-//! lower item index; on an int8 table both backends compute every score bit for bit alike, so
-//! their top-k lists are identical.
+//! lower item index; on an int8 or product-quantized ([`pq`]) table both backends compute every
+//! score bit for bit alike, so their top-k lists are identical.
 //!
 //! The item table lives here, the backend choice and fallback in [`backend`], the in-browser
 //! timing probe in [`probe`]. The kernels depend only on [`crate::serve::quant`] (the int8/int16
@@ -13,7 +13,10 @@
 pub mod backend;
 pub mod cpu;
 pub mod gpu;
+pub mod pq;
 pub mod probe;
+
+use pq::{Codebook, PqRows};
 
 use crate::serve::quant::quantize;
 
@@ -38,6 +41,8 @@ pub enum Rows {
     F32(Vec<f32>),
     /// int8 values, row-major, with one scale per row: value = q × scale.
     Int8 { values: Vec<i8>, scales: Vec<f32> },
+    /// Product-quantization codes: a byte per subspace per row (see [`pq`]).
+    Pq(PqRows),
 }
 
 /// The item table the kernels score: `rows` vectors of `dim` values, `dim` a multiple of 4.
@@ -69,6 +74,10 @@ pub enum TableError {
     Row { row: usize, rows: usize },
     #[error("query: value {0} is not finite")]
     QueryNotFinite(usize),
+    #[error(
+        "product quantization: {subspaces} subspaces must be a positive multiple of 4 dividing the dimension {dim}"
+    )]
+    Subspaces { dim: usize, subspaces: usize },
 }
 
 impl ItemTable {
@@ -93,6 +102,33 @@ impl ItemTable {
         Ok(table.finish())
     }
 
+    /// A product-quantized table: `codes` holds `codebook.subspaces` bytes per row.
+    pub fn pq(codebook: Codebook, codes: Vec<u8>) -> Result<Self, TableError> {
+        let rows = check_shape(codes.len(), codebook.subspaces)?;
+        Ok(Self {
+            rows,
+            dim: codebook.dim,
+            data: Rows::Pq(PqRows { codebook, codes }),
+        })
+    }
+
+    /// Row `r`'s values as the table holds them (int8 codes times the row's scale, a
+    /// product-quantized row's centroids); `None` past the last row.
+    pub fn row(&self, r: usize) -> Option<Vec<f32>> {
+        let dim = self.dim;
+        (r < self.rows).then(|| match &self.data {
+            Rows::F32(v) => v[r * dim..][..dim].to_vec(),
+            Rows::Int8 { values, scales } => values[r * dim..][..dim]
+                .iter()
+                .map(|&v| f32::from(v) * scales[r])
+                .collect(),
+            Rows::Pq(pq) => {
+                let m = pq.codebook.subspaces;
+                pq.codebook.decode(&pq.codes[r * m..][..m])
+            }
+        })
+    }
+
     /// The table's rows repeated cyclically to `rows` rows (none if it has none): real values
     /// at a catalog size the export does not have, for measuring the kernels there.
     pub fn cycled(&self, rows: usize) -> ItemTable {
@@ -110,6 +146,10 @@ impl ItemTable {
                 values: cycle(values, self.dim, rows),
                 scales: cycle(scales, 1, rows),
             },
+            Rows::Pq(pq) => Rows::Pq(PqRows {
+                codebook: pq.codebook.clone(),
+                codes: cycle(&pq.codes, pq.codebook.subspaces, rows),
+            }),
         };
         ItemTable {
             rows: if self.rows == 0 { 0 } else { rows },
