@@ -31,7 +31,10 @@ fn bench(c: &mut Criterion) {
         for (precision, table) in [
             ("int8", ItemTable::int8(&raw, DIM).unwrap()),
             ("f32", ItemTable::f32(raw.clone(), DIM).unwrap()),
-            ("pq16", quantize(&raw, DIM, 16, 1).unwrap()),
+            (
+                "pq16",
+                ItemTable::pq(quantize(&raw, DIM, 16, 1).unwrap()).unwrap(),
+            ),
         ] {
             let gpu = pollster::block_on(GpuScorer::new(&table, GpuOptions::default()))
                 .expect("a wgpu adapter (build.sh setup installs Mesa's lavapipe)");

@@ -180,6 +180,11 @@ pub struct ModelShape {
     /// [default: full up to 20,000 items, 2,048 past that].
     #[arg(long)]
     pub negatives: Option<usize>,
+    /// Transformer: ship the item vectors the engine ranks as product-quantization codes of N
+    /// subspaces (N bytes per item, N a multiple of 4 dividing --dim); 0 ships int8 rows
+    /// [default: dim/4 past 20,000 items, else 0].
+    #[arg(long)]
+    pub pq: Option<usize>,
 }
 
 impl ModelShape {
@@ -191,6 +196,7 @@ impl ModelShape {
             ff: 2 * self.dim,
             id_dropout: check_share("--id-dropout", self.id_dropout)?,
             negatives: self.negatives,
+            pq: self.pq,
             seed,
             ..Default::default()
         })

@@ -2,7 +2,8 @@
 //!
 //! The export ([`export`]) holds the catalog ([`catalog`]), the merchant's rules ([`rules`]),
 //! the association table ([`assoc`]), sparse EASE weights ([`ease`]), seasonal indices
-//! ([`seasonal`]), the basket transformer ([`model`]) and the blend weights ([`blend`]);
+//! ([`seasonal`]), the basket transformer ([`model`]) with its item table for the scoring kernels
+//! ([`kernel`], int8 rows or product-quantization codes) and the blend weights ([`blend`]);
 //! [`suggest`] ranks candidates through the scoring kernels ([`kernel`]), builds bundles, prices
 //! them ([`pricing`]) and explains them. Nothing here imports training code, reads a clock or
 //! touches the network; `cargo build --no-default-features` builds this core alone, which is how
@@ -10,7 +11,7 @@
 //!
 //! Layers, lowest first (a module may use only those before it): [`money`], [`rank`], [`quant`],
 //! [`catalog`], [`rules`], [`seasonal`], [`assoc`], [`ease`], [`blend`], [`pricing`],
-//! [`model`], [`export`], [`kernel`], [`suggest`].
+//! [`model`], [`kernel`], [`export`], [`suggest`].
 
 pub mod assoc;
 pub mod blend;

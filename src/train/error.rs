@@ -81,4 +81,6 @@ pub enum TrainError {
     Rules(#[from] crate::serve::rules::RuleError),
     #[error("{0}")]
     Suggest(#[from] crate::serve::suggest::SuggestError),
+    #[error("{0}")]
+    Table(#[from] crate::serve::kernel::TableError),
 }

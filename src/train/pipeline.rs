@@ -4,6 +4,7 @@ use crate::serve::blend::Blend;
 use crate::serve::catalog::Catalog;
 use crate::serve::ease::SparseEase;
 use crate::serve::export::{Export, Meta};
+use crate::serve::kernel::pq::PqRows;
 use crate::serve::model::ModelExport;
 use crate::serve::rules::MerchantRules;
 use crate::serve::seasonal::SeasonalIndex;
@@ -19,7 +20,10 @@ use crate::train::ease::{self, Ease};
 use crate::train::error::TrainError;
 use crate::train::history::customer_histories;
 use crate::train::ingest::{Order, OrderLog};
-use crate::train::model::fit::{fit, negatives_for, FitConfig, Fitted, FULL_SOFTMAX_MAX_ITEMS};
+use crate::train::model::fit::{
+    fit, negatives_for, pq_subspaces_for, FitConfig, Fitted, FULL_SOFTMAX_MAX_ITEMS,
+};
+use crate::train::pq;
 use crate::train::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
 use crate::train::protocol::{measure, tuning_carts, validation_split, TestCart, Validation};
 use crate::train::seasonal;
@@ -136,6 +140,10 @@ pub fn train(
     } else {
         Learned::default()
     };
+    let pq = match (&learned.model, &config.transformer) {
+        (Some(model), Some(fit)) => product_quantize(catalog, model, fit, config.seed, &mut stage)?,
+        _ => None,
+    };
     stage(Progress::Step(
         "publishing: pairs of enough buyers, rounded counts".to_string(),
     ));
@@ -177,7 +185,39 @@ pub fn train(
         blend: learned.blend,
         acceptance,
         links: Default::default(),
+        pq,
     })
+}
+
+/// The item vectors of the exported model as product-quantization codes, when `fit` (or the
+/// catalog's size) asks for them: learned on the vectors the engine will read from the export,
+/// so the codes stand for exactly what it would otherwise rank as int8 rows.
+fn product_quantize(
+    catalog: &Catalog,
+    model: &ModelExport,
+    fit: &FitConfig,
+    seed: u64,
+    stage: &mut impl FnMut(Progress),
+) -> Result<Option<PqRows>, TrainError> {
+    let dim = model.config.dim;
+    let subspaces = fit
+        .pq
+        .unwrap_or_else(|| pq_subspaces_for(catalog.len(), dim));
+    if subspaces == 0 {
+        return Ok(None);
+    }
+    stage(Progress::Step(format!(
+        "product-quantizing the item table ({subspaces} subspaces)"
+    )));
+    let served = model
+        .load(&catalog.titles())
+        .map_err(crate::serve::suggest::SuggestError::from)?;
+    let rows = pq::quantize(&served.item_vectors()?, dim, subspaces, seed)?;
+    stage(Progress::Record(format!(
+        "item table: {subspaces}-byte product-quantization codes per item ({} KiB with the codebook) instead of {dim}-byte int8 rows",
+        (rows.codes.len() + rows.codebook.centroids.len() * 4) / 1024
+    )));
+    Ok(Some(rows))
 }
 
 /// The transformer's best items that join the association candidates in suggest.
@@ -341,6 +381,7 @@ fn fit_learned(
         blend: Blend::default(),
         acceptance: Default::default(),
         links: Default::default(),
+        pq: None,
     })?;
     stage(Progress::Step(format!(
         "fitting the blend on {} leave-one-out validation carts",

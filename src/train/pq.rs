@@ -1,8 +1,8 @@
 //! Learning product-quantization codebooks ([`crate::serve::kernel::pq`]): k-means (Lloyd's
 //! algorithm) in each subspace, seeded, with the assignment step spread over rayon's threads.
 
-use crate::serve::kernel::pq::{Codebook, CENTROIDS};
-use crate::serve::kernel::{ItemTable, TableError};
+use crate::serve::kernel::pq::{Codebook, PqRows, CENTROIDS};
+use crate::serve::kernel::TableError;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -15,19 +15,19 @@ pub const ITERATIONS: usize = 25;
 pub const MAX_TRAINING_ROWS: usize = 256 * CENTROIDS;
 
 /// Learns a codebook of `subspaces` subspaces for `vectors` (row-major, `dim` values each)
-/// and encodes them: the product-quantized table of those rows.
+/// and encodes them: the product-quantized rows.
 pub fn quantize(
     vectors: &[f32],
     dim: usize,
     subspaces: usize,
     seed: u64,
-) -> Result<ItemTable, TableError> {
+) -> Result<PqRows, TableError> {
     let codebook = fit(vectors, dim, subspaces, ITERATIONS, seed)?;
     let codes: Vec<u8> = vectors
         .par_chunks_exact(dim)
         .flat_map_iter(|row| codebook.encode(row))
         .collect();
-    ItemTable::pq(codebook, codes)
+    Ok(PqRows { codebook, codes })
 }
 
 /// k-means with [`CENTROIDS`] centroids in each subspace of `vectors` (of at most

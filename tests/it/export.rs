@@ -771,3 +771,72 @@ fn a_nan_weight_or_scale_is_refused() {
     let reason = refused(&export.to_bytes(), "EASE");
     assert!(reason.contains("row 7's scale NaN"), "{reason}");
 }
+
+#[test]
+fn product_quantized_item_codes_round_trip_rank_the_catalog_and_are_checked() {
+    use cartwise::serve::kernel::{cpu, Rows};
+    use cartwise::serve::suggest::{Engine, Query};
+    use cartwise::train::pq::quantize;
+    let plain = with_model().clone();
+    let served = plain
+        .model
+        .as_ref()
+        .unwrap()
+        .load(&plain.catalog.titles())
+        .unwrap();
+    let vectors = served.item_vectors().unwrap();
+    let mut export = plain.clone();
+    export.pq = Some(quantize(&vectors, 16, 4, 3).unwrap());
+    let back = Export::from_bytes(&export.to_bytes()).unwrap();
+    assert_eq!(back, export);
+    // The engine ranks the catalog with the codes, and mostly as with int8 rows.
+    let (pq, int8) = (
+        Engine::new(back).unwrap(),
+        Engine::new(plain.clone()).unwrap(),
+    );
+    assert!(matches!(
+        pq.scoring_table().unwrap().table.data,
+        Rows::Pq(_)
+    ));
+    assert!(matches!(
+        int8.scoring_table().unwrap().table.data,
+        Rows::Int8 { .. }
+    ));
+    let (mut shared, mut total) = (0, 0);
+    for cart in [[0u32, 1], [5, 9], [17, 40], [100, 101]] {
+        let query = |e: &Engine| {
+            let q = e
+                .model_query(&Query::new(&cart, 6, &plain.blend))
+                .unwrap()
+                .expect("the blend consults the model");
+            cpu::top_k(&e.scoring_table().unwrap().table, &q.vector, 20).unwrap()
+        };
+        let (a, b) = (query(&pq), query(&int8));
+        total += b.len();
+        shared += b
+            .iter()
+            .filter(|h| a.iter().any(|g| g.item == h.item))
+            .count();
+    }
+    assert!(
+        shared * 10 >= total * 7,
+        "{shared} of {total} top-20 rows shared"
+    );
+    // Codes for another catalog, codes without the model, a NaN centroid: refused.
+    let refused = |e: &Export, says: &str| {
+        let err = Export::from_bytes(&e.to_bytes()).unwrap_err();
+        assert!(
+            matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "PQIT" && reason.contains(says)),
+            "{err}"
+        );
+    };
+    let mut short = export.clone();
+    short.pq.as_mut().unwrap().codes.truncate(249 * 4);
+    refused(&short, "covers 249 items, catalog has 250");
+    let mut alone = export.clone();
+    (alone.model, alone.blend) = (None, Blend::default());
+    refused(&alone, "without the model");
+    let mut nan = export.clone();
+    nan.pq.as_mut().unwrap().codebook.centroids[5] = f32::NAN;
+    refused(&nan, "not finite");
+}

@@ -236,7 +236,7 @@ fn product_quantized_tables_rank_alike_on_both_kernels_and_near_the_exact_rankin
     use cartwise::train::pq::quantize;
     let dim = 64;
     let values = random_values(6_000, dim, 31);
-    let table = quantize(&values, dim, 16, 7).unwrap();
+    let table = ItemTable::pq(quantize(&values, dim, 16, 7).unwrap()).unwrap();
     assert!(matches!(&table.data, Rows::Pq(pq) if pq.codes.len() == 6_000 * 16));
     // The GPU kernel sums the same lookup-table entries in integers: bit-for-bit scores, with
     // and without tiling (16-byte rows: 32 KiB bindings hold two chunks of 1,024 rows).
@@ -261,7 +261,10 @@ fn product_quantized_tables_rank_alike_on_both_kernels_and_near_the_exact_rankin
     eprintln!("exact top 10 within the PQ top 20: {found} of 50");
     assert!(found >= 35, "{found} of 50");
     // Deterministic for a seed; a codebook of the wrong shape is refused.
-    assert_eq!(quantize(&values, dim, 16, 7).unwrap(), table);
+    assert_eq!(
+        ItemTable::pq(quantize(&values, dim, 16, 7).unwrap()).unwrap(),
+        table
+    );
     assert!(quantize(&values, dim, 6, 7).is_err());
     assert!(cartwise::serve::kernel::pq::Codebook::new(dim, 16, vec![0.0; CENTROIDS]).is_err());
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// The serving core's modules, lowest first: a module may use itself and those before it.
 const LAYERS: [&str; 14] = [
     "money", "rank", "quant", "catalog", "rules", "seasonal", "assoc", "ease", "blend", "pricing",
-    "model", "export", "kernel", "suggest",
+    "model", "kernel", "export", "suggest",
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

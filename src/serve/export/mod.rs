@@ -15,6 +15,7 @@ use crate::serve::assoc::Itemset;
 use crate::serve::blend::Blend;
 use crate::serve::catalog::{Catalog, ProductLinks};
 use crate::serve::ease::SparseEase;
+use crate::serve::kernel::pq::PqRows;
 use crate::serve::model::ModelExport;
 use crate::serve::pricing::Acceptance;
 use crate::serve::rules::MerchantRules;
@@ -25,7 +26,7 @@ use std::borrow::Cow;
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 /// Bytes in the fixed header before the section table.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per section table entry.
@@ -52,7 +53,7 @@ const MAX_SECTIONS: usize = 1024;
 /// A four-byte section tag such as `CATL`.
 pub type Tag = [u8; 4];
 
-/// Section tags (BLND is new in v2, EASE in v3, PRIC in v5, SIGN in v6).
+/// Section tags (BLND is new in v2, EASE in v3, PRIC in v5, SIGN in v6, PQIT in v8).
 pub mod tags {
     use super::Tag;
     pub const META: Tag = *b"META";
@@ -68,12 +69,14 @@ pub mod tags {
     pub const PRICING: Tag = *b"PRIC";
     /// Product images and pages (new in v6).
     pub const LINKS: Tag = *b"LINK";
+    /// The model's item vectors, product-quantized (new in v8).
+    pub const PQ: Tag = *b"PQIT";
     /// The Ed25519 signature over the rest of the file (see `signature`).
     pub const SIGN: Tag = *b"SIGN";
     /// Every tag this reader understands.
-    pub const KNOWN: [Tag; 13] = [
+    pub const KNOWN: [Tag; 14] = [
         META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND, EASE, PRICING,
-        LINKS, SIGN,
+        LINKS, PQ, SIGN,
     ];
 }
 
@@ -373,6 +376,9 @@ pub struct Export {
     pub acceptance: Acceptance,
     /// Product images and pages (none in files without LINK).
     pub links: ProductLinks,
+    /// The model's item vectors as product-quantization codes, one row per catalog item: what
+    /// the engine ranks the catalog with instead of int8 rows, when present (needs `model`).
+    pub pq: Option<PqRows>,
 }
 
 /// An optional JSON section, decoded and validated; the type's default when the file has none.
@@ -504,6 +510,31 @@ impl Export {
             }
             false => ProductLinks::default(),
         };
+        let pq = match entries.iter().any(|e| e.tag == tags::PQ) {
+            true => {
+                let pq = sections::decode_pq(&payload(tags::PQ)?).map_err(malformed(tags::PQ))?;
+                let rows = pq.codes.len() / pq.codebook.subspaces;
+                if rows != n {
+                    return Err(malformed(tags::PQ)(mismatch("table", rows)));
+                }
+                match &model {
+                    Some(m) if m.config.dim == pq.codebook.dim => {}
+                    Some(m) => {
+                        return Err(malformed(tags::PQ)(format!(
+                            "codes of {} dimensions for a model of {}",
+                            pq.codebook.dim, m.config.dim
+                        )))
+                    }
+                    None => {
+                        return Err(malformed(tags::PQ)(
+                            "item codes without the model they rank for".into(),
+                        ))
+                    }
+                }
+                Some(pq)
+            }
+            false => None,
+        };
         Ok(Self {
             version,
             meta,
@@ -517,6 +548,7 @@ impl Export {
             blend,
             acceptance,
             links,
+            pq,
         })
     }
 
@@ -562,6 +594,10 @@ impl Export {
         }
         if !self.links.is_empty() {
             parts.push((tags::LINKS, 0, sections::encode_links(&self.links)));
+        }
+        if let Some(pq) = &self.pq {
+            // Required: a reader that skipped it would rank the catalog with other scores.
+            parts.push((tags::PQ, FLAG_REQUIRED, sections::encode_pq(pq)));
         }
         let parts: Vec<_> = parts
             .into_iter()

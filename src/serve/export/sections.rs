@@ -6,6 +6,7 @@ use crate::serve::assoc::Itemset;
 use crate::serve::assoc::{AssocTable, Neighbor};
 use crate::serve::catalog::{safe_link, Catalog, Product, ProductLinks};
 use crate::serve::ease::SparseEase;
+use crate::serve::kernel::pq::{Codebook, PqRows, CENTROIDS};
 use crate::serve::model::{ModelConfig, NamedTensor, WeightType};
 use crate::serve::money::{self, Currency};
 use crate::serve::seasonal::SeasonalIndex;
@@ -474,4 +475,34 @@ pub fn decode_ease(payload: &[u8], version: u32) -> Result<SparseEase, DecodeErr
     };
     table.validate(n)?;
     Ok(table)
+}
+
+/// Encodes PQIT: dim, subspaces, the centroids, the code count and each item's codes.
+pub fn encode_pq(pq: &PqRows) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    w.u32(pq.codebook.dim as u32);
+    w.u32(pq.codebook.subspaces as u32);
+    pq.codebook.centroids.iter().for_each(|&c| w.f32(c));
+    w.u32((pq.codes.len() / pq.codebook.subspaces) as u32);
+    w.bytes(&pq.codes);
+    w.0
+}
+
+/// Decodes PQIT, checking its shape and that every centroid is finite.
+pub fn decode_pq(payload: &[u8]) -> Result<PqRows, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let dim = r.count(1, "dim")?;
+    let subspaces = r.count(1, "subspaces")?;
+    if dim == 0 || dim > crate::serve::model::MAX_DIM {
+        return Err(format!(
+            "dim {dim} is outside 1..={}",
+            crate::serve::model::MAX_DIM
+        ));
+    }
+    let centroids = r.f32s(dim * CENTROIDS, "centroids")?;
+    let codebook = Codebook::new(dim, subspaces, centroids).map_err(|e| e.to_string())?;
+    let rows = r.count(subspaces, "rows")?;
+    let codes = r.take(rows * subspaces, "codes")?.to_vec();
+    r.finish("product-quantized item table")?;
+    Ok(PqRows { codebook, codes })
 }

@@ -16,7 +16,7 @@ pub mod gpu;
 pub mod pq;
 pub mod probe;
 
-use pq::{Codebook, PqRows};
+use pq::PqRows;
 
 use crate::serve::quant::quantize;
 
@@ -103,12 +103,11 @@ impl ItemTable {
     }
 
     /// A product-quantized table: `codes` holds `codebook.subspaces` bytes per row.
-    pub fn pq(codebook: Codebook, codes: Vec<u8>) -> Result<Self, TableError> {
-        let rows = check_shape(codes.len(), codebook.subspaces)?;
+    pub fn pq(rows: PqRows) -> Result<Self, TableError> {
         Ok(Self {
-            rows,
-            dim: codebook.dim,
-            data: Rows::Pq(PqRows { codebook, codes }),
+            rows: check_shape(rows.codes.len(), rows.codebook.subspaces)?,
+            dim: rows.codebook.dim,
+            data: Rows::Pq(rows),
         })
     }
 

@@ -87,7 +87,7 @@ impl Engine {
             None => None,
         };
         let scoring = match &model {
-            Some(m) => Some(ScoringTable::new(m, &excluded)?),
+            Some(m) => Some(ScoringTable::new(m, export.pq.as_ref(), &excluded)?),
             None => None,
         };
         let titles = TitleReader::new(&export);

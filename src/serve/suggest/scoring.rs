@@ -2,12 +2,14 @@
 //! ([`ScoringTable`]) and the query vector a cart asks them with ([`ModelQuery`]).
 
 use super::types::{Query, SuggestError};
+use crate::serve::kernel::pq::PqRows;
 use crate::serve::kernel::{cpu, gpu, Hit, Int8Rows, ItemTable};
 use crate::serve::model::stored::CHUNK_ROWS;
 use crate::serve::model::{BasketModel, ModelInput};
 
 /// The basket model's item vectors as the scoring kernels rank them: int8 rows (one scale per
-/// row) of the items a suggestion may offer, merchant exclusions left out.
+/// row) or product-quantization codes of the items a suggestion may offer, merchant exclusions
+/// left out.
 pub struct ScoringTable {
     /// The rows, in catalog order of the items they hold.
     pub table: ItemTable,
@@ -18,9 +20,14 @@ pub struct ScoringTable {
 }
 
 impl ScoringTable {
-    /// The model's item vectors as int8 rows, leaving out the items marked `excluded`; read
-    /// from the model a chunk at a time, so the f32 table is never whole in memory.
-    pub fn new(model: &BasketModel, excluded: &[bool]) -> Result<Self, SuggestError> {
+    /// The rows of the items not marked `excluded`: the export's product-quantization codes
+    /// when it has them, else the model's item vectors as int8 rows, read from the model a
+    /// chunk at a time so the f32 table is never whole in memory.
+    pub fn new(
+        model: &BasketModel,
+        pq: Option<&PqRows>,
+        excluded: &[bool],
+    ) -> Result<Self, SuggestError> {
         let items: Vec<u32> = (0..model.config.items as u32)
             .filter(|&i| !excluded.get(i as usize).copied().unwrap_or(true))
             .collect();
@@ -28,19 +35,32 @@ impl ScoringTable {
         for (row, &i) in items.iter().enumerate() {
             rows[i as usize] = row as u32;
         }
-        let dim = model.config.dim;
-        let mut table = Int8Rows::new(dim, items.len())?;
-        for chunk in items.chunks(CHUNK_ROWS) {
-            let vectors = model.item_vectors_of(chunk)?;
-            vectors
-                .chunks_exact(dim)
-                .try_for_each(|row| table.push(row))?;
-        }
-        Ok(Self {
-            table: table.finish(),
-            items,
-            rows,
-        })
+        let table = match pq {
+            Some(pq) => {
+                let m = pq.codebook.subspaces;
+                let codes = items
+                    .iter()
+                    .flat_map(|&i| &pq.codes[i as usize * m..][..m])
+                    .copied()
+                    .collect();
+                ItemTable::pq(PqRows {
+                    codebook: pq.codebook.clone(),
+                    codes,
+                })?
+            }
+            None => {
+                let dim = model.config.dim;
+                let mut table = Int8Rows::new(dim, items.len())?;
+                for chunk in items.chunks(CHUNK_ROWS) {
+                    let vectors = model.item_vectors_of(chunk)?;
+                    vectors
+                        .chunks_exact(dim)
+                        .try_for_each(|row| table.push(row))?;
+                }
+                table.finish()
+            }
+        };
+        Ok(Self { table, items, rows })
     }
 
     /// The catalog index of a row.

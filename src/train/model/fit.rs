@@ -65,6 +65,23 @@ pub struct FitConfig {
     /// popularity, with the logQ correction, instead of the whole catalog; 0 trains with the
     /// full softmax; `None` chooses by catalog size ([`negatives_for`]).
     pub negatives: Option<usize>,
+    /// Ship the item vectors the engine ranks as product-quantization codes of this many
+    /// subspaces (a byte each per item, `crate::train::pq`); 0 ships none (the engine ranks
+    /// int8 rows of the vectors); `None` chooses by catalog size ([`pq_subspaces_for`]).
+    pub pq: Option<usize>,
+}
+
+/// Catalogs of more items ship product-quantized item vectors by default.
+pub const PQ_MIN_ITEMS: usize = 20_000;
+
+/// The default [`FitConfig::pq`] for a catalog of `items` and vectors of `dim`: a subspace
+/// per 4 dimensions (16 bytes per item at width 64) past [`PQ_MIN_ITEMS`], none below.
+pub fn pq_subspaces_for(items: usize, dim: usize) -> usize {
+    if items > PQ_MIN_ITEMS && dim.is_multiple_of(16) {
+        dim / 4
+    } else {
+        0
+    }
 }
 
 /// Catalogs up to this many items train with the full softmax by default.
@@ -157,6 +174,7 @@ impl Default for FitConfig {
             quantize: true,
             id_dropout: ID_DROPOUT,
             negatives: None,
+            pq: None,
         }
     }
 }
