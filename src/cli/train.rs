@@ -84,8 +84,8 @@ pub struct Args {
     /// epochs (about doubles training time; the checkpoint keeps it under DIR/refit).
     #[arg(long)]
     pub refit: bool,
-    /// Fit sparse EASE item-to-item weights when the catalog has at most this many items
-    /// (a dense solve: about a minute and 2 GB at 10,000 items); 0 turns it off.
+    /// Fit sparse EASE item-to-item weights when at most this many items have orders (a
+    /// dense solve over those: about a minute and 2 GB at 10,000); 0 turns it off.
     #[arg(long, default_value_t = cartwise::train::ease::TRAIN_MAX_ITEMS)]
     pub ease_max_items: usize,
     /// The export states each item's cost only by its margin band, this wide (a fraction of

@@ -103,6 +103,93 @@ impl SparseEase {
     }
 }
 
+/// The items that occur in a set of baskets, numbered densely: EASE's Gram matrix is n × n, so
+/// it is fitted over these (a long-tail catalog's products without orders would only add
+/// empty rows) and its rows mapped back to catalog items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveItems {
+    /// Dense index → catalog index.
+    items: Vec<u32>,
+    /// Catalog index → dense index, `u32::MAX` for an item without orders.
+    dense: Vec<u32>,
+}
+
+impl ActiveItems {
+    /// The items of `baskets` over a catalog of `n` items, in catalog order.
+    pub fn of(baskets: &[Vec<u32>], n: usize) -> Self {
+        let mut seen = vec![false; n];
+        baskets
+            .iter()
+            .flatten()
+            .for_each(|&i| seen[i as usize] = true);
+        let items: Vec<u32> = (0..n as u32).filter(|&i| seen[i as usize]).collect();
+        let mut dense = vec![u32::MAX; n];
+        for (k, &i) in items.iter().enumerate() {
+            dense[i as usize] = k as u32;
+        }
+        Self { items, dense }
+    }
+
+    /// The items that occur, in catalog indices (dense index order).
+    pub fn items(&self) -> &[u32] {
+        &self.items
+    }
+
+    /// How many items occur.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no item occurs.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// `baskets` in dense indices (items outside the set dropped).
+    pub fn remap(&self, baskets: &[Vec<u32>]) -> Vec<Vec<u32>> {
+        baskets
+            .iter()
+            .map(|b| {
+                b.iter()
+                    .map(|&i| self.dense[i as usize])
+                    .filter(|&k| k != u32::MAX)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The table of `ease` (fitted in dense indices) over the whole catalog: each active
+    /// item's row, its items in catalog indices (the mapping keeps their order, so ties stay
+    /// broken by item index) and its int8 codes and scale as they are; an empty row for every
+    /// other item.
+    pub fn sparsify(&self, ease: &Ease, keep: usize) -> SparseEase {
+        let dense = ease.sparsify(keep);
+        let mut out = SparseEase {
+            lambda: dense.lambda,
+            offsets: vec![0],
+            ..SparseEase::default()
+        };
+        for &k in &self.dense {
+            if k != u32::MAX {
+                let range =
+                    dense.offsets[k as usize] as usize..dense.offsets[k as usize + 1] as usize;
+                out.items.extend(
+                    dense.items[range.clone()]
+                        .iter()
+                        .map(|&j| self.items[j as usize]),
+                );
+                out.weights.extend_from_slice(&dense.weights[range]);
+            }
+            out.scales.push(match k {
+                u32::MAX => 0.0,
+                k => dense.scales[k as usize],
+            });
+            out.offsets.push(out.items.len() as u32);
+        }
+        out
+    }
+}
+
 /// The λ values tried and their scores, as a log line: `λ=10: 0.1713, λ=50: 0.1736, …`.
 pub fn describe_tried(tried: &[(f64, f64)]) -> String {
     tried

@@ -132,7 +132,17 @@ pub fn train(
             ..config.pricing.clone()
         },
     );
-    let fit_ease = catalog.len() <= config.ease_max_items;
+    // EASE's dense solve grows with the items that have orders, not with catalog rows.
+    let active = ease::ActiveItems::of(&baskets.baskets, catalog.len());
+    let fit_ease = !active.is_empty() && active.len() <= config.ease_max_items;
+    if config.ease_max_items > 0 && !fit_ease {
+        stage(Progress::Record(format!(
+            "EASE: left out, {} of the {} items have orders (--ease-max-items {})",
+            active.len(),
+            catalog.len(),
+            config.ease_max_items
+        )));
+    }
     let learned = if config.transformer.is_some() || fit_ease {
         fit_learned(
             catalog, log, config, &baskets, fit_ease, &seasonal, &mut stage,
@@ -281,21 +291,28 @@ fn fit_sparse_ease(
     stage(Progress::Step(
         "EASE: choosing λ on the validation carts".to_string(),
     ));
-    let (lambda, held_out, tried) = ease::tune(fit_baskets, n, |e| {
-        let sparse = e.sparsify(crate::serve::ease::KEEP);
+    // Fitted over the items with orders (all orders': a superset of the fit's), rows mapped
+    // back to the catalog.
+    let active = ease::ActiveItems::of(all_baskets, n);
+    let keep = crate::serve::ease::KEEP;
+    let (lambda, held_out, tried) = ease::tune(&active.remap(fit_baskets), active.len(), |e| {
+        let sparse = active.sparsify(e, keep);
         let hr = measure(|t| sparse.rank(&t.cart), validation).hr10;
         (hr, sparse)
     });
     stage(Progress::Record(format!(
-        "EASE: λ = {lambda}, {} weights kept per item (validation HR@10 {})",
-        crate::serve::ease::KEEP,
+        "EASE: λ = {lambda}, over the {} items with orders, {keep} weights kept per item (validation HR@10 {})",
+        active.len(),
         ease::describe_tried(&tried)
     )));
     stage(Progress::Step(format!(
         "EASE: refitting on all {} orders",
         all_baskets.len()
     )));
-    let shipped = Ease::fit(all_baskets, n, lambda).sparsify(crate::serve::ease::KEEP);
+    let shipped = active.sparsify(
+        &Ease::fit(&active.remap(all_baskets), active.len(), lambda),
+        keep,
+    );
     (held_out, shipped)
 }
 

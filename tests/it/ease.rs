@@ -46,6 +46,44 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Items without orders add only empty rows and columns to EASE's Gram matrix: fitted over
+    /// the items that occur, EASE has the same weights as over the whole catalog, and the
+    /// other items' rows stay empty.
+    #[test]
+    fn ease_over_the_items_with_orders_has_the_catalog_fit_s_weights(
+        (n, baskets) in common::baskets_strategy(4usize..14),
+        lambda in 0.5f64..20.0,
+        unused in 1usize..8,
+    ) {
+        use cartwise::train::ease::ActiveItems;
+        // Spread the items over a bigger catalog: the odd indices, plus `unused` at the end.
+        let wide = 2 * n + unused;
+        let spread: Vec<Vec<u32>> = baskets
+            .iter()
+            .map(|b| b.iter().map(|&i| 2 * i + 1).collect())
+            .collect();
+        let active = ActiveItems::of(&spread, wide);
+        let compact = Ease::fit(&active.remap(&spread), active.len(), lambda);
+        let full = Ease::fit(&spread, wide, lambda);
+        let items = active.items();
+        for (a, &i) in items.iter().enumerate() {
+            for (b, &j) in items.iter().enumerate() {
+                let (c, f) = (compact.weight(a as u32, b as u32), full.weight(i, j));
+                prop_assert!((c - f).abs() <= 1e-4 * f.abs().max(1e-2), "{i}→{j}: {c} vs {f}");
+            }
+        }
+        let sparse = active.sparsify(&compact, 8);
+        prop_assert!(sparse.validate(wide).is_ok());
+        for i in (0..wide as u32).filter(|i| !items.contains(i)) {
+            prop_assert_eq!(sparse.row(i).count(), 0);
+            prop_assert!((0..wide as u32).all(|j| full.weight(i, j) == 0.0 && full.weight(j, i) == 0.0));
+        }
+    }
+}
+
 #[test]
 fn training_fits_ease_and_the_blend_unless_turned_off() {
     let (catalog, log) = common::small_shop().to_log();
