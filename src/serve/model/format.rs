@@ -1,7 +1,7 @@
 //! The model as the export stores it: weight tensors by name, each f32 or in one of candle's
 //! (GGML's) quantized block types, with the shape and the title tokenizer's JSON.
 
-use super::stored::{ServedItems, StoredRows, TitleIndex};
+use super::stored::{LazyTitles, ServedItems, StoredRows};
 use super::{titles, BasketModel, ModelConfig};
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{GgmlDType, QTensor};
@@ -190,13 +190,6 @@ impl ModelExport {
         }
         let device = Device::Cpu;
         let tokenizer = titles::tokenizer_from_json(&self.tokenizer_json)?;
-        let (ids, owner) = titles::title_tokens(&tokenizer, titles)?;
-        if let Some(&t) = ids.iter().find(|&&t| t as usize >= config.tokens) {
-            return Err(LoadError::Config(format!(
-                "a catalog title has token {t}, the model has {} tokens",
-                config.tokens
-            )));
-        }
         let table = |name: &str, rows: usize| {
             let tensor = self
                 .tensors
@@ -208,7 +201,7 @@ impl ModelExport {
         let items = ServedItems {
             ids: table(ITEM_ID_TABLE, config.items + 2)?,
             tokens: table(TOKEN_TABLE, config.tokens)?,
-            titles: TitleIndex::new(&ids, &owner, config.items),
+            titles: LazyTitles::new(tokenizer.clone(), titles, config.tokens),
             dim: config.dim,
         };
         let layers = self

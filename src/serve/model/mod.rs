@@ -16,7 +16,7 @@ pub mod stored;
 pub mod titles;
 
 pub use format::{LoadError, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE};
-pub use stored::{ServedItems, StoredRows, TitleIndex};
+pub use stored::{LazyTitles, ServedItems, StoredRows, TitleIndex};
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{
@@ -190,7 +190,7 @@ enum ItemSide {
     Learned(Learned),
     /// Served from an export: the tables in their stored form, rows read as a forward needs
     /// them (see [`stored`]).
-    Served(ServedItems),
+    Served(Box<ServedItems>),
 }
 
 /// The training side's item tables and title-token index.
@@ -320,7 +320,7 @@ impl BasketModel {
         items: ServedItems,
         tokenizer: tokenizers::Tokenizer,
     ) -> Result<Self> {
-        let mut model = Self::with_items(config, vb, ItemSide::Served(items))?;
+        let mut model = Self::with_items(config, vb, ItemSide::Served(Box::new(items)))?;
         model.tokenizer = Some(tokenizer);
         Ok(model)
     }
@@ -344,7 +344,7 @@ impl BasketModel {
     fn has_titles(&self) -> bool {
         match &self.items {
             ItemSide::Learned(l) => l.title_ids.elem_count() > 0,
-            ItemSide::Served(s) => !s.titles.is_empty(),
+            ItemSide::Served(s) => s.titles.any(),
         }
     }
 

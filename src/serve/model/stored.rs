@@ -11,7 +11,7 @@
 use super::format::{NamedTensor, WeightType};
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::{Device, Error, Result};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A [rows, dim] weight table in its stored form: f32 or GGML blocks, one row after another.
 #[derive(Debug, Clone)]
@@ -124,7 +124,8 @@ impl StoredRows {
     }
 }
 
-/// Each catalog item's title-token ids, item after item (compressed rows).
+/// Each catalog item's title-token ids, item after item (compressed rows): the training
+/// side's index, built from every title at once (the served model reads [`LazyTitles`]).
 #[derive(Debug, Clone, Default)]
 pub struct TitleIndex {
     /// `starts[i]..starts[i + 1]` are item `i`'s tokens in `tokens`.
@@ -164,12 +165,64 @@ impl TitleIndex {
     }
 }
 
+/// Each catalog item's title tokens, read by the tokenizer the first time a forward needs them
+/// and kept: tokenizing a 100,000-item catalog's titles at load took most of its 1.6 s.
+pub struct LazyTitles {
+    tokenizer: tokenizers::Tokenizer,
+    titles: Vec<String>,
+    /// Token rows of the model: an id at or past it is an error, not a read out of bounds.
+    vocabulary: usize,
+    tokens: Vec<OnceLock<Box<[u32]>>>,
+}
+
+impl LazyTitles {
+    /// The titles of the catalog the model was trained on, tokenized on demand.
+    pub fn new(tokenizer: tokenizers::Tokenizer, titles: &[&str], vocabulary: usize) -> Self {
+        Self {
+            tokenizer,
+            titles: titles.iter().map(|t| t.to_string()).collect(),
+            vocabulary,
+            tokens: titles.iter().map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// Item `item`'s title tokens (none for an item past the catalog: padding, query).
+    pub fn of(&self, item: u32) -> Result<&[u32]> {
+        let Some(slot) = self.tokens.get(item as usize) else {
+            return Ok(&[]);
+        };
+        if let Some(tokens) = slot.get() {
+            return Ok(tokens);
+        }
+        let title = &self.titles[item as usize];
+        let encoding = self
+            .tokenizer
+            .encode(title.as_str(), false)
+            .map_err(|e| Error::Msg(format!("tokenizing {title:?}: {e}")))?;
+        if let Some(&t) = encoding
+            .get_ids()
+            .iter()
+            .find(|&&t| t as usize >= self.vocabulary)
+        {
+            return Err(Error::Msg(format!(
+                "title {title:?} has token {t}, the model has {} tokens",
+                self.vocabulary
+            )));
+        }
+        Ok(slot.get_or_init(|| encoding.get_ids().into()))
+    }
+
+    /// Whether any catalog item has a title.
+    pub fn any(&self) -> bool {
+        self.titles.iter().any(|t| !t.is_empty())
+    }
+}
+
 /// The served model's item side: stored id and token tables and which tokens each title has.
-#[derive(Debug, Clone)]
 pub struct ServedItems {
     pub ids: StoredRows,
     pub tokens: StoredRows,
-    pub titles: TitleIndex,
+    pub titles: LazyTitles,
     pub dim: usize,
 }
 
@@ -187,16 +240,15 @@ impl ServedItems {
                 true => out.extend(self.ids.gather(chunk)?),
                 false => out.resize(start + chunk.len() * d, 0.0),
             }
-            let tokens: Vec<u32> = chunk
-                .iter()
-                .flat_map(|&i| self.titles.of(i))
-                .copied()
-                .collect();
+            let mut tokens = Vec::new();
+            for &i in chunk {
+                tokens.extend_from_slice(self.titles.of(i)?);
+            }
             let rows = self.tokens.gather(&tokens)?;
             let mut rows = rows.chunks_exact(d);
             let mut sum = vec![0f32; d];
             for (&item, v) in chunk.iter().zip(out[start..].chunks_exact_mut(d)) {
-                let n = self.titles.of(item).len();
+                let n = self.titles.of(item)?.len();
                 if n == 0 {
                     continue;
                 }
