@@ -1,7 +1,7 @@
 //! Learning product-quantization codebooks ([`crate::serve::kernel::pq`]): k-means (Lloyd's
 //! algorithm) in each subspace, seeded, with the assignment step spread over rayon's threads.
 
-use crate::serve::kernel::pq::{Codebook, PqRows, CENTROIDS};
+use crate::serve::kernel::pq::{nearest, Codebook, PqRows, CENTROIDS};
 use crate::serve::kernel::TableError;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::SeedableRng;
@@ -67,7 +67,7 @@ pub fn fit(
         for _ in 0..iterations {
             let nearest: Vec<usize> = (0..rows)
                 .into_par_iter()
-                .map(|r| nearest(&c, part(r), w))
+                .map(|r| nearest(&c, part(r)))
                 .collect();
             let mut sums = vec![0f64; CENTROIDS * w];
             let mut counts = vec![0usize; CENTROIDS];
@@ -92,17 +92,4 @@ pub fn fit(
         centroids.extend(c);
     }
     Codebook::new(dim, subspaces, centroids)
-}
-
-/// The centroid (of `centroids`, `w` values each) nearest `x`; ties to the lower index.
-fn nearest(centroids: &[f32], x: &[f32], w: usize) -> usize {
-    centroids
-        .chunks_exact(w)
-        .map(|c| c.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum::<f32>())
-        .enumerate()
-        .fold(
-            (0, f32::INFINITY),
-            |best, (k, d)| if d < best.1 { (k, d) } else { best },
-        )
-        .0
 }

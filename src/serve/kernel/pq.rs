@@ -59,33 +59,13 @@ impl Codebook {
         &self.centroids[(m * CENTROIDS + c) * w..][..w]
     }
 
-    /// A row's codes: per subspace, its nearest centroid (squared distance; ties to the lower
-    /// index).
+    /// A row's codes: per subspace, its [`nearest`] centroid.
     pub fn encode(&self, row: &[f32]) -> Vec<u8> {
         let w = self.width();
         (0..self.subspaces)
             .map(|m| {
-                let part = &row[m * w..][..w];
-                let distance = |c: usize| -> f32 {
-                    self.centroid(m, c)
-                        .iter()
-                        .zip(part)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum()
-                };
-                (0..CENTROIDS)
-                    .map(|c| (c, distance(c)))
-                    .fold(
-                        (0, f32::INFINITY),
-                        |best, (c, d)| {
-                            if d < best.1 {
-                                (c, d)
-                            } else {
-                                best
-                            }
-                        },
-                    )
-                    .0 as u8
+                let centroids = &self.centroids[m * CENTROIDS * w..][..CENTROIDS * w];
+                nearest(centroids, &row[m * w..][..w]) as u8
             })
             .collect()
     }
@@ -118,6 +98,20 @@ impl Codebook {
             .collect();
         quantize_query(&table)
     }
+}
+
+/// The index of the centroid (of `centroids`, each `x.len()` values) nearest `x` by squared
+/// distance; ties go to the lower index. What encoding and k-means assign a row to.
+pub fn nearest(centroids: &[f32], x: &[f32]) -> usize {
+    centroids
+        .chunks_exact(x.len())
+        .map(|c| c.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum::<f32>())
+        .enumerate()
+        .fold(
+            (0, f32::INFINITY),
+            |best, (k, d)| if d < best.1 { (k, d) } else { best },
+        )
+        .0
 }
 
 /// Rows stored as product-quantization codes, `subspaces` bytes each.
