@@ -201,7 +201,7 @@ impl ModelExport {
         let items = ServedItems {
             ids: table(ITEM_ID_TABLE, config.items + 2)?,
             tokens: table(TOKEN_TABLE, config.tokens)?,
-            titles: LazyTitles::new(tokenizer.clone(), titles, config.tokens),
+            titles: LazyTitles::new(tokenizer, titles, config.tokens),
             dim: config.dim,
         };
         let layers = self
@@ -226,6 +226,6 @@ impl ModelExport {
             }
         }
         let vb = VarBuilder::from_tensors(layers, DType::F32, &device);
-        BasketModel::served(config, vb, items, tokenizer).map_err(LoadError::Weights)
+        BasketModel::served(config, vb, items).map_err(LoadError::Weights)
     }
 }

@@ -179,8 +179,6 @@ pub struct BasketModel {
     ln_f: LayerNorm,
     /// Added to history tokens so attention can tell the shopper's past from the cart.
     segment: Option<Tensor>,
-    /// The title tokenizer, for vectors of items the model has never seen (set on load).
-    tokenizer: Option<tokenizers::Tokenizer>,
 }
 
 /// Where item vectors come from.
@@ -197,10 +195,7 @@ enum ItemSide {
 struct Learned {
     item_id: Embedding,
     token: Embedding,
-    title_ids: Tensor,
-    title_owner: Tensor,
-    title_counts: Tensor,
-    /// The same title tokens grouped by item, for computing a few items' rows.
+    /// Each item's title tokens.
     titles: TitleIndex,
     /// While training with id dropout: 1 for items whose id vector this step keeps, 0 for
     /// those it drops, [items + 2, 1].
@@ -210,26 +205,24 @@ struct Learned {
 impl Learned {
     /// Item vectors [items + 2, d]: learned id vector + mean of the item's title-token vectors.
     fn table(&self) -> Result<Tensor> {
-        let ids = self.item_id.embeddings();
-        if self.title_ids.dim(0)? == 0 {
-            return Ok(ids.clone());
-        }
-        let ids = match &self.id_keep {
-            Some(keep) => ids.broadcast_mul(keep)?,
-            None => ids.clone(),
-        };
-        ids + self.title_means()?
+        let rows = self.item_id.embeddings().dim(0)? as u32;
+        self.rows(&Tensor::arange(0, rows, &Device::Cpu)?, true)
     }
 
-    /// The rows of the items `ids` [n] only, [n, d], equal to those rows of [`Learned::table`]
-    /// (the same operations per row): what a forward that does not score the whole catalog
-    /// reads, so its cost does not grow with the catalog.
-    fn rows(&self, ids: &Tensor) -> Result<Tensor> {
-        let mut rows = self.item_id.forward(ids)?;
+    /// The vectors of the items `ids` [n], [n, d]: the learned id vector (when `with_ids`; none
+    /// for an item whose id this step drops) plus the mean of the item's title-token vectors.
+    /// A forward that does not score the whole catalog reads only these, so its cost does not
+    /// grow with the catalog.
+    fn rows(&self, ids: &Tensor, with_ids: bool) -> Result<Tensor> {
+        let device = ids.device();
+        let mut rows = match with_ids {
+            true => self.item_id.forward(ids)?,
+            false => Tensor::zeros((ids.dim(0)?, self.token.hidden_size()), DType::F32, device)?,
+        };
         if self.titles.is_empty() {
             return Ok(rows);
         }
-        if let Some(keep) = &self.id_keep {
+        if let Some(keep) = self.id_keep.as_ref().filter(|_| with_ids) {
             rows = rows.broadcast_mul(&keep.index_select(ids, 0)?)?;
         }
         let items = ids.to_vec1::<u32>()?;
@@ -243,7 +236,6 @@ impl Learned {
         if tokens.is_empty() {
             return Ok(rows);
         }
-        let device = ids.device();
         let sums = Tensor::zeros(rows.dims(), DType::F32, device)?.index_add(
             &Tensor::new(owner.as_slice(), device)?,
             &self
@@ -252,15 +244,6 @@ impl Learned {
             0,
         )?;
         rows + sums.broadcast_div(&Tensor::from_vec(counts, (items.len(), 1), device)?)?
-    }
-
-    /// Each row's mean title-token vector [items + 2, d] (zeros for rows without titles).
-    fn title_means(&self) -> Result<Tensor> {
-        let ids = self.item_id.embeddings();
-        let tokens = self.token.forward(&self.title_ids)?;
-        Tensor::zeros(ids.dims(), DType::F32, ids.device())?
-            .index_add(&self.title_owner, &tokens, 0)?
-            .broadcast_div(&self.title_counts)
     }
 }
 
@@ -275,12 +258,8 @@ impl Lookup<'_> {
     fn rows(&self, ids: &Tensor) -> Result<Tensor> {
         let ids = ids.flatten_all()?;
         match self {
-            Lookup::Learned(learned) => learned.rows(&ids),
-            Lookup::Served(served) => {
-                let ids = ids.to_vec1::<u32>()?;
-                let n = ids.len();
-                Tensor::from_vec(served.vectors(&ids, true)?, (n, served.dim), &Device::Cpu)
-            }
+            Lookup::Learned(learned) => learned.rows(&ids, true),
+            Lookup::Served(served) => served.rows(&ids.to_vec1::<u32>()?),
         }
     }
 }
@@ -294,19 +273,9 @@ impl BasketModel {
         title_ids: &[u32],
         title_owner: &[u32],
     ) -> Result<Self> {
-        let device = vb.device().clone();
-        let rows = config.items + 2;
-        let mut counts = vec![0f32; rows];
-        for &o in title_owner {
-            counts[o as usize] += 1.0;
-        }
-        counts.iter_mut().for_each(|c| *c = c.max(1.0));
         let items = ItemSide::Learned(Learned {
-            item_id: embedding(rows, config.dim, vb.pp("item_id"))?,
+            item_id: embedding(config.items + 2, config.dim, vb.pp("item_id"))?,
             token: embedding(config.tokens, config.dim, vb.pp("token"))?,
-            title_ids: Tensor::new(title_ids, &device)?,
-            title_owner: Tensor::new(title_owner, &device)?,
-            title_counts: Tensor::from_vec(counts, (rows, 1), &device)?,
             titles: TitleIndex::new(title_ids, title_owner, config.items),
             id_keep: None,
         });
@@ -314,15 +283,8 @@ impl BasketModel {
     }
 
     /// Builds the served model: layers from `vb`, the item side as stored.
-    pub fn served(
-        config: ModelConfig,
-        vb: VarBuilder,
-        items: ServedItems,
-        tokenizer: tokenizers::Tokenizer,
-    ) -> Result<Self> {
-        let mut model = Self::with_items(config, vb, ItemSide::Served(Box::new(items)))?;
-        model.tokenizer = Some(tokenizer);
-        Ok(model)
+    pub fn served(config: ModelConfig, vb: VarBuilder, items: ServedItems) -> Result<Self> {
+        Self::with_items(config, vb, ItemSide::Served(Box::new(items)))
     }
 
     fn with_items(config: ModelConfig, vb: VarBuilder, items: ItemSide) -> Result<Self> {
@@ -335,7 +297,6 @@ impl BasketModel {
             segment: (config.max_history > 0)
                 .then(|| vb.get((1, config.dim), "segment.weight"))
                 .transpose()?,
-            tokenizer: None,
             config,
         })
     }
@@ -343,19 +304,25 @@ impl BasketModel {
     /// Whether the catalog's titles gave the model any token.
     fn has_titles(&self) -> bool {
         match &self.items {
-            ItemSide::Learned(l) => l.title_ids.elem_count() > 0,
+            ItemSide::Learned(l) => !l.titles.is_empty(),
             ItemSide::Served(s) => s.titles.any(),
         }
     }
 
     /// The vector of an item the model has never seen, from its title alone: the mean of its
     /// title-token vectors (a known item's vector adds its learned id vector to that). `None`
-    /// when the model has no titles or tokenizer, or the title no token.
+    /// when the model has no titles or tokenizer (a model in training has none), or the title
+    /// no token.
     pub fn title_vector(&self, title: &str) -> Result<Option<Tensor>> {
-        let Some(tokenizer) = self.tokenizer.as_ref().filter(|_| self.has_titles()) else {
+        let ItemSide::Served(s) = &self.items else {
             return Ok(None);
         };
-        let encoding = tokenizer
+        if !s.titles.any() {
+            return Ok(None);
+        }
+        let encoding = s
+            .titles
+            .tokenizer()
             .encode(title, false)
             .map_err(|e| candle_core::Error::Msg(format!("tokenizing {title:?}: {e}")))?;
         let ids: Vec<u32> = encoding
@@ -367,14 +334,7 @@ impl BasketModel {
         if ids.is_empty() {
             return Ok(None);
         }
-        let rows = match &self.items {
-            ItemSide::Learned(l) => l
-                .token
-                .forward(&Tensor::new(ids.as_slice(), &Device::Cpu)?)?,
-            ItemSide::Served(s) => {
-                Tensor::from_vec(s.tokens.gather(&ids)?, (ids.len(), s.dim), &Device::Cpu)?
-            }
-        };
+        let rows = Tensor::from_vec(s.tokens.gather(&ids)?, (ids.len(), s.dim), &Device::Cpu)?;
         Ok(Some(rows.mean(0)?))
     }
 
@@ -395,8 +355,7 @@ impl BasketModel {
         match &self.items {
             _ if !self.has_titles() => Ok(vec![0.0; items.len() * self.config.dim]),
             ItemSide::Learned(l) => l
-                .title_means()?
-                .index_select(&Tensor::new(items, &Device::Cpu)?, 0)?
+                .rows(&Tensor::new(items, &Device::Cpu)?, false)?
                 .flatten_all()?
                 .to_vec1(),
             ItemSide::Served(s) => s.vectors(items, false),
@@ -439,16 +398,8 @@ impl BasketModel {
             // A chunk of the catalog at a time, so the f32 table is never whole in memory.
             Lookup::Served(served) => {
                 let mut parts = Vec::new();
-                for start in (0..items).step_by(stored::CHUNK_ROWS) {
-                    let ids: Vec<u32> = (start..items.min(start + stored::CHUNK_ROWS))
-                        .map(|i| i as u32)
-                        .collect();
-                    let rows = Tensor::from_vec(
-                        served.vectors(&ids, true)?,
-                        (ids.len(), served.dim),
-                        &Device::Cpu,
-                    )?;
-                    parts.push(h.matmul(&rows.t()?)?);
+                for ids in stored::row_chunks(items) {
+                    parts.push(h.matmul(&served.rows(&ids)?.t()?)?);
                 }
                 match parts.len() {
                     0 => Tensor::zeros((h.dim(0)?, 0), DType::F32, &Device::Cpu),

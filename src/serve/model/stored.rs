@@ -10,7 +10,7 @@
 
 use super::format::{NamedTensor, WeightType};
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
-use candle_core::{Device, Error, Result};
+use candle_core::{Device, Error, Result, Tensor};
 use std::sync::{Arc, OnceLock};
 
 /// A [rows, dim] weight table in its stored form: f32 or GGML blocks, one row after another.
@@ -28,6 +28,13 @@ pub struct StoredRows {
 /// Rows dequantized at a time where a whole table is walked (load checks, the int8 scoring
 /// table, full-catalog logits): 256 KiB of f32 at width 64.
 pub const CHUNK_ROWS: usize = 1_024;
+/// Indices `0..rows` in runs of [`CHUNK_ROWS`]: how a whole table is walked.
+pub fn row_chunks(rows: usize) -> impl Iterator<Item = Vec<u32>> {
+    (0..rows)
+        .step_by(CHUNK_ROWS)
+        .map(move |start| (start as u32..rows.min(start + CHUNK_ROWS) as u32).collect())
+}
+
 /// Items whose vectors are computed together (their title tokens are dequantized together).
 const VECTOR_CHUNK: usize = 256;
 
@@ -65,14 +72,11 @@ impl StoredRows {
         };
         // A NaN or infinite weight (a crafted file, or a broken f16 scale) would turn every
         // score it touches into NaN: refused here, walking the table a chunk at a time.
-        for start in (0..rows).step_by(CHUNK_ROWS) {
-            let ids: Vec<u32> = (start..rows.min(start + CHUNK_ROWS))
-                .map(|r| r as u32)
-                .collect();
+        for ids in row_chunks(rows) {
             if let Some(at) = table.gather(&ids)?.iter().position(|v| !v.is_finite()) {
                 return Err(Error::Msg(format!(
                     "tensor {name} holds a NaN or infinite value (row {})",
-                    start + at / dim
+                    ids[at / dim]
                 )));
             }
         }
@@ -212,6 +216,11 @@ impl LazyTitles {
         Ok(slot.get_or_init(|| encoding.get_ids().into()))
     }
 
+    /// The title tokenizer, also for titles of products the model has never seen.
+    pub fn tokenizer(&self) -> &tokenizers::Tokenizer {
+        &self.tokenizer
+    }
+
     /// Whether any catalog item has a title.
     pub fn any(&self) -> bool {
         self.titles.iter().any(|t| !t.is_empty())
@@ -260,6 +269,15 @@ impl ServedItems {
             }
         }
         Ok(out)
+    }
+
+    /// [`ServedItems::vectors`] of `items` with their id rows, as a [items.len(), dim] tensor.
+    pub fn rows(&self, items: &[u32]) -> Result<Tensor> {
+        Tensor::from_vec(
+            self.vectors(items, true)?,
+            (items.len(), self.dim),
+            &Device::Cpu,
+        )
     }
 
     /// Bytes the two tables hold as stored.

@@ -8,7 +8,7 @@ use super::types::{Evidence, SuggestError};
 use crate::serve::blend::Features;
 use crate::serve::export::Export;
 use crate::serve::kernel::{cpu, Int8Rows, ItemTable};
-use crate::serve::model::stored::CHUNK_ROWS;
+use crate::serve::model::stored::row_chunks;
 use crate::serve::model::BasketModel;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -210,8 +210,7 @@ fn norm(v: &[f32]) -> f32 {
 fn unit_title_rows(model: &BasketModel) -> Result<ItemTable, SuggestError> {
     let (items, dim) = (model.config.items as u32, model.config.dim);
     let mut rows = Int8Rows::new(dim, items as usize)?;
-    for start in (0..items).step_by(CHUNK_ROWS) {
-        let chunk: Vec<u32> = (start..items.min(start + CHUNK_ROWS as u32)).collect();
+    for chunk in row_chunks(items as usize) {
         let mut vectors = model.title_vectors_of(&chunk)?;
         for row in vectors.chunks_exact_mut(dim) {
             let n = norm(row);
