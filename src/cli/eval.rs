@@ -74,22 +74,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
-    // An export that ranks the catalog by product-quantization codes is also measured without
-    // them (int8 rows of the same model's vectors), so the codes' cost in quality is in the table.
-    let int8 = match &engine.export().pq {
-        Some(_) => Some(Engine::new(Export {
-            pq: None,
-            ..engine.export().clone()
-        })?),
-        None => None,
-    };
-    let mut methods = eval::methods(&engine, bytes.len() as u64, clock_month(), fitted.as_ref());
-    if let Some(int8) = &int8 {
-        let size = int8.export().to_bytes().len() as u64;
-        let mut plain = eval::export_methods(int8, size, clock_month()).swap_remove(0);
-        plain.name = "cartwise, int8 item table (PQIT dropped)".into();
-        methods.insert(1, plain);
-    }
+    let methods = eval::methods(&engine, bytes.len() as u64, clock_month(), fitted.as_ref());
     let bar = spinner("evaluating");
     let report = eval::evaluate(&methods, &carts, seed, leave_one_out);
     bar.finish_and_clear();

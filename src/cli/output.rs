@@ -180,9 +180,10 @@ pub struct ModelShape {
     /// [default: full up to 20,000 items, 2,048 past that].
     #[arg(long)]
     pub negatives: Option<usize>,
-    /// Transformer: ship the item vectors the engine ranks as product-quantization codes of N
-    /// subspaces (N bytes per item, N a multiple of 4 dividing --dim); 0 ships int8 rows
-    /// [default: dim/4 past 20,000 items, else 0].
+    /// Transformer: ship the item vectors as product-quantization codes of N subspaces (N
+    /// bytes per item, N a multiple of 4 dividing --dim) in place of the id table: the model
+    /// reads them and the engine ranks by them; 0 ships the id table (ranked as int8 rows)
+    /// [default: dim/2 past 20,000 items, else 0].
     #[arg(long)]
     pub pq: Option<usize>,
 }

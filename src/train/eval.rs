@@ -8,7 +8,7 @@ use crate::serve::ease::KEEP;
 use crate::serve::export::Export;
 use crate::serve::suggest::{Engine, Query};
 use crate::train::baselines::Fitted;
-use crate::train::model::rank_catalog;
+use crate::train::model::CatalogRanker;
 use crate::train::protocol::{measure, Metrics, TestCart, RANK_DEPTH};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -157,18 +157,16 @@ pub fn methods<'a>(
     let export = engine.export();
     let mut methods = export_methods(engine, export_bytes, default_month);
     if let Some((model, stored)) = engine.model().zip(export.model.as_ref()) {
+        let ranker = CatalogRanker::new(model).expect("a loaded model reads its item vectors");
         methods.push(Method {
             name: format!("transformer ({})", stored.precision()),
             size_bytes: stored.weight_bytes(),
-            rank: Box::new(|t| {
-                let mut ranked = rank_catalog(model, &[t.cart.as_slice()], &[])
-                    .expect("a loaded model ranks any cart of known items");
-                ranked
+            rank: Box::new(move |t| {
+                ranker
+                    .rank(&[t.cart.as_slice()], &[], RANK_DEPTH)
+                    .expect("a loaded model ranks any cart of known items")
                     .pop()
                     .unwrap_or_default()
-                    .into_iter()
-                    .take(RANK_DEPTH)
-                    .collect()
             }),
         });
     }

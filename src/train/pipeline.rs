@@ -5,7 +5,7 @@ use crate::serve::catalog::Catalog;
 use crate::serve::ease::SparseEase;
 use crate::serve::export::{Export, Meta};
 use crate::serve::kernel::pq::PqRows;
-use crate::serve::model::ModelExport;
+use crate::serve::model::{ModelExport, ITEM_ID_TABLE};
 use crate::serve::rules::MerchantRules;
 use crate::serve::seasonal::SeasonalIndex;
 use crate::serve::suggest::{Engine, Query};
@@ -21,7 +21,7 @@ use crate::train::error::TrainError;
 use crate::train::history::customer_histories;
 use crate::train::ingest::{Order, OrderLog};
 use crate::train::model::fit::{
-    fit, negatives_for, pq_subspaces_for, FitConfig, Fitted, FULL_SOFTMAX_MAX_ITEMS,
+    fit, negatives_for, pq_subspaces_for, FitConfig, FitProgress, Fitted, FULL_SOFTMAX_MAX_ITEMS,
 };
 use crate::train::pq;
 use crate::train::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
@@ -29,6 +29,7 @@ use crate::train::protocol::{measure, tuning_carts, validation_split, TestCart, 
 use crate::train::seasonal;
 use crate::train::Progress;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Everything that shapes training besides the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,10 +151,6 @@ pub fn train(
     } else {
         Learned::default()
     };
-    let pq = match (&learned.model, &config.transformer) {
-        (Some(model), Some(fit)) => product_quantize(catalog, model, fit, config.seed, &mut stage)?,
-        _ => None,
-    };
     stage(Progress::Step(
         "publishing: pairs of enough buyers, rounded counts".to_string(),
     ));
@@ -195,39 +192,47 @@ pub fn train(
         blend: learned.blend,
         acceptance,
         links: Default::default(),
-        pq,
+        pq: learned.pq,
     })
 }
 
-/// The item vectors of the exported model as product-quantization codes, when `fit` (or the
-/// catalog's size) asks for them: learned on the vectors the engine will read from the export,
-/// so the codes stand for exactly what it would otherwise rank as int8 rows.
-fn product_quantize(
+/// The fitted transformer as the export stores it: its weights (quantized when asked) and,
+/// when `fit` (or the catalog's size) asks for product quantization, its item vectors as codes
+/// in place of the id table, learned on the training graph's own f32 vectors.
+fn ship_model(
     catalog: &Catalog,
-    model: &ModelExport,
+    fitted: &Fitted,
     fit: &FitConfig,
     seed: u64,
     stage: &mut impl FnMut(Progress),
-) -> Result<Option<PqRows>, TrainError> {
-    let dim = model.config.dim;
+) -> Result<(ModelExport, Option<Arc<PqRows>>), TrainError> {
+    let export = fitted.to_export(fit.quantize)?;
+    let dim = export.config.dim;
     let subspaces = fit
         .pq
         .unwrap_or_else(|| pq_subspaces_for(catalog.len(), dim));
     if subspaces == 0 {
-        return Ok(None);
+        return Ok((export, None));
     }
     stage(Progress::Step(format!(
-        "product-quantizing the item table ({subspaces} subspaces)"
+        "product-quantizing the item vectors ({subspaces} subspaces)"
     )));
-    let served = model
-        .load(&catalog.titles())
-        .map_err(crate::serve::suggest::SuggestError::from)?;
-    let rows = pq::quantize(&served.item_vectors()?, dim, subspaces, seed)?;
+    let rows = pq::quantize(&fitted.model.item_vectors()?, dim, subspaces, seed)?;
+    let ids: usize = export
+        .tensors
+        .iter()
+        .filter(|t| t.name == ITEM_ID_TABLE)
+        .map(|t| t.bytes.len())
+        .sum();
     stage(Progress::Record(format!(
-        "item table: {subspaces}-byte product-quantization codes per item ({} KiB with the codebook) instead of {dim}-byte int8 rows",
-        (rows.codes.len() + rows.codebook.centroids.len() * 4) / 1024
+        "item vectors: {subspaces}-byte product-quantization codes per item ({} KiB with the codebook) in place of the id table ({} KiB)",
+        (rows.codes.len() + rows.codebook.centroids.len() * 4) / 1024,
+        ids / 1024
     )));
-    Ok(Some(rows))
+    let export = export
+        .with_coded_items()
+        .map_err(crate::serve::suggest::SuggestError::from)?;
+    Ok((export, Some(Arc::new(rows))))
 }
 
 /// The transformer's best items that join the association candidates in suggest.
@@ -264,15 +269,21 @@ fn fit_transformer(
         validation,
         fit_config,
         checkpoint,
-        |e| {
-            stage(Progress::Record(if validation.is_empty() {
-                format!("transformer refit epoch {}: loss {:.4}", e.epoch, e.loss)
-            } else {
-                format!(
+        |p| {
+            stage(match p {
+                FitProgress::Steps { epoch, done, of } => Progress::Step(format!(
+                    "transformer {}epoch {epoch}: {done} of {of} steps",
+                    if validation.is_empty() { "refit " } else { "" }
+                )),
+                FitProgress::Epoch(e) if validation.is_empty() => Progress::Record(format!(
+                    "transformer refit epoch {}: loss {:.4}",
+                    e.epoch, e.loss
+                )),
+                FitProgress::Epoch(e) => Progress::Record(format!(
                     "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
                     e.epoch, e.loss, e.val_hr10
-                )
-            }));
+                )),
+            });
             std::ops::ControlFlow::Continue(())
         },
     )
@@ -322,6 +333,8 @@ struct Learned {
     model: Option<ModelExport>,
     ease: Option<SparseEase>,
     blend: Blend,
+    /// The model's item vectors as codes, when it ships them so.
+    pq: Option<Arc<PqRows>>,
 }
 
 /// Fits the transformer and EASE (as asked) on all but the latest tenth of orders (see
@@ -350,7 +363,7 @@ fn fit_learned(
         fit_baskets.len(),
         validation.len()
     )));
-    let (model, best_epoch) = match &config.transformer {
+    let (model, pq, best_epoch) = match &config.transformer {
         Some(fit_config) => {
             let fitted = fit_transformer(
                 catalog,
@@ -361,12 +374,10 @@ fn fit_learned(
                 config.checkpoint.as_deref(),
                 stage,
             )?;
-            (
-                Some(fitted.to_export(fit_config.quantize)?),
-                fitted.best_epoch,
-            )
+            let (shipped, codes) = ship_model(catalog, &fitted, fit_config, config.seed, stage)?;
+            (Some(shipped), codes, fitted.best_epoch)
         }
-        None => (None, 0),
+        None => (None, None, 0),
     };
     let loo = tuning_carts(&validation);
     let (held_out_ease, ease) = if fit_ease {
@@ -398,7 +409,7 @@ fn fit_learned(
         blend: Blend::default(),
         acceptance: Default::default(),
         links: Default::default(),
-        pq: None,
+        pq: pq.clone(),
     })?;
     stage(Progress::Step(format!(
         "fitting the blend on {} leave-one-out validation carts",
@@ -464,7 +475,7 @@ fn fit_learned(
         blend.history,
         alone.join(", ")
     )));
-    let model = match (&config.transformer, config.refit) {
+    let (model, pq) = match (&config.transformer, config.refit) {
         (Some(fit_config), true) => {
             stage(Progress::Record(format!(
                 "transformer: refitting on all {} orders for {best_epoch} epochs",
@@ -491,9 +502,15 @@ fn fit_learned(
                     .as_deref(),
                 stage,
             )?;
-            Some(fitted.to_export(fit_config.quantize)?)
+            let (shipped, codes) = ship_model(catalog, &fitted, fit_config, config.seed, stage)?;
+            (Some(shipped), codes)
         }
-        _ => model,
+        _ => (model, pq),
     };
-    Ok(Learned { model, ease, blend })
+    Ok(Learned {
+        model,
+        ease,
+        blend,
+        pq,
+    })
 }

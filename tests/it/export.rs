@@ -448,7 +448,7 @@ fn a_damaged_gguf_model_section_is_a_named_error() {
         .unwrap()
         .model
         .unwrap()
-        .load(&export.catalog.titles());
+        .load(&export.catalog.titles(), None);
     assert!(loaded.is_err());
     // A config no forward can run (zero heads would divide by zero, zero width would chunk by
     // zero, huge sizes would overflow or exhaust memory) is refused as the file is read.
@@ -487,7 +487,7 @@ proptest! {
         }
         modl.truncate(modl.len() - cut.index(modl.len() / 4));
         if let Ok(back) = Export::from_bytes(&with_modl(export, modl)) {
-            if let Ok(model) = back.model.unwrap().load(&export.catalog.titles()) {
+            if let Ok(model) = back.model.unwrap().load(&export.catalog.titles(), None) {
                 let cart = cartwise::serve::model::ModelInput { cart: &[0, 1], ..Default::default() };
                 let _ = model.cart_logits(&cart);
             }
@@ -782,11 +782,11 @@ fn product_quantized_item_codes_round_trip_rank_the_catalog_and_are_checked() {
         .model
         .as_ref()
         .unwrap()
-        .load(&plain.catalog.titles())
+        .load(&plain.catalog.titles(), None)
         .unwrap();
     let vectors = served.item_vectors().unwrap();
     let mut export = plain.clone();
-    export.pq = Some(quantize(&vectors, 16, 4, 3).unwrap());
+    export.pq = Some(std::sync::Arc::new(quantize(&vectors, 16, 4, 3).unwrap()));
     let back = Export::from_bytes(&export.to_bytes()).unwrap();
     assert_eq!(back, export);
     // The engine ranks the catalog with the codes, and mostly as with int8 rows.
@@ -831,12 +831,97 @@ fn product_quantized_item_codes_round_trip_rank_the_catalog_and_are_checked() {
         );
     };
     let mut short = export.clone();
-    short.pq.as_mut().unwrap().codes.truncate(249 * 4);
+    std::sync::Arc::make_mut(short.pq.as_mut().unwrap())
+        .codes
+        .truncate(249 * 4);
     refused(&short, "covers 249 items, catalog has 250");
     let mut alone = export.clone();
     (alone.model, alone.blend) = (None, Blend::default());
     refused(&alone, "without the model");
     let mut nan = export.clone();
-    nan.pq.as_mut().unwrap().codebook.centroids[5] = f32::NAN;
+    std::sync::Arc::make_mut(nan.pq.as_mut().unwrap())
+        .codebook
+        .centroids[5] = f32::NAN;
     refused(&nan, "not finite");
+}
+
+/// An export whose model reads its item vectors from the codes: MODL loses the id table (its
+/// padding and query rows stay), the served model's item vectors are the decoded codes, and a
+/// model without either is refused with a reason.
+#[test]
+fn a_model_without_its_id_table_reads_item_vectors_from_the_codes() {
+    use cartwise::serve::model::{ITEM_ID_TABLE, ITEM_MARKERS};
+    use cartwise::serve::suggest::{Engine, Query};
+    use cartwise::train::pq::quantize;
+    let plain = with_model().clone();
+    let stored = plain.model.as_ref().unwrap();
+    let titles = plain.catalog.titles();
+    let exact = stored.load(&titles, None).unwrap();
+    let codes = std::sync::Arc::new(quantize(&exact.item_vectors().unwrap(), 16, 8, 3).unwrap());
+    let mut coded = plain.clone();
+    coded.model = Some(stored.clone().with_coded_items().unwrap());
+    coded.pq = Some(codes.clone());
+    let model = coded.model.as_ref().unwrap();
+    assert!(model.codes_items());
+    assert!(model.tensors.iter().all(|t| t.name != ITEM_ID_TABLE));
+    let markers = model
+        .tensors
+        .iter()
+        .find(|t| t.name == ITEM_MARKERS)
+        .unwrap();
+    assert_eq!(markers.dims, [2, 16]);
+    assert!(model.weight_bytes() < stored.weight_bytes());
+    let back = Export::from_bytes(&coded.to_bytes()).unwrap();
+    assert_eq!(back, coded);
+    // Item vectors are the decoded codes; the padding and query rows are the id table's.
+    let served = back
+        .model
+        .as_ref()
+        .unwrap()
+        .load(&titles, back.pq.as_ref())
+        .unwrap();
+    let m = codes.codebook.subspaces;
+    let n = plain.catalog.len();
+    let decoded: Vec<f32> = (0..n)
+        .flat_map(|i| codes.codebook.decode(&codes.codes[i * m..][..m]))
+        .collect();
+    assert_eq!(served.item_vectors().unwrap(), decoded);
+    let ends = [n as u32, n as u32 + 1];
+    assert_eq!(
+        served.item_vectors_of(&ends).unwrap(),
+        exact.item_vectors_of(&ends).unwrap()
+    );
+    // The engine ranks with it, and its model's best items mostly agree with the exact one's.
+    let (coded_engine, exact_engine) = (
+        Engine::new(back).unwrap(),
+        Engine::new(plain.clone()).unwrap(),
+    );
+    let (mut shared, mut total) = (0, 0);
+    for cart in [[0u32, 1], [5, 9], [17, 40], [100, 101]] {
+        let top = |e: &Engine| {
+            let q = e
+                .model_query(&Query::new(&cart, 6, &plain.blend))
+                .unwrap()
+                .expect("the blend consults the model");
+            e.cpu_hits(&q)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.item)
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (top(&coded_engine), top(&exact_engine));
+        total += b.len();
+        shared += b.iter().filter(|i| a.contains(i)).count();
+    }
+    assert!(
+        total > 0 && shared * 10 >= total * 6,
+        "{shared} of {total} best items shared"
+    );
+    // Without the codes the model has no item vectors: refused, naming what is missing.
+    let err = model.load(&titles, None).err().expect("no item vectors");
+    assert!(err.to_string().contains("no item codes"), "{err}");
+    let mut without = coded.clone();
+    without.pq = None;
+    let err = Engine::new(without).err().expect("refused");
+    assert!(err.to_string().contains(ITEM_ID_TABLE), "{err}");
 }

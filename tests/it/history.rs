@@ -99,16 +99,16 @@ fn history_tokens_personalize_the_ranking() {
     let export = train(&config);
     assert_eq!(export.config.max_history, 16);
     assert!(export.tensors.iter().any(|t| t.name == "segment.weight"));
-    let model = export.load(&catalog.titles()).unwrap();
-    let with = hr(rank_catalog(&model, &carts, &histories).unwrap());
-    let same_model_without = hr(rank_catalog(&model, &carts, &[]).unwrap());
+    let model = export.load(&catalog.titles(), None).unwrap();
+    let with = hr(rank_catalog(&model, &carts, &histories, usize::MAX).unwrap());
+    let same_model_without = hr(rank_catalog(&model, &carts, &[], usize::MAX).unwrap());
     let plain = train(&FitConfig {
         max_history: 0,
         ..config
     })
-    .load(&catalog.titles())
+    .load(&catalog.titles(), None)
     .unwrap();
-    let trained_without = hr(rank_catalog(&plain, &carts, &[]).unwrap());
+    let trained_without = hr(rank_catalog(&plain, &carts, &[], usize::MAX).unwrap());
     eprintln!(
         "validation HR@10: history model with history {with:.4}, without {same_model_without:.4}; \
          model trained without history {trained_without:.4}"
@@ -149,13 +149,13 @@ fn a_model_trained_without_history_ignores_it() {
     .unwrap();
     let export = fitted.to_export(true).unwrap();
     assert!(!export.tensors.iter().any(|t| t.name == "segment.weight"));
-    let model = export.load(&catalog.titles()).unwrap();
+    let model = export.load(&catalog.titles(), None).unwrap();
     let carts: Vec<&[u32]> = split.carts.iter().map(|t| t.cart.as_slice()).collect();
     let histories: Vec<&[u32]> = split.carts.iter().map(|t| t.history.as_slice()).collect();
     assert!(histories.iter().any(|h| !h.is_empty()));
     assert_eq!(
-        rank_catalog(&model, &carts, &histories).unwrap(),
-        rank_catalog(&model, &carts, &[]).unwrap()
+        rank_catalog(&model, &carts, &histories, usize::MAX).unwrap(),
+        rank_catalog(&model, &carts, &[], usize::MAX).unwrap()
     );
 }
 

@@ -216,7 +216,7 @@ fn gpu_top_k_equals_cpu_top_k_on_a_trained_item_table() {
         .model
         .clone()
         .unwrap()
-        .load(&catalog.titles())
+        .load(&catalog.titles(), None)
         .unwrap();
     let values: Vec<f32> = model.item_vectors().unwrap();
     // Queries: the item vectors of a few carts' items, summed.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// The serving core's modules, lowest first: a module may use itself and those before it.
 const LAYERS: [&str; 14] = [
     "money", "rank", "quant", "catalog", "rules", "seasonal", "assoc", "ease", "blend", "pricing",
-    "model", "kernel", "export", "suggest",
+    "kernel", "model", "export", "suggest",
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

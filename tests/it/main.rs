@@ -2,6 +2,7 @@
 //! files, real wgpu adapters (lavapipe) and the real CLI. One binary links candle, wgpu and
 //! tokenizers once instead of once per file.
 
+mod adamw;
 mod assoc;
 mod backend;
 mod baselines;

@@ -3,7 +3,7 @@
 
 use cartwise::train::assoc::count::prepare_baskets;
 use cartwise::train::ingest::OrderLog;
-use cartwise::train::model::fit::{fit, FitConfig};
+use cartwise::train::model::fit::{fit, FitConfig, FitProgress};
 use cartwise::train::model::rank_catalog;
 use cartwise::train::protocol::{hit_rate, test_carts};
 
@@ -70,12 +70,9 @@ fn fit_small_shop(
         &validation,
         &config,
         checkpoint,
-        |e| {
-            if e.epoch >= stop_after {
-                std::ops::ControlFlow::Break(())
-            } else {
-                std::ops::ControlFlow::Continue(())
-            }
+        |p| match p {
+            FitProgress::Epoch(e) if e.epoch >= stop_after => std::ops::ControlFlow::Break(()),
+            _ => std::ops::ControlFlow::Continue(()),
         },
     )
     .map_err(|e| e.to_string());
@@ -123,7 +120,13 @@ fn transformer_learns_and_is_deterministic() {
     let views: Vec<&[u32]> = validation.iter().map(|t| t.cart.as_slice()).collect();
     let hr = |quantize: bool| {
         let export = a.to_export(quantize).unwrap();
-        let ranked = rank_catalog(&export.load(&titles).unwrap(), &views, &[]).unwrap();
+        let ranked = rank_catalog(
+            &export.load(&titles, None).unwrap(),
+            &views,
+            &[],
+            usize::MAX,
+        )
+        .unwrap();
         (hit_rate(&ranked, &validation), export.weight_bytes())
     };
     let ((f32_hr, f32_bytes), (q_hr, q_bytes)) = (hr(false), hr(true));
@@ -273,11 +276,12 @@ fn model_sections_round_trip_and_reload_to_the_same_rankings() {
     // The reloaded model ranks exactly as the one rebuilt from the original weights.
     let titles = catalog.titles();
     let carts: Vec<&[u32]> = vec![&[0], &[1, 2], &[3, 4, 5]];
-    let a = rank_catalog(&model.load(&titles).unwrap(), &carts, &[]).unwrap();
+    let a = rank_catalog(&model.load(&titles, None).unwrap(), &carts, &[], usize::MAX).unwrap();
     let b = rank_catalog(
-        &back.model.as_ref().unwrap().load(&titles).unwrap(),
+        &back.model.as_ref().unwrap().load(&titles, None).unwrap(),
         &carts,
         &[],
+        usize::MAX,
     )
     .unwrap();
     assert_eq!(a, b);
@@ -330,7 +334,7 @@ fn served_equals_graph(dim: usize, ids_as: &str, tokens_as: &str) {
         (ids_as, tokens_as)
     );
     let titles = catalog.titles();
-    let served = stored.load(&titles).unwrap();
+    let served = stored.load(&titles, None).unwrap();
     // The served tables share the export's bytes (held by the export and the model), not copies.
     for name in ["item_id.weight", "token.weight"] {
         let t = stored.tensors.iter().find(|t| t.name == name).unwrap();
@@ -387,8 +391,8 @@ fn served_equals_graph(dim: usize, ids_as: &str, tokens_as: &str) {
     }
     let carts: Vec<&[u32]> = vec![&[0], &[1, 2], &[3, 4, 5]];
     assert_eq!(
-        rank_catalog(&served, &carts, &[]).unwrap(),
-        rank_catalog(&graph, &carts, &[]).unwrap()
+        rank_catalog(&served, &carts, &[], usize::MAX).unwrap(),
+        rank_catalog(&graph, &carts, &[], usize::MAX).unwrap()
     );
     // An item asked of the stored table past its rows is an error, not a panic.
     assert!(served
@@ -399,12 +403,15 @@ fn served_equals_graph(dim: usize, ids_as: &str, tokens_as: &str) {
 #[test]
 fn refit_retrains_on_all_orders_for_the_chosen_epochs() {
     use cartwise::train::pipeline::{train, TrainConfig};
+    use cartwise::train::Progress;
     let (catalog, log, config) = tiny_transformer_shop(6, 250, 300, 3, 300);
     let mut stages = Vec::new();
-    let early = train(&catalog, &log, &config, |s| {
-        stages.push(s.message().to_string())
-    })
-    .unwrap();
+    // The records alone: step messages ("transformer epoch 1: 3 of 14 steps") come between.
+    let record = |s: Progress| match s {
+        Progress::Record(m) => Some(m),
+        Progress::Step(_) => None,
+    };
+    let early = train(&catalog, &log, &config, |s| stages.extend(record(s))).unwrap();
     let kept = stages
         .iter()
         .filter(|s| s.starts_with("transformer epoch"))
@@ -417,7 +424,7 @@ fn refit_retrains_on_all_orders_for_the_chosen_epochs() {
             refit: true,
             ..config.clone()
         },
-        |s| refit_stages.push(s.message().to_string()),
+        |s| refit_stages.extend(record(s)),
     )
     .unwrap();
     let refit_epochs = refit_stages

@@ -22,11 +22,12 @@ use crate::serve::rules::MerchantRules;
 use crate::serve::seasonal::SeasonalIndex;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// First eight bytes of every export.
 pub const MAGIC: [u8; 8] = *b"CARTWISE";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 /// Bytes in the fixed header before the section table.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per section table entry.
@@ -377,8 +378,9 @@ pub struct Export {
     /// Product images and pages (none in files without LINK).
     pub links: ProductLinks,
     /// The model's item vectors as product-quantization codes, one row per catalog item: what
-    /// the engine ranks the catalog with instead of int8 rows, when present (needs `model`).
-    pub pq: Option<PqRows>,
+    /// the engine ranks the catalog with instead of int8 rows, when present (needs `model`),
+    /// and, for a model stored without its id table, the item vectors it reads.
+    pub pq: Option<Arc<PqRows>>,
 }
 
 /// An optional JSON section, decoded and validated; the type's default when the file has none.
@@ -531,7 +533,7 @@ impl Export {
                         ))
                     }
                 }
-                Some(pq)
+                Some(Arc::new(pq))
             }
             false => None,
         };

@@ -1,8 +1,9 @@
 //! The model as the export stores it: weight tensors by name, each f32 or in one of candle's
 //! (GGML's) quantized block types, with the shape and the title tokenizer's JSON.
 
-use super::stored::{LazyTitles, ServedItems, StoredRows};
+use super::stored::{ItemRows, LazyTitles, ServedItems, StoredRows};
 use super::{titles, BasketModel, ModelConfig};
+use crate::serve::kernel::pq::PqRows;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Result, Tensor};
@@ -15,6 +16,9 @@ use std::sync::Arc;
 pub const ITEM_ID_TABLE: &str = "item_id.weight";
 /// Name of the title-token table (one row per token of the title vocabulary).
 pub const TOKEN_TABLE: &str = "token.weight";
+/// Name of the padding and query tokens' vectors [2, dim]: what is left of the id table when
+/// the export ships the item vectors as product-quantization codes (`PQIT`).
+pub const ITEM_MARKERS: &str = "item_marker.weight";
 
 /// How a weight tensor's values are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,8 +168,42 @@ impl ModelExport {
         self.tensors.iter().map(|t| t.bytes.len() as u64).sum()
     }
 
+    /// Whether the item vectors are read from product-quantization codes (the id table left
+    /// out, see [`ITEM_MARKERS`]).
+    pub fn codes_items(&self) -> bool {
+        !self.tensors.iter().any(|t| t.name == ITEM_ID_TABLE)
+    }
+
+    /// The export that reads item vectors from product-quantization codes: the id table
+    /// (the bulk of the model's bytes) replaced by its padding and query rows, as f32.
+    pub fn with_coded_items(mut self) -> std::result::Result<Self, LoadError> {
+        let items = self.config.items;
+        let Some(at) = self.tensors.iter().position(|t| t.name == ITEM_ID_TABLE) else {
+            return Ok(self);
+        };
+        let markers = StoredRows::new(&self.tensors[at], items + 2, self.config.dim)
+            .and_then(|t| t.gather(&[items as u32, items as u32 + 1]))
+            .and_then(|rows| Tensor::from_vec(rows, (2, self.config.dim), &Device::Cpu))
+            .and_then(|t| NamedTensor::store(ITEM_MARKERS, &t, WeightType::F32))
+            .map_err(LoadError::Weights)?;
+        self.tensors.remove(at);
+        self.tensors.push(markers);
+        self.tensors.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(self)
+    }
+
     /// The storage types of the weights, e.g. "q8_0, item ids q4_0", for reports.
     pub fn precision(&self) -> String {
+        if self.codes_items() {
+            let layers = self
+                .tensors
+                .iter()
+                .find(|t| t.dims.len() == 2 && t.name != ITEM_MARKERS);
+            return format!(
+                "{}, item vectors as PQ codes",
+                layers.map_or("f32", |t| t.dtype.name())
+            );
+        }
         let of = |ids: bool| {
             self.tensors
                 .iter()
@@ -180,10 +218,15 @@ impl ModelExport {
         }
     }
 
-    /// Rebuilds the model over a catalog's titles (the catalog the export was trained on):
-    /// the layers expanded to f32, the item id and title-token tables kept as stored (their
-    /// bytes shared with this export, not copied) and read a row at a time.
-    pub fn load(&self, titles: &[&str]) -> std::result::Result<BasketModel, LoadError> {
+    /// Rebuilds the model over a catalog's titles (the catalog the export was trained on) and
+    /// the export's product-quantization codes, if any: the layers expanded to f32, the item
+    /// id and title-token tables kept as stored (their bytes shared with this export, not
+    /// copied) and read a row at a time. Without an id table the item vectors are the codes'.
+    pub fn load(
+        &self,
+        titles: &[&str],
+        codes: Option<&Arc<PqRows>>,
+    ) -> std::result::Result<BasketModel, LoadError> {
         let config = self.config;
         if let Some(problem) = config.problem() {
             return Err(LoadError::Config(problem));
@@ -198,8 +241,29 @@ impl ModelExport {
                 .ok_or_else(|| LoadError::Config(format!("no tensor {name}")))?;
             StoredRows::new(tensor, rows, config.dim).map_err(LoadError::Weights)
         };
+        let ids = match codes {
+            _ if !self.codes_items() => ItemRows::Ids(table(ITEM_ID_TABLE, config.items + 2)?),
+            Some(codes) => {
+                let rows = codes.codes.len() / codes.codebook.subspaces;
+                if codes.codebook.dim != config.dim || rows != config.items {
+                    return Err(LoadError::Config(format!(
+                        "item codes of {rows} items × {} dimensions for a model of {} × {}",
+                        codes.codebook.dim, config.items, config.dim
+                    )));
+                }
+                ItemRows::Codes {
+                    codes: Arc::clone(codes),
+                    markers: table(ITEM_MARKERS, 2)?,
+                }
+            }
+            None => {
+                return Err(LoadError::Config(format!(
+                    "no tensor {ITEM_ID_TABLE}, and no item codes (PQIT) to read item vectors from"
+                )))
+            }
+        };
         let items = ServedItems {
-            ids: table(ITEM_ID_TABLE, config.items + 2)?,
+            ids,
             tokens: table(TOKEN_TABLE, config.tokens)?,
             titles: LazyTitles::new(tokenizer, titles, config.tokens),
             dim: config.dim,
@@ -207,7 +271,7 @@ impl ModelExport {
         let layers = self
             .tensors
             .iter()
-            .filter(|t| t.name != ITEM_ID_TABLE && t.name != TOKEN_TABLE)
+            .filter(|t| ![ITEM_ID_TABLE, TOKEN_TABLE, ITEM_MARKERS].contains(&t.name.as_str()))
             .map(|t| Ok((t.name.clone(), t.to_tensor(&device)?)))
             .collect::<Result<HashMap<String, Tensor>>>()
             .map_err(LoadError::Decode)?;

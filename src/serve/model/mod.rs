@@ -15,10 +15,12 @@ pub mod format;
 pub mod stored;
 pub mod titles;
 
-pub use format::{LoadError, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE};
-pub use stored::{LazyTitles, ServedItems, StoredRows, TitleIndex};
+pub use format::{
+    LoadError, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE, ITEM_MARKERS, TOKEN_TABLE,
+};
+pub use stored::{ItemRows, LazyTitles, ServedItems, StoredRows, TitleIndex};
 
-use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_core::{DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{
     embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder,
 };
@@ -200,6 +202,55 @@ struct Learned {
     /// While training with id dropout: 1 for items whose id vector this step keeps, 0 for
     /// those it drops, [items + 2, 1].
     id_keep: Option<Tensor>,
+    /// During a training step: the item-id and token rows it reads, as their own variables
+    /// (see [`BasketModel::touch_rows`]); the whole tables otherwise.
+    touched: Option<[StepRows; 2]>,
+}
+
+/// Rows of a big table that one training step reads, copied into their own variable so the
+/// step's gradient and optimizer update cover those rows only (a sampled-softmax step at
+/// 100,000 items reads a few thousand of them); the optimizer writes them back by `ids`.
+#[derive(Clone)]
+pub struct StepRows {
+    /// The table's variable name ([`ITEM_ID_TABLE`] or [`TOKEN_TABLE`]).
+    pub table: &'static str,
+    /// The rows' indices in the table, ascending, [n] u32.
+    pub ids: Tensor,
+    /// The rows' values [n, dim], the leaf the step's gradient reaches.
+    pub rows: Var,
+    /// `ids` as a list, to map table indices to rows.
+    sorted: Vec<u32>,
+}
+
+impl StepRows {
+    /// Copies rows `ids` (ascending, distinct) of `table` into their own variable.
+    pub fn new(table: &'static str, weights: &Tensor, ids: Vec<u32>) -> Result<Self> {
+        let index = Tensor::new(ids.as_slice(), weights.device())?;
+        Ok(Self {
+            table,
+            rows: Var::from_tensor(&weights.index_select(&index, 0)?.detach())?,
+            ids: index,
+            sorted: ids,
+        })
+    }
+
+    /// The rows [n, dim] of table indices `of`, each of which the step touched.
+    fn read(&self, of: &[u32]) -> Result<Tensor> {
+        let local = of
+            .iter()
+            .map(|i| {
+                self.sorted.binary_search(i).map(|k| k as u32).map_err(|_| {
+                    candle_core::Error::Msg(format!(
+                        "row {i} of {} read outside the step's touched rows",
+                        self.table
+                    ))
+                })
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        self.rows
+            .as_tensor()
+            .index_select(&Tensor::new(local.as_slice(), self.rows.device())?, 0)
+    }
 }
 
 impl Learned {
@@ -215,9 +266,12 @@ impl Learned {
     /// grow with the catalog.
     fn rows(&self, ids: &Tensor, with_ids: bool) -> Result<Tensor> {
         let device = ids.device();
-        let mut rows = match with_ids {
-            true => self.item_id.forward(ids)?,
-            false => Tensor::zeros((ids.dim(0)?, self.token.hidden_size()), DType::F32, device)?,
+        let mut rows = match (with_ids, &self.touched) {
+            (true, Some([items, _])) => items.read(&ids.to_vec1()?)?,
+            (true, None) => self.item_id.forward(ids)?,
+            (false, _) => {
+                Tensor::zeros((ids.dim(0)?, self.token.hidden_size()), DType::F32, device)?
+            }
         };
         if self.titles.is_empty() {
             return Ok(rows);
@@ -236,11 +290,15 @@ impl Learned {
         if tokens.is_empty() {
             return Ok(rows);
         }
-        let sums = Tensor::zeros(rows.dims(), DType::F32, device)?.index_add(
-            &Tensor::new(owner.as_slice(), device)?,
-            &self
+        let token_rows = match &self.touched {
+            Some([_, touched]) => touched.read(&tokens)?,
+            None => self
                 .token
                 .forward(&Tensor::new(tokens.as_slice(), device)?)?,
+        };
+        let sums = Tensor::zeros(rows.dims(), DType::F32, device)?.index_add(
+            &Tensor::new(owner.as_slice(), device)?,
+            &token_rows,
             0,
         )?;
         rows + sums.broadcast_div(&Tensor::from_vec(counts, (items.len(), 1), device)?)?
@@ -278,6 +336,7 @@ impl BasketModel {
             token: embedding(config.tokens, config.dim, vb.pp("token"))?,
             titles: TitleIndex::new(title_ids, title_owner, config.items),
             id_keep: None,
+            touched: None,
         });
         Self::with_items(config, vb, items)
     }
@@ -345,6 +404,34 @@ impl BasketModel {
     pub fn set_id_keep(&mut self, keep: Option<Tensor>) {
         if let ItemSide::Learned(l) = &mut self.items {
             l.id_keep = keep;
+        }
+    }
+
+    /// Training: until [`BasketModel::release_rows`], reads the item-id rows `items`
+    /// (ascending, distinct; every id the step's forward reads, the padding and query tokens
+    /// included) and their titles' token rows through copies of those rows, returned for the
+    /// optimizer. A served model has nothing to train and returns none.
+    pub fn touch_rows(&mut self, items: Vec<u32>) -> Result<Vec<StepRows>> {
+        let ItemSide::Learned(l) = &mut self.items else {
+            return Ok(Vec::new());
+        };
+        let mut tokens: Vec<u32> = items
+            .iter()
+            .flat_map(|&i| l.titles.of(i).iter().copied())
+            .collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        let touched = l.touched.insert([
+            StepRows::new(ITEM_ID_TABLE, l.item_id.embeddings(), items)?,
+            StepRows::new(TOKEN_TABLE, l.token.embeddings(), tokens)?,
+        ]);
+        Ok(touched.to_vec())
+    }
+
+    /// Training: reads the whole tables again after [`BasketModel::touch_rows`].
+    pub fn release_rows(&mut self) {
+        if let ItemSide::Learned(l) = &mut self.items {
+            l.touched = None;
         }
     }
 

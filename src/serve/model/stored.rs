@@ -9,6 +9,7 @@
 //! graph's item table, so both give the same vectors.
 
 use super::format::{NamedTensor, WeightType};
+use crate::serve::kernel::pq::PqRows;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::{Device, Error, Result, Tensor};
 use std::sync::{Arc, OnceLock};
@@ -227,9 +228,22 @@ impl LazyTitles {
     }
 }
 
+/// Where the served model reads the id part of item vectors.
+pub enum ItemRows {
+    /// The learned id rows [items + 2, dim]: an item's vector is its row plus its title mean.
+    Ids(StoredRows),
+    /// The catalog's whole item vectors as product-quantization codes (the export's `PQIT`,
+    /// shared with it) and the padding and query rows [2, dim]: how a big catalog's export
+    /// ships them, a code byte per two dimensions instead of an id row.
+    Codes {
+        codes: Arc<PqRows>,
+        markers: StoredRows,
+    },
+}
+
 /// The served model's item side: stored id and token tables and which tokens each title has.
 pub struct ServedItems {
-    pub ids: StoredRows,
+    pub ids: ItemRows,
     pub tokens: StoredRows,
     pub titles: LazyTitles,
     pub dim: usize,
@@ -239,15 +253,27 @@ impl ServedItems {
     /// Item vectors of `items`, row-major [items.len(), dim]: the id row (when `with_ids`)
     /// plus the mean of the item's title-token rows, summed in title order then divided by
     /// their count, as the training graph's `index_add` and division compute them.
+    /// With item codes, an item's vector is its decoded codes (they hold the title part).
     pub fn vectors(&self, items: &[u32], with_ids: bool) -> Result<Vec<f32>> {
         let d = self.dim;
+        if let (true, ItemRows::Codes { codes, markers }) = (with_ids, &self.ids) {
+            let (n, m) = (markers_at(codes), codes.codebook.subspaces);
+            let mut out = Vec::with_capacity(items.len() * d);
+            for &i in items {
+                match (i as usize).checked_sub(n) {
+                    None => out.extend(codes.codebook.decode(&codes.codes[i as usize * m..][..m])),
+                    Some(k) => out.extend(markers.gather(&[k as u32])?),
+                }
+            }
+            return Ok(out);
+        }
         let mut out = Vec::with_capacity(items.len() * d);
         // A few hundred items at a time: their title tokens dequantized together stay small.
         for chunk in items.chunks(VECTOR_CHUNK) {
             let start = out.len();
-            match with_ids {
-                true => out.extend(self.ids.gather(chunk)?),
-                false => out.resize(start + chunk.len() * d, 0.0),
+            match (with_ids, &self.ids) {
+                (true, ItemRows::Ids(ids)) => out.extend(ids.gather(chunk)?),
+                _ => out.resize(start + chunk.len() * d, 0.0),
             }
             let mut tokens = Vec::new();
             for &i in chunk {
@@ -280,8 +306,19 @@ impl ServedItems {
         )
     }
 
-    /// Bytes the two tables hold as stored.
+    /// Bytes the two tables hold as stored (codes and codebook for coded items).
     pub fn bytes(&self) -> usize {
-        self.ids.bytes() + self.tokens.bytes()
+        let ids = match &self.ids {
+            ItemRows::Ids(ids) => ids.bytes(),
+            ItemRows::Codes { codes, markers } => {
+                codes.codes.len() + codes.codebook.centroids.len() * 4 + markers.bytes()
+            }
+        };
+        ids + self.tokens.bytes()
     }
+}
+
+/// The first id past the coded items: the padding token's.
+fn markers_at(codes: &PqRows) -> usize {
+    codes.codes.len() / codes.codebook.subspaces
 }

@@ -83,11 +83,11 @@ impl Engine {
             .map(|p| exclusions.excludes(p))
             .collect();
         let model = match &export.model {
-            Some(m) => Some(m.load(&export.catalog.titles())?),
+            Some(m) => Some(m.load(&export.catalog.titles(), export.pq.as_ref())?),
             None => None,
         };
         let scoring = match &model {
-            Some(m) => Some(ScoringTable::new(m, export.pq.as_ref(), &excluded)?),
+            Some(m) => Some(ScoringTable::new(m, export.pq.as_deref(), &excluded)?),
             None => None,
         };
         let titles = TitleReader::new(&export);

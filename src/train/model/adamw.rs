@@ -1,7 +1,13 @@
 //! AdamW with decoupled weight decay (candle-nn's update rule), keeping its moment estimates
 //! by parameter name so a checkpoint can save and restore them exactly.
+//!
+//! Big tables are updated lazily (as TensorFlow's LazyAdam and PyTorch's SparseAdam do): a
+//! step that read only some rows through [`StepRows`] updates those rows' weights and
+//! moments and leaves the rest as they are, so a step's cost follows the rows it touched,
+//! not the catalog. A step that touched every row is exactly the dense update.
 
 use super::checkpoint::{saved, Tensors};
+use crate::serve::model::StepRows;
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 use std::collections::HashMap;
@@ -54,28 +60,51 @@ impl AdamW {
         })
     }
 
-    /// Back-propagates `loss` and applies one update.
-    pub fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
+    /// Back-propagates `loss` and applies one update; `touched` are the big tables' rows the
+    /// step read through their own variables, whose rows alone are updated.
+    pub fn backward_step(&mut self, loss: &Tensor, touched: &[StepRows]) -> Result<()> {
         let grads = loss.backward()?;
-        self.apply(&grads)
+        self.apply(&grads, touched)
     }
 
-    fn apply(&mut self, grads: &GradStore) -> Result<()> {
+    fn apply(&mut self, grads: &GradStore, touched: &[StepRows]) -> Result<()> {
         self.step += 1;
+        for s in &self.slots {
+            match touched.iter().find(|t| t.table == s.name) {
+                Some(t) => {
+                    let Some(g) = grads.get(&t.rows) else {
+                        continue;
+                    };
+                    let old = |var: &Var| var.as_tensor().index_select(&t.ids, 0);
+                    let [theta, m, v] = self.update(g, &old(&s.var)?, &old(&s.m)?, &old(&s.v)?)?;
+                    let at = t.ids.unsqueeze(1)?.broadcast_as(g.shape())?.contiguous()?;
+                    s.var.scatter_set(&at, &theta, 0)?;
+                    s.m.scatter_set(&at, &m, 0)?;
+                    s.v.scatter_set(&at, &v, 0)?;
+                }
+                None => {
+                    let Some(g) = grads.get(&s.var) else { continue };
+                    let [theta, m, v] = self.update(g, &s.var, &s.m, &s.v)?;
+                    s.var.set(&theta)?;
+                    s.m.set(&m)?;
+                    s.v.set(&v)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One AdamW update of weights `theta` with moments `m`, `v` by gradient `g`: the new
+    /// weights and moments.
+    fn update(&self, g: &Tensor, theta: &Tensor, m: &Tensor, v: &Tensor) -> Result<[Tensor; 3]> {
         let (b1, b2) = (self.beta1, self.beta2);
         let scale_m = 1.0 / (1.0 - b1.powi(self.step as i32));
         let scale_v = 1.0 / (1.0 - b2.powi(self.step as i32));
-        for s in &self.slots {
-            let Some(g) = grads.get(&s.var) else { continue };
-            let m = ((s.m.as_tensor() * b1)? + (g * (1.0 - b1))?)?;
-            let v = ((s.v.as_tensor() * b2)? + (g.sqr()? * (1.0 - b2))?)?;
-            let update = ((&m * scale_m)? / ((&v * scale_v)?.sqrt()? + self.eps)?)?;
-            let theta = (s.var.as_tensor() * (1.0 - self.lr * self.weight_decay))?;
-            s.var.set(&(theta - (update * self.lr)?)?)?;
-            s.m.set(&m)?;
-            s.v.set(&v)?;
-        }
-        Ok(())
+        let m = ((m * b1)? + (g * (1.0 - b1))?)?;
+        let v = ((v * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+        let update = ((&m * scale_m)? / ((&v * scale_v)?.sqrt()? + self.eps)?)?;
+        let theta = (theta * (1.0 - self.lr * self.weight_decay))?;
+        Ok([(theta - (update * self.lr)?)?, m, v])
     }
 
     /// The moment estimates as `m/<name>` and `v/<name>` tensors, for a checkpoint.
