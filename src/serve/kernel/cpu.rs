@@ -19,7 +19,21 @@ pub fn rank_order(a: &Hit, b: &Hit) -> Ordering {
 /// Every row's score against `query`, in row order.
 pub fn scores(table: &ItemTable, query: &[f32]) -> Result<Vec<f32>, TableError> {
     let score = row_scorer(table, query)?;
-    Ok((0..table.rows).map(|r| score.score(r)).collect())
+    // The row kind is chosen once for the whole walk, so the loop over a big catalog is the
+    // kind's own (the same arithmetic as `RowScorer::score`).
+    Ok(match (&table.data, &score.quantized) {
+        (Rows::Pq(pq), Some((scale, lookup))) => pq
+            .codes
+            .chunks_exact(pq.codebook.subspaces)
+            .map(|codes| pq_score(lookup, *scale, codes))
+            .collect(),
+        (Rows::Int8 { values, scales }, Some((qs, q))) => values
+            .chunks_exact(table.dim)
+            .zip(scales)
+            .map(|(row, &s)| int8_score(dot_i8_i16(row, q), s, *qs))
+            .collect(),
+        _ => (0..table.rows).map(|r| score.score(r)).collect(),
+    })
 }
 
 /// The scores of the listed rows against `query`, in the listed order: the same numbers

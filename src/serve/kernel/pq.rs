@@ -126,10 +126,13 @@ pub struct PqRows {
 /// exactly (|sum| ≤ subspaces × 32767 < 2^31), then one rounding by the table's scale.
 #[inline]
 pub fn pq_score(lookup: &[i16], scale: f32, codes: &[u8]) -> f32 {
+    // Subspace m's entries as a 256-array, so a code byte indexes it without a bounds check:
+    // this sum is the whole cost of ranking a big catalog.
+    let (tables, _) = lookup.as_chunks::<CENTROIDS>();
     let sum: i32 = codes
         .iter()
-        .enumerate()
-        .map(|(m, &c)| i32::from(lookup[m * CENTROIDS + c as usize]))
+        .zip(tables)
+        .map(|(&c, t)| i32::from(t[c as usize]))
         .sum();
     sum as f32 * scale
 }
