@@ -151,14 +151,15 @@ bench() {
   native
   model
   wasm
-  log "association build and catalog top-k, CPU vs wgpu (criterion)"
+  log "association build, catalog top-k (CPU vs wgpu) and order ingest (CSV vs Parquet), criterion"
   cargo bench --bench assoc
   cargo bench --bench kernel
+  cargo bench --bench ingest
   node -e '
     const fs = require("fs"), path = require("path");
     const walk = (dir) => !fs.existsSync(dir) ? [] : fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
       d.name === "report" ? [] : d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]);
-    for (const group of ["association build", "catalog top-k"]) {
+    for (const group of ["association build", "catalog top-k", "order ingest"]) {
       const files = walk(path.join(process.env.CARGO_TARGET_DIR, "criterion", group))
         .filter((f) => f.endsWith(path.join("new", "benchmark.json"))).sort();
       for (const f of files) {

@@ -22,12 +22,18 @@ pub enum FileError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{context}")]
+    Parquet {
+        context: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
     /// The file is readable but its content is not what was expected; the text says where.
     #[error("{0}")]
     Invalid(String),
 }
 
-/// Attaches "what was being done, to which file" to an I/O, CSV or JSON error.
+/// Attaches "what was being done, to which file" to an I/O, CSV, Parquet or JSON error.
 pub trait At<T> {
     /// The error with `context` (e.g. "opening orders.csv") in front of its source.
     fn at(self, context: impl FnOnce() -> String) -> Result<T, FileError>;
@@ -45,6 +51,15 @@ impl<T> At<T> for Result<T, std::io::Error> {
 impl<T> At<T> for Result<T, csv::Error> {
     fn at(self, context: impl FnOnce() -> String) -> Result<T, FileError> {
         self.map_err(|source| FileError::Csv {
+            context: context(),
+            source,
+        })
+    }
+}
+
+impl<T> At<T> for Result<T, parquet::errors::ParquetError> {
+    fn at(self, context: impl FnOnce() -> String) -> Result<T, FileError> {
+        self.map_err(|source| FileError::Parquet {
             context: context(),
             source,
         })

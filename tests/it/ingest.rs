@@ -352,3 +352,192 @@ fn suspicious_costs_and_conflicting_order_lines_are_warnings_on_kept_rows() {
         "the first is kept"
     );
 }
+
+/// The same order lines as a Parquet file, in row groups of 3, with the types warehouses
+/// write: string ids, an integer customer id, a millisecond UTC timestamp, an int32 quantity
+/// and a decimal unit price (nulls where the CSV has empty cells).
+fn parquet_orders(path: &std::path::Path, rows: &[[&str; 6]]) {
+    use arrow_array::{
+        ArrayRef, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
+        TimestampMillisecondArray,
+    };
+    use std::sync::Arc;
+    let text = |k: usize| -> ArrayRef {
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|r| Some(r[k]).filter(|s| !s.is_empty()))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let parse = |k: usize| rows.iter().map(move |r| r[k].parse::<i64>().ok());
+    let stamps = rows
+        .iter()
+        .map(|r| cartwise::train::ingest::parse_timestamp(r[3]).map(|t| t.timestamp_millis()));
+    let prices = rows.iter().map(|r| {
+        r[5].parse::<f64>()
+            .ok()
+            .map(|p| (p * 100.0).round() as i128)
+    });
+    let batch = RecordBatch::try_from_iter([
+        ("order_id", text(0)),
+        ("item_id", text(1)),
+        (
+            "customer_id",
+            Arc::new(Int64Array::from_iter(parse(2))) as ArrayRef,
+        ),
+        (
+            "timestamp",
+            Arc::new(TimestampMillisecondArray::from_iter(stamps).with_timezone("UTC")),
+        ),
+        (
+            "quantity",
+            Arc::new(Int32Array::from_iter(parse(4).map(|q| q.map(|q| q as i32)))),
+        ),
+        (
+            "unit_price",
+            Arc::new(
+                Decimal128Array::from_iter(prices)
+                    .with_precision_and_scale(10, 2)
+                    .unwrap(),
+            ),
+        ),
+    ])
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(3))
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn parquet_orders_read_as_the_same_csv_and_rejects_name_row_group_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let products = file(
+        &dir,
+        "products.csv",
+        "item_id,title,category,price\nA,Alpha,X,2.50\nB,Beta,X,4.00\nC,Gamma,Y,1.00\n",
+    );
+    let (catalog, _) = read_products(&products, None).unwrap();
+    // order, item, customer, timestamp, quantity, unit price
+    let rows: [[&str; 6]; 8] = [
+        ["o1", "A", "7", "2024-03-01T10:00:00Z", "1", "2.50"],
+        ["o1", "B", "7", "2024-03-01T10:00:00Z", "2", ""],
+        ["o2", "Z", "8", "2024-03-02T09:30:00Z", "1", ""],
+        ["o2", "C", "8", "2024-03-02T09:30:00Z", "1", "0.99"],
+        ["o3", "A", "", "", "0", ""],
+        ["o3", "B", "", "", "", ""],
+        ["", "C", "", "", "1", ""],
+        ["o1", "C", "9", "2024-03-01T10:00:00Z", "1", "1.00"],
+    ];
+    let csv: String =
+        std::iter::once("order_id,item_id,customer_id,timestamp,quantity,unit_price\n".to_string())
+            .chain(rows.iter().map(|r| r.join(",") + "\n"))
+            .collect();
+    let (from_csv, csv_rejects) = read_orders(&file(&dir, "orders.csv", &csv), &catalog).unwrap();
+    let path = dir.path().join("orders.parquet");
+    parquet_orders(&path, &rows);
+    let (from_parquet, rejects) = read_orders(&path, &catalog).unwrap();
+    assert_eq!(
+        from_parquet, from_csv,
+        "the same orders, items, times and prices"
+    );
+    assert_eq!(from_parquet.orders.len(), 3);
+    let reasons = |r: &[cartwise::train::ingest::Reject]| -> Vec<(&str, bool)> {
+        r.iter().map(|r| (r.reason, r.kept)).collect()
+    };
+    assert_eq!(reasons(&rejects), reasons(&csv_rejects));
+    // Rows 2, 4 and 6 of the file: row group 0 row 2, row group 1 rows 1 and 0 of group 2;
+    // the last row's customer conflicts with the first row's (kept, with a warning).
+    let places: Vec<(Option<usize>, u64, &str)> = rejects
+        .iter()
+        .map(|r| (r.row_group, r.line, r.reason))
+        .collect();
+    assert_eq!(
+        places,
+        vec![
+            (Some(0), 2, "unknown item"),
+            (Some(1), 1, "non-positive quantity"),
+            (Some(2), 0, "missing order_id"),
+            (Some(2), 1, "order conflict"),
+        ]
+    );
+    let shown = rejects[1].to_string();
+    assert!(
+        shown.starts_with(&format!(
+            "{}: row group 1, row 1: non-positive quantity",
+            path.display()
+        )),
+        "{shown}"
+    );
+    assert!(
+        rejects[3].detail.contains("row group 0, row 0"),
+        "the conflict names where the first customer came from: {}",
+        rejects[3].detail
+    );
+    // The rejects file says which row group.
+    let out = dir.path().join("rejects.csv");
+    cartwise::train::ingest::write_rejects(&out, &rejects).unwrap();
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.starts_with("file,line,reason,detail,row,row_group\n"),
+        "{written}"
+    );
+    assert!(
+        written.lines().nth(1).unwrap().ends_with(",rejected,0"),
+        "{written}"
+    );
+}
+
+#[test]
+fn parquet_files_without_the_columns_or_with_unreadable_types_are_refused_by_name() {
+    use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let products = file(&dir, "products.csv", "item_id,title,price\nA,Alpha,2.50\n");
+    let (catalog, _) = read_products(&products, None).unwrap();
+    let write = |name: &str, columns: Vec<(&str, ArrayRef)>| {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let path = dir.path().join(name);
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            batch.schema(),
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        path
+    };
+    let ids = || Arc::new(StringArray::from(vec!["o1"])) as ArrayRef;
+    let no_item = write("no_item.parquet", vec![("order_id", ids())]);
+    let err = read_orders(&no_item, &catalog).unwrap_err().to_string();
+    assert!(err.contains("no column \"item_id\""), "{err}");
+    assert!(err.contains("columns: order_id"), "{err}");
+    let boolean = write(
+        "bool.parquet",
+        vec![
+            ("order_id", ids()),
+            (
+                "item_id",
+                Arc::new(StringArray::from(vec!["A"])) as ArrayRef,
+            ),
+            (
+                "quantity",
+                Arc::new(BooleanArray::from(vec![true])) as ArrayRef,
+            ),
+        ],
+    );
+    let err = read_orders(&boolean, &catalog).unwrap_err().to_string();
+    assert!(err.contains("column \"quantity\" is Boolean"), "{err}");
+    let damaged = dir.path().join("damaged.parquet");
+    std::fs::write(&damaged, b"PAR1 not really").unwrap();
+    let err = read_orders(&damaged, &catalog).unwrap_err().to_string();
+    assert!(
+        err.contains("damaged.parquet: reading the Parquet footer"),
+        "{err}"
+    );
+}

@@ -1,7 +1,9 @@
-//! CSV ingest of the product catalog and the order log, per the CLI contract in DESIGN.md.
+//! CSV ingest of the product catalog and the order log, per the CLI contract in DESIGN.md;
+//! the order log also as Parquet ([`parquet`]), same columns, same checks.
 //!
 //! Columns are found by header name; extra columns are ignored. Every rejected row becomes a
-//! [`Reject`] naming file, line and reason; nothing is dropped without one. A row must have as
+//! [`Reject`] naming file, line (or row group and row) and reason; nothing is dropped without
+//! one. A row must have as
 //! many fields as the header (an unquoted `1,234.56` shifts every column after it), and a
 //! quote left open is reported with the lines it swallowed. Rows that are read but look wrong
 //! (a cost of 0 or above the price, an order whose lines disagree on its time or customer) are
@@ -12,6 +14,8 @@ use crate::serve::money::Currency;
 use crate::train::currency::iso_4217;
 use crate::train::error::{At, FileError};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+
+pub mod parquet;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
@@ -21,7 +25,10 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
     pub file: String,
+    /// The CSV line; for a Parquet file, the row within its row group (from 0).
     pub line: u64,
+    /// The Parquet row group (from 0); `None` for a CSV file.
+    pub row_group: Option<usize>,
     /// Short reason class, used for the summary ("unknown item", "bad quantity", ...).
     pub reason: &'static str,
     /// The specifics: offending value or field.
@@ -33,9 +40,19 @@ pub struct Reject {
 impl Reject {
     /// A rejected row.
     fn row(file: &str, line: u64, reason: &'static str, detail: String) -> Self {
+        Self::at(file, Place::Line(line), reason, detail)
+    }
+
+    /// A rejected row at `place`.
+    fn at(file: &str, place: Place, reason: &'static str, detail: String) -> Self {
+        let (row_group, line) = match place {
+            Place::Line(line) => (None, line),
+            Place::Row { group, row } => (Some(group), row),
+        };
         Self {
             file: file.to_string(),
             line,
+            row_group,
             reason,
             detail,
             kept: false,
@@ -44,20 +61,53 @@ impl Reject {
 
     /// A warning about a row that was kept.
     fn warning(file: &str, line: u64, reason: &'static str, detail: String) -> Self {
+        Self::warning_at(file, Place::Line(line), reason, detail)
+    }
+
+    /// A warning about the row at `place`, which was kept.
+    fn warning_at(file: &str, place: Place, reason: &'static str, detail: String) -> Self {
         Self {
             kept: true,
-            ..Self::row(file, line, reason, detail)
+            ..Self::at(file, place, reason, detail)
+        }
+    }
+
+    /// Where the row is.
+    pub fn place(&self) -> Place {
+        match self.row_group {
+            None => Place::Line(self.line),
+            Some(group) => Place::Row {
+                group,
+                row: self.line,
+            },
         }
     }
 }
 
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.file, self.line, self.reason, self.detail
-        )
+        match self.place() {
+            Place::Line(line) => write!(f, "{}:{line}", self.file)?,
+            place => write!(f, "{}: {place}", self.file)?,
+        }
+        write!(f, ": {}: {}", self.reason, self.detail)
+    }
+}
+
+/// Where a row is in its file: a CSV line, or a Parquet row group and row within it (both
+/// from 0, as Parquet tools count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Place {
+    Line(u64),
+    Row { group: usize, row: u64 },
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Line(line) => write!(f, "line {line}"),
+            Place::Row { group, row } => write!(f, "row group {group}, row {row}"),
+        }
     }
 }
 
@@ -72,12 +122,12 @@ pub fn summarize(rejects: &[Reject]) -> Vec<(&'static str, usize)> {
     out
 }
 
-/// Writes rejects and warnings as CSV (`file,line,reason,detail,row`, row `rejected` or
-/// `kept`).
+/// Writes rejects and warnings as CSV (`file,line,reason,detail,row,row_group`, row
+/// `rejected` or `kept`; for a Parquet file `line` is the row within row group `row_group`).
 pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<(), FileError> {
     let mut w = csv::Writer::from_path(path).at(|| format!("creating {}", path.display()))?;
     let writing = || format!("writing {}", path.display());
-    w.write_record(["file", "line", "reason", "detail", "row"])
+    w.write_record(["file", "line", "reason", "detail", "row", "row_group"])
         .at(writing)?;
     for r in rejects {
         let row = if r.kept { "kept" } else { "rejected" };
@@ -87,6 +137,7 @@ pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<(), FileError> {
             r.reason,
             &r.detail,
             row,
+            &r.row_group.map_or(String::new(), |g| g.to_string()),
         ])
         .at(writing)?;
     }
@@ -468,31 +519,74 @@ pub struct OrderLog {
 
 /// Reads `order_id,item_id[,customer_id,timestamp,quantity,unit_price,currency]` against a
 /// catalog; unit prices are in the catalog's currency, and a line naming another is rejected.
+/// A path ending in `.parquet` is read as Parquet ([`parquet::read_orders`]), else as CSV.
 pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reject>), FileError> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        return parquet::read_orders(path, catalog);
+    }
     let mut table = Table::open(path, &["order_id", "item_id"])?;
-    let file = table.file.clone();
+    let mut orders = OrderAssembler::new(&table.file, catalog);
     let mut rejects = Vec::new();
-    let mut row_rejects = Vec::new();
-    let mut log = OrderLog::default();
-    let mut slot: HashMap<String, usize> = HashMap::new();
-    // Per order, the lines its time and customer were taken from.
-    let mut origin: Vec<[u64; 2]> = Vec::new();
     table.rows(&mut rejects, |line, row| {
+        orders.line(Place::Line(line), |name| row.get(name))
+    });
+    Ok(orders.finish(rejects))
+}
+
+/// Builds the order log line by line, whatever the file format: each line's checks, its
+/// rejects and warnings, and the orders it joins.
+struct OrderAssembler<'a> {
+    file: String,
+    catalog: &'a Catalog,
+    log: OrderLog,
+    rejects: Vec<Reject>,
+    slot: HashMap<String, usize>,
+    /// Per order, where its time and customer were taken from.
+    origin: Vec<[Place; 2]>,
+}
+
+impl<'a> OrderAssembler<'a> {
+    fn new(file: &str, catalog: &'a Catalog) -> Self {
+        Self {
+            file: file.to_string(),
+            catalog,
+            log: OrderLog::default(),
+            rejects: Vec::new(),
+            slot: HashMap::new(),
+            origin: Vec::new(),
+        }
+    }
+
+    /// Checks one line (its cells by column name, empty when absent) and adds it to its order,
+    /// or rejects it.
+    fn line<'r>(&mut self, place: Place, get: impl Fn(&str) -> &'r str) {
+        let file = self.file.clone();
+        let catalog = self.catalog;
+        let rejects = &mut self.rejects;
         let mut reject = |reason: &'static str, detail: String| {
-            row_rejects.push(Reject::row(&file, line, reason, detail))
+            rejects.push(Reject::at(&file, place, reason, detail))
         };
-        let order_id = row.get("order_id");
-        let item_id = row.get("item_id");
+        let order_id = get("order_id");
+        let item_id = get("item_id");
         if order_id.is_empty() {
             return reject("missing order_id", "order_id is empty".into());
         }
         if item_id.is_empty() {
-            return reject("missing item_id", format!("order {order_id:?}: item_id is empty"));
+            return reject(
+                "missing item_id",
+                format!("order {order_id:?}: item_id is empty"),
+            );
         }
         let Some(item) = catalog.lookup(item_id) else {
-            return reject("unknown item", format!("order {order_id:?}: item {item_id:?} is not in the products file"));
+            return reject(
+                "unknown item",
+                format!("order {order_id:?}: item {item_id:?} is not in the products file"),
+            );
         };
-        let quantity = row.get("quantity");
+        let quantity = get("quantity");
         if !quantity.is_empty() {
             match quantity.parse::<i64>() {
                 Ok(q) if q <= 0 => {
@@ -504,28 +598,54 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
                 }
             }
         }
-        if let Err(detail) = currency_cell(row.get("currency"), catalog.currency()) {
-            return reject("currency mismatch", format!("order {order_id:?} item {item_id:?}: {detail}"));
+        if let Err(detail) = currency_cell(get("currency"), catalog.currency()) {
+            return reject(
+                "currency mismatch",
+                format!("order {order_id:?} item {item_id:?}: {detail}"),
+            );
         }
-        let unit_price = match money_cell(row.get("unit_price"), "unit_price", "bad unit_price", catalog.currency()) {
+        let unit_price = match money_cell(
+            get("unit_price"),
+            "unit_price",
+            "bad unit_price",
+            catalog.currency(),
+        ) {
             Ok(v) => v,
             Err((reason, detail)) => {
-                return reject(reason, format!("order {order_id:?} item {item_id:?}: {detail}"))
+                return reject(
+                    reason,
+                    format!("order {order_id:?} item {item_id:?}: {detail}"),
+                )
             }
         };
-        let stamp = row.get("timestamp");
+        let stamp = get("timestamp");
         let time = if stamp.is_empty() {
             None
         } else {
             match parse_timestamp(stamp) {
                 Some(t) => Some(t.timestamp()),
-                None => return reject("bad timestamp", format!("order {order_id:?}: timestamp {stamp:?} is not ISO 8601")),
+                None => {
+                    return reject(
+                        "bad timestamp",
+                        format!("order {order_id:?}: timestamp {stamp:?} is not ISO 8601"),
+                    )
+                }
             }
         };
-        let customer = Some(row.get("customer_id")).filter(|c| !c.is_empty()).map(str::to_string);
-        let k = *slot.entry(order_id.to_string()).or_insert_with(|| {
-            log.orders.push(Order { id: order_id.to_string(), customer: None, time: None, items: Vec::new(), unit_prices: Vec::new() });
-            origin.push([line; 2]);
+        let customer = Some(get("customer_id"))
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        let log = &mut self.log;
+        let origin = &mut self.origin;
+        let k = *self.slot.entry(order_id.to_string()).or_insert_with(|| {
+            log.orders.push(Order {
+                id: order_id.to_string(),
+                customer: None,
+                time: None,
+                items: Vec::new(),
+                unit_prices: Vec::new(),
+            });
+            origin.push([place; 2]);
             log.orders.len() - 1
         });
         let order = &mut log.orders[k];
@@ -534,20 +654,31 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
         // One order has one time and one customer: the first given is kept, a different later
         // one is reported.
         match (order.time, time) {
-            (None, Some(_)) => (order.time, origin[k][0]) = (time, line),
-            (Some(first), Some(t)) if first != t => row_rejects.push(Reject::warning(&file, line, "order conflict",
-                format!("order {order_id:?}: timestamp {stamp:?} differs from line {}'s; the first is kept", origin[k][0]))),
+            (None, Some(_)) => (order.time, origin[k][0]) = (time, place),
+            (Some(first), Some(t)) if first != t => rejects.push(Reject::warning_at(
+                &file,
+                place,
+                "order conflict",
+                format!(
+                    "order {order_id:?}: timestamp {stamp:?} differs from {}'s; the first is kept",
+                    origin[k][0]
+                ),
+            )),
             _ => {}
         }
         match (&order.customer, customer) {
-            (None, Some(c)) => (order.customer, origin[k][1]) = (Some(c), line),
-            (Some(first), Some(c)) if *first != c => row_rejects.push(Reject::warning(&file, line, "order conflict",
-                format!("order {order_id:?}: customer {c:?} differs from line {}'s {first:?}; the first is kept", origin[k][1]))),
+            (None, Some(c)) => (order.customer, origin[k][1]) = (Some(c), place),
+            (Some(first), Some(c)) if *first != c => rejects.push(Reject::warning_at(&file, place, "order conflict",
+                format!("order {order_id:?}: customer {c:?} differs from {}'s {first:?}; the first is kept", origin[k][1]))),
             _ => {}
         }
         log.lines += 1;
-    });
-    rejects.extend(row_rejects);
-    rejects.sort_by_key(|r| r.line);
-    Ok((log, rejects))
+    }
+
+    /// The log, and every reject (`file_rejects`, the file-level ones, first) in file order.
+    fn finish(self, mut file_rejects: Vec<Reject>) -> (OrderLog, Vec<Reject>) {
+        file_rejects.extend(self.rejects);
+        file_rejects.sort_by_key(|r| r.place());
+        (self.log, file_rejects)
+    }
 }
