@@ -774,8 +774,8 @@ fn a_nan_weight_or_scale_is_refused() {
 
 #[test]
 fn product_quantized_item_codes_round_trip_rank_the_catalog_and_are_checked() {
-    use cartwise::serve::kernel::{cpu, Rows};
-    use cartwise::serve::suggest::{Engine, Query};
+    use cartwise::serve::kernel::Rows;
+    use cartwise::serve::suggest::Engine;
     use cartwise::train::pq::quantize;
     let plain = with_model().clone();
     let served = plain
@@ -802,22 +802,7 @@ fn product_quantized_item_codes_round_trip_rank_the_catalog_and_are_checked() {
         int8.scoring_table().unwrap().table.data,
         Rows::Int8 { .. }
     ));
-    let (mut shared, mut total) = (0, 0);
-    for cart in [[0u32, 1], [5, 9], [17, 40], [100, 101]] {
-        let query = |e: &Engine| {
-            let q = e
-                .model_query(&Query::new(&cart, 6, &plain.blend))
-                .unwrap()
-                .expect("the blend consults the model");
-            cpu::top_k(&e.scoring_table().unwrap().table, &q.vector, 20).unwrap()
-        };
-        let (a, b) = (query(&pq), query(&int8));
-        total += b.len();
-        shared += b
-            .iter()
-            .filter(|h| a.iter().any(|g| g.item == h.item))
-            .count();
-    }
+    let (shared, total) = best_rows_shared(&pq, &int8, &plain.blend);
     assert!(
         shared * 10 >= total * 7,
         "{shared} of {total} top-20 rows shared"
@@ -845,13 +830,42 @@ fn product_quantized_item_codes_round_trip_rank_the_catalog_and_are_checked() {
     refused(&nan, "not finite");
 }
 
+/// Of the model's top-20 catalog items for a few carts by engine `b`, how many engine `a` also
+/// ranks in its top 20, and how many there were.
+fn best_rows_shared(
+    a: &cartwise::serve::suggest::Engine,
+    b: &cartwise::serve::suggest::Engine,
+    blend: &Blend,
+) -> (usize, usize) {
+    use cartwise::serve::suggest::{Engine, Query};
+    let (mut shared, mut total) = (0, 0);
+    for cart in [[0u32, 1], [5, 9], [17, 40], [100, 101]] {
+        let top = |e: &Engine| {
+            let q = e
+                .model_query(&Query::new(&cart, 6, blend))
+                .unwrap()
+                .expect("the blend consults the model");
+            let table = &e.scoring_table().unwrap().table;
+            cartwise::serve::kernel::cpu::top_k(table, &q.vector, 20)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.item)
+                .collect::<Vec<_>>()
+        };
+        let (from_a, from_b) = (top(a), top(b));
+        total += from_b.len();
+        shared += from_b.iter().filter(|i| from_a.contains(i)).count();
+    }
+    (shared, total)
+}
+
 /// An export whose model reads its item vectors from the codes: MODL loses the id table (its
 /// padding and query rows stay), the served model's item vectors are the decoded codes, and a
 /// model without either is refused with a reason.
 #[test]
 fn a_model_without_its_id_table_reads_item_vectors_from_the_codes() {
     use cartwise::serve::model::{ITEM_ID_TABLE, ITEM_MARKERS};
-    use cartwise::serve::suggest::{Engine, Query};
+    use cartwise::serve::suggest::Engine;
     use cartwise::train::pq::quantize;
     let plain = with_model().clone();
     let stored = plain.model.as_ref().unwrap();
@@ -896,23 +910,7 @@ fn a_model_without_its_id_table_reads_item_vectors_from_the_codes() {
         Engine::new(back).unwrap(),
         Engine::new(plain.clone()).unwrap(),
     );
-    let (mut shared, mut total) = (0, 0);
-    for cart in [[0u32, 1], [5, 9], [17, 40], [100, 101]] {
-        let top = |e: &Engine| {
-            let q = e
-                .model_query(&Query::new(&cart, 6, &plain.blend))
-                .unwrap()
-                .expect("the blend consults the model");
-            e.cpu_hits(&q)
-                .unwrap()
-                .into_iter()
-                .map(|h| h.item)
-                .collect::<Vec<_>>()
-        };
-        let (a, b) = (top(&coded_engine), top(&exact_engine));
-        total += b.len();
-        shared += b.iter().filter(|i| a.contains(i)).count();
-    }
+    let (shared, total) = best_rows_shared(&coded_engine, &exact_engine, &plain.blend);
     assert!(
         total > 0 && shared * 10 >= total * 6,
         "{shared} of {total} best items shared"

@@ -405,17 +405,33 @@ fn refit_retrains_on_all_orders_for_the_chosen_epochs() {
     use cartwise::train::pipeline::{train, TrainConfig};
     use cartwise::train::Progress;
     let (catalog, log, config) = tiny_transformer_shop(6, 250, 300, 3, 300);
-    let mut stages = Vec::new();
-    // The records alone: step messages ("transformer epoch 1: 3 of 14 steps") come between.
-    let record = |s: Progress| match s {
-        Progress::Record(m) => Some(m),
-        Progress::Step(_) => None,
-    };
-    let early = train(&catalog, &log, &config, |s| stages.extend(record(s))).unwrap();
+    let (mut stages, mut steps) = (Vec::new(), Vec::new());
+    // The records; step messages ("transformer epoch 1: 3 of 14 steps") come between.
+    let early = train(&catalog, &log, &config, |s| match s {
+        Progress::Record(m) => stages.push(m),
+        Progress::Step(m) => steps.push(m),
+    })
+    .unwrap();
     let kept = stages
         .iter()
         .filter(|s| s.starts_with("transformer epoch"))
         .count();
+    // Each epoch reports its steps as they go, up to the last.
+    for epoch in 1..=kept {
+        let of: Vec<(usize, usize)> = steps
+            .iter()
+            .filter_map(|m| m.strip_prefix(&format!("transformer epoch {epoch}: ")))
+            .filter_map(|m| m.strip_suffix(" steps")?.split_once(" of "))
+            .map(|(done, of)| (done.parse().unwrap(), of.parse().unwrap()))
+            .collect();
+        let &(last, total) = of.last().expect("steps reported");
+        assert_eq!(last, total, "epoch {epoch} ends at its last step: {of:?}");
+        assert!(of.windows(2).all(|w| w[0].0 < w[1].0), "{of:?}");
+    }
+    let record = |s: Progress| match s {
+        Progress::Record(m) => Some(m),
+        Progress::Step(_) => None,
+    };
     let mut refit_stages = Vec::new();
     let refit = train(
         &catalog,

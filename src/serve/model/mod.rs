@@ -469,10 +469,14 @@ impl BasketModel {
         self.lookup().rows(&ids)?.flatten_all()?.to_vec1()
     }
 
-    /// The whole catalog's item vectors, row-major [items, dim] (for tests and benchmarks; the
-    /// engine reads them through [`BasketModel::item_vectors_of`] a chunk at a time).
+    /// The whole catalog's item vectors, row-major [items, dim], computed a chunk of items at a
+    /// time: a whole catalog's title-token rows at once were gigabytes at 100,000 items.
     pub fn item_vectors(&self) -> Result<Vec<f32>> {
-        self.item_vectors_of(&(0..self.config.items as u32).collect::<Vec<_>>())
+        let mut out = Vec::with_capacity(self.config.items * self.config.dim);
+        for ids in stored::row_chunks(self.config.items) {
+            out.extend(self.item_vectors_of(&ids)?);
+        }
+        Ok(out)
     }
 
     /// Catalog logits [B, items]: the query vectors of [`BasketModel::hidden`] scored against
