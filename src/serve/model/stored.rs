@@ -6,7 +6,9 @@
 //! Q5_1 id table) for that is what made loading an export cost several times its size in
 //! memory. [`ServedItems`] computes an item's vector (id row + mean of its title-token rows)
 //! from the stored rows with the same float operations, in the same order, as the training
-//! graph's item table, so both give the same vectors.
+//! graph's item table, so both give the same vectors. A big catalog's export ships the item
+//! vectors as product-quantization codes instead of the id table ([`ItemRows::Codes`]); an
+//! item's vector is then its decoded codes.
 
 use super::format::{NamedTensor, WeightType};
 use crate::serve::kernel::pq::PqRows;

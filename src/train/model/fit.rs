@@ -274,7 +274,8 @@ fn restore(weights: &VarMap, tensors: &Tensors, prefix: &str) -> candle_core::Re
 /// What [`fit`] reports as it goes.
 #[derive(Debug, Clone, Copy)]
 pub enum FitProgress<'a> {
-    /// `done` of the epoch's `of` steps are taken (reported every hundredth of an epoch).
+    /// `done` of the epoch's `of` steps are taken (reported every hundredth of an epoch and at
+    /// its last step).
     Steps {
         epoch: usize,
         done: usize,
@@ -445,7 +446,7 @@ pub fn fit(
             model.release_rows();
             loss_sum += loss.to_scalar::<f32>()? as f64;
             batches += 1;
-            if batches % steps.div_ceil(100) == 0 {
+            if batches % steps.div_ceil(100) == 0 || batches == steps {
                 let _ = progress(FitProgress::Steps {
                     epoch,
                     done: batches,
