@@ -145,8 +145,9 @@ pub fn train(
         )));
     }
     let learned = if config.transformer.is_some() || fit_ease {
+        let ease_items = fit_ease.then_some(&active);
         fit_learned(
-            catalog, log, config, &baskets, fit_ease, &seasonal, &mut stage,
+            catalog, log, config, &baskets, ease_items, &seasonal, &mut stage,
         )?
     } else {
         Learned::default()
@@ -295,16 +296,15 @@ fn fit_transformer(
 fn fit_sparse_ease(
     fit_baskets: &[Vec<u32>],
     all_baskets: &[Vec<u32>],
-    n: usize,
+    active: &ease::ActiveItems,
     validation: &[TestCart],
     stage: &mut impl FnMut(Progress),
 ) -> (SparseEase, SparseEase) {
     stage(Progress::Step(
         "EASE: choosing λ on the validation carts".to_string(),
     ));
-    // Fitted over the items with orders (all orders': a superset of the fit's), rows mapped
+    // Fitted over `active`, the items of all orders (a superset of the fit's), rows mapped
     // back to the catalog.
-    let active = ease::ActiveItems::of(all_baskets, n);
     let keep = crate::serve::ease::KEEP;
     let (lambda, held_out, tried) = ease::tune(&active.remap(fit_baskets), active.len(), |e| {
         let sparse = active.sparsify(e, keep);
@@ -337,7 +337,8 @@ struct Learned {
     pq: Option<Arc<PqRows>>,
 }
 
-/// Fits the transformer and EASE (as asked) on all but the latest tenth of orders (see
+/// Fits the transformer and EASE (as asked; EASE over `ease_items`, the items with orders, when
+/// given) on all but the latest tenth of orders (see
 /// `validation_split`), then the blend on that tenth's carts against association tables
 /// counted without them, so nothing the blend is fitted on has seen the hidden items. EASE is
 /// then refitted on every order with the chosen λ; the transformer keeps its early-stopped
@@ -347,10 +348,11 @@ fn fit_learned(
     log: &OrderLog,
     config: &TrainConfig,
     all: &Baskets,
-    fit_ease: bool,
+    ease_items: Option<&ease::ActiveItems>,
     seasonal: &SeasonalIndex,
     stage: &mut impl FnMut(Progress),
 ) -> Result<Learned, TrainError> {
+    let fit_ease = ease_items.is_some();
     let max_history = config.transformer.map_or(0, |f| f.max_history);
     let all_baskets = &all.baskets;
     let Validation {
@@ -380,12 +382,13 @@ fn fit_learned(
         None => (None, None, 0),
     };
     let loo = tuning_carts(&validation);
-    let (held_out_ease, ease) = if fit_ease {
-        let (held_out, shipped) =
-            fit_sparse_ease(&fit_baskets, all_baskets, catalog.len(), &loo, stage);
-        (Some(held_out), Some(shipped))
-    } else {
-        (None, None)
+    let (held_out_ease, ease) = match ease_items {
+        Some(active) => {
+            let (held_out, shipped) =
+                fit_sparse_ease(&fit_baskets, all_baskets, active, &loo, stage);
+            (Some(held_out), Some(shipped))
+        }
+        None => (None, None),
     };
     let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);
     let model_candidates = if model.is_some() { MODEL_CANDIDATES } else { 0 };

@@ -894,11 +894,8 @@ fn a_model_without_its_id_table_reads_item_vectors_from_the_codes() {
         .unwrap()
         .load(&titles, back.pq.as_ref())
         .unwrap();
-    let m = codes.codebook.subspaces;
     let n = plain.catalog.len();
-    let decoded: Vec<f32> = (0..n)
-        .flat_map(|i| codes.codebook.decode(&codes.codes[i * m..][..m]))
-        .collect();
+    let decoded: Vec<f32> = (0..n).flat_map(|i| codes.decoded(i)).collect();
     assert_eq!(served.item_vectors().unwrap(), decoded);
     let ends = [n as u32, n as u32 + 1];
     assert_eq!(

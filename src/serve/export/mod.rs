@@ -515,7 +515,7 @@ impl Export {
         let pq = match entries.iter().any(|e| e.tag == tags::PQ) {
             true => {
                 let pq = sections::decode_pq(&payload(tags::PQ)?).map_err(malformed(tags::PQ))?;
-                let rows = pq.codes.len() / pq.codebook.subspaces;
+                let rows = pq.rows();
                 if rows != n {
                     return Err(malformed(tags::PQ)(mismatch("table", rows)));
                 }

@@ -483,7 +483,7 @@ pub fn encode_pq(pq: &PqRows) -> Vec<u8> {
     w.u32(pq.codebook.dim as u32);
     w.u32(pq.codebook.subspaces as u32);
     pq.codebook.centroids.iter().for_each(|&c| w.f32(c));
-    w.u32((pq.codes.len() / pq.codebook.subspaces) as u32);
+    w.u32(pq.rows() as u32);
     w.bytes(&pq.codes);
     w.0
 }

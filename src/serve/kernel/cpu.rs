@@ -67,10 +67,7 @@ impl RowScorer<'_> {
             (Rows::Int8 { values, scales }, Some((qs, q))) => {
                 int8_score(dot_i8_i16(&values[r * dim..][..dim], q), scales[r], *qs)
             }
-            (Rows::Pq(pq), Some((scale, lookup))) => {
-                let m = pq.codebook.subspaces;
-                pq_score(lookup, *scale, &pq.codes[r * m..][..m])
-            }
+            (Rows::Pq(pq), Some((scale, lookup))) => pq_score(lookup, *scale, pq.row(r)),
             (Rows::F32(values), _) => values[r * dim..][..dim]
                 .iter()
                 .zip(self.query)

@@ -121,10 +121,7 @@ impl ItemTable {
                 .iter()
                 .map(|&v| f32::from(v) * scales[r])
                 .collect(),
-            Rows::Pq(pq) => {
-                let m = pq.codebook.subspaces;
-                pq.codebook.decode(&pq.codes[r * m..][..m])
-            }
+            Rows::Pq(pq) => pq.decoded(r),
         })
     }
 

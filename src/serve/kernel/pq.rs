@@ -122,6 +122,24 @@ pub struct PqRows {
     pub codes: Vec<u8>,
 }
 
+impl PqRows {
+    /// Rows held.
+    pub fn rows(&self) -> usize {
+        self.codes.len() / self.codebook.subspaces
+    }
+
+    /// Row `r`'s codes, a byte per subspace.
+    pub fn row(&self, r: usize) -> &[u8] {
+        let m = self.codebook.subspaces;
+        &self.codes[r * m..][..m]
+    }
+
+    /// Row `r` as its centroids, the vector the codes stand for.
+    pub fn decoded(&self, r: usize) -> Vec<f32> {
+        self.codebook.decode(self.row(r))
+    }
+}
+
 /// A row's score from its codes and a query's [`Codebook::lookup`]: the entries summed
 /// exactly (|sum| ≤ subspaces × 32767 < 2^31), then one rounding by the table's scale.
 #[inline]

@@ -244,7 +244,7 @@ impl ModelExport {
         let ids = match codes {
             _ if !self.codes_items() => ItemRows::Ids(table(ITEM_ID_TABLE, config.items + 2)?),
             Some(codes) => {
-                let rows = codes.codes.len() / codes.codebook.subspaces;
+                let rows = codes.rows();
                 if codes.codebook.dim != config.dim || rows != config.items {
                     return Err(LoadError::Config(format!(
                         "item codes of {rows} items × {} dimensions for a model of {} × {}",

@@ -266,8 +266,9 @@ impl Learned {
     /// grow with the catalog.
     fn rows(&self, ids: &Tensor, with_ids: bool) -> Result<Tensor> {
         let device = ids.device();
+        let items = ids.to_vec1::<u32>()?;
         let mut rows = match (with_ids, &self.touched) {
-            (true, Some([items, _])) => items.read(&ids.to_vec1()?)?,
+            (true, Some([touched, _])) => touched.read(&items)?,
             (true, None) => self.item_id.forward(ids)?,
             (false, _) => {
                 Tensor::zeros((ids.dim(0)?, self.token.hidden_size()), DType::F32, device)?
@@ -279,7 +280,6 @@ impl Learned {
         if let Some(keep) = self.id_keep.as_ref().filter(|_| with_ids) {
             rows = rows.broadcast_mul(&keep.index_select(ids, 0)?)?;
         }
-        let items = ids.to_vec1::<u32>()?;
         let (mut tokens, mut owner, mut counts) = (Vec::new(), Vec::new(), Vec::new());
         for (k, &i) in items.iter().enumerate() {
             let title = self.titles.of(i);

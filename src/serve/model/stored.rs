@@ -259,11 +259,10 @@ impl ServedItems {
     pub fn vectors(&self, items: &[u32], with_ids: bool) -> Result<Vec<f32>> {
         let d = self.dim;
         if let (true, ItemRows::Codes { codes, markers }) = (with_ids, &self.ids) {
-            let (n, m) = (markers_at(codes), codes.codebook.subspaces);
             let mut out = Vec::with_capacity(items.len() * d);
             for &i in items {
-                match (i as usize).checked_sub(n) {
-                    None => out.extend(codes.codebook.decode(&codes.codes[i as usize * m..][..m])),
+                match (i as usize).checked_sub(codes.rows()) {
+                    None => out.extend(codes.decoded(i as usize)),
                     Some(k) => out.extend(markers.gather(&[k as u32])?),
                 }
             }
@@ -318,9 +317,4 @@ impl ServedItems {
         };
         ids + self.tokens.bytes()
     }
-}
-
-/// The first id past the coded items: the padding token's.
-fn markers_at(codes: &PqRows) -> usize {
-    codes.codes.len() / codes.codebook.subspaces
 }

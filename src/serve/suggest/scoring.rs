@@ -37,10 +37,9 @@ impl ScoringTable {
         }
         let table = match pq {
             Some(pq) => {
-                let m = pq.codebook.subspaces;
                 let codes = items
                     .iter()
-                    .flat_map(|&i| &pq.codes[i as usize * m..][..m])
+                    .flat_map(|&i| pq.row(i as usize))
                     .copied()
                     .collect();
                 ItemTable::pq(PqRows {

@@ -563,11 +563,18 @@ impl<'a> OrderAssembler<'a> {
     /// Checks one line (its cells by column name, empty when absent) and adds it to its order,
     /// or rejects it.
     fn line<'r>(&mut self, place: Place, get: impl Fn(&str) -> &'r str) {
-        let file = self.file.clone();
-        let catalog = self.catalog;
-        let rejects = &mut self.rejects;
+        // The fields apart, so a line borrows the file name instead of copying it.
+        let Self {
+            file,
+            catalog,
+            log,
+            rejects,
+            slot,
+            origin,
+        } = self;
+        let catalog = *catalog;
         let mut reject = |reason: &'static str, detail: String| {
-            rejects.push(Reject::at(&file, place, reason, detail))
+            rejects.push(Reject::at(file, place, reason, detail))
         };
         let order_id = get("order_id");
         let item_id = get("item_id");
@@ -635,9 +642,7 @@ impl<'a> OrderAssembler<'a> {
         let customer = Some(get("customer_id"))
             .filter(|c| !c.is_empty())
             .map(str::to_string);
-        let log = &mut self.log;
-        let origin = &mut self.origin;
-        let k = *self.slot.entry(order_id.to_string()).or_insert_with(|| {
+        let k = *slot.entry(order_id.to_string()).or_insert_with(|| {
             log.orders.push(Order {
                 id: order_id.to_string(),
                 customer: None,
@@ -656,7 +661,7 @@ impl<'a> OrderAssembler<'a> {
         match (order.time, time) {
             (None, Some(_)) => (order.time, origin[k][0]) = (time, place),
             (Some(first), Some(t)) if first != t => rejects.push(Reject::warning_at(
-                &file,
+                file,
                 place,
                 "order conflict",
                 format!(
@@ -668,7 +673,7 @@ impl<'a> OrderAssembler<'a> {
         }
         match (&order.customer, customer) {
             (None, Some(c)) => (order.customer, origin[k][1]) = (Some(c), place),
-            (Some(first), Some(c)) if *first != c => rejects.push(Reject::warning_at(&file, place, "order conflict",
+            (Some(first), Some(c)) if *first != c => rejects.push(Reject::warning_at(file, place, "order conflict",
                 format!("order {order_id:?}: customer {c:?} differs from {}'s {first:?}; the first is kept", origin[k][1]))),
             _ => {}
         }
