@@ -86,7 +86,7 @@ fn cold_start_cmd(
         seed,
         ..TrainConfig::default()
     };
-    let export = train_with_progress(&shop.catalog, &shop.train, &config)?;
+    let export = train_with_progress(&shop.catalog, &shop.train, None, &config)?;
     if let Some(out) = out {
         std::fs::write(out, export.to_bytes())
             .with_context(|| format!("writing {}", out.display()))?;

@@ -4,6 +4,7 @@
 //! The binary is thin: the work lives in the library's `train` and `serve` modules.
 
 mod cold_start;
+mod counts;
 mod eval;
 mod inspect;
 mod keygen;
@@ -37,7 +38,10 @@ enum Command {
     Synth(synth::Args),
     /// Split an orders CSV by time into train.csv and test.csv (the latest orders are the test).
     Split(split::Args),
-    /// Ingest orders and products, mine association tables and write one export file.
+    /// Count an order log into the Parquet counts contract `train --counts` reads (what the
+    /// Spark job in spark/ computes for logs larger than one machine).
+    Counts(counts::Args),
+    /// Ingest orders and products (or counts), mine association tables and write one export.
     Train(train::Args),
     /// Suggest for carts in a JSONL file, one output line per input line.
     Suggest(suggest::Args),
@@ -67,6 +71,7 @@ fn main() {
     let result = match Cli::parse().command {
         Command::Synth(args) => synth::run(args),
         Command::Split(args) => split::run(args),
+        Command::Counts(args) => counts::run(args),
         Command::Train(args) => train::run(args),
         Command::Suggest(args) => suggest::run(args),
         Command::Score(args) => score::run(args),

@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use cartwise::serve::catalog::Catalog;
 use cartwise::serve::export::Export;
 use cartwise::serve::suggest::{Cart, Engine};
+use cartwise::train::counts::Counts;
 use cartwise::train::ingest::{self, OrderLog, Reject};
 use cartwise::train::model::fit::{FitConfig, ID_DROPOUT};
 use cartwise::train::pipeline::{self, TrainConfig};
@@ -73,15 +74,20 @@ pub fn check_share(flag: &str, value: f64) -> Result<f64> {
 }
 
 /// Trains under a spinner that shows each stage, keeping each epoch's record, EASE's λ and the
-/// blend in the log above it.
+/// blend in the log above it: from the log alone, or from `counts` and `log` as their sample.
 pub fn train_with_progress(
     catalog: &Catalog,
     log: &OrderLog,
+    counts: Option<&Counts>,
     config: &TrainConfig,
 ) -> Result<Export> {
     let bar = spinner("training");
-    let export = pipeline::train(catalog, log, config, |progress| show(&bar, progress))
-        .map_err(|e| anyhow::anyhow!("training: {e}"))?;
+    let progress = |p| show(&bar, p);
+    let export = match counts {
+        Some(counts) => pipeline::train_counted(catalog, counts, log, config, progress),
+        None => pipeline::train(catalog, log, config, progress),
+    }
+    .map_err(|e| anyhow::anyhow!("training: {e}"))?;
     bar.finish_and_clear();
     Ok(export)
 }

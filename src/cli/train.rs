@@ -12,8 +12,14 @@ use std::time::Instant;
 /// Arguments of `cartwise train`.
 #[derive(clap::Args)]
 pub struct Args {
+    /// The order log (CSV, or Parquet by the `.parquet` extension).
+    #[arg(long, required_unless_present = "counts", conflicts_with = "counts")]
+    pub orders: Option<PathBuf>,
+    /// Build from a counts folder instead of an order log (`cartwise counts`, or the Spark
+    /// job in spark/; model-export/COUNTS.md): the counted tables from its counts, what learns
+    /// from whole baskets from its sample of orders.
     #[arg(long)]
-    pub orders: PathBuf,
+    pub counts: Option<PathBuf>,
     #[arg(long)]
     pub products: PathBuf,
     #[arg(long)]
@@ -114,6 +120,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let Args {
         orders,
+        counts,
         products,
         out,
         currency,
@@ -200,8 +207,13 @@ pub fn run(args: Args) -> Result<()> {
         signing_key: signing_key.as_ref(),
         json,
     };
+    let source = match (orders, counts) {
+        (_, Some(dir)) => Source::Counts(dir),
+        (Some(orders), None) => Source::Orders(orders),
+        (None, None) => bail!("--orders or --counts is needed"),
+    };
     train_cmd(
-        &orders,
+        &source,
         &products,
         currency.as_ref(),
         strict,
@@ -218,8 +230,16 @@ struct Output<'a> {
     json: bool,
 }
 
+/// What `train` learns from.
+enum Source {
+    /// An order log file.
+    Orders(PathBuf),
+    /// A counts folder and its sample.
+    Counts(PathBuf),
+}
+
 fn train_cmd(
-    orders: &Path,
+    source: &Source,
     products: &Path,
     currency: Option<&cartwise::serve::money::Currency>,
     strict: bool,
@@ -238,8 +258,41 @@ fn train_cmd(
     bar.set_message("reading orders");
     let (links, link_rejects) = ingest::read_links(products, &catalog)?;
     rejects.extend(link_rejects);
-    let (log, order_rejects) = ingest::read_orders(orders, &catalog)?;
-    rejects.extend(order_rejects);
+    let (mut log, counts, counted_rejects, orders) = match source {
+        Source::Orders(path) => {
+            let (log, order_rejects) = ingest::read_orders(path, &catalog)?;
+            rejects.extend(order_rejects);
+            (log, None, 0, path)
+        }
+        Source::Counts(dir) => {
+            bar.set_message("reading counts");
+            let (counts, sample) = cartwise::train::counts::store::read(dir, &catalog)?;
+            bar.set_message("reading the counts' sample of orders");
+            let (log, sample_rejects) = cartwise::train::counts::store::read_sample(dir, &catalog)?;
+            rejects.extend(sample_rejects);
+            if log.orders.len() as u64 != sample.orders {
+                bail!(
+                    "{}: the sample has {} orders, its summary says {}",
+                    dir.display(),
+                    log.orders.len(),
+                    sample.orders
+                );
+            }
+            eprintln!(
+                "counts: {} orders ({} lines, {} baskets, {} pairs, {} triples); their sample: {} orders of whole shoppers",
+                counts.orders,
+                counts.lines,
+                counts.pairs.orders,
+                counts.pairs.pairs.len(),
+                counts.triples.len(),
+                log.orders.len()
+            );
+            let rejected = counts.rejected_lines;
+            (log, Some(counts), rejected, dir)
+        }
+    };
+    // What is learned must not depend on the order rows were written in.
+    log.canonicalize();
     bar.finish_and_clear();
     report_rejects(&rejects);
     // Always written, header only when clean, so a stale file never outlives a fixed input.
@@ -250,7 +303,7 @@ fn train_cmd(
             rejects_path.display()
         );
     }
-    let rejected = rejects.iter().filter(|r| !r.kept).count();
+    let rejected = rejects.iter().filter(|r| !r.kept).count() + counted_rejects as usize;
     if strict && rejected > 0 {
         bail!(
             "--strict: {rejected} rows rejected (see {})",
@@ -260,7 +313,7 @@ fn train_cmd(
     if log.orders.is_empty() {
         bail!("{}: no usable order lines", orders.display());
     }
-    let mut export = train_with_progress(&catalog, &log, config)?;
+    let mut export = train_with_progress(&catalog, &log, counts.as_ref(), config)?;
     export.meta.rejected_rows = rejected as u64;
     export.links = links;
     let mut bytes = export.to_bytes();
@@ -270,25 +323,33 @@ fn train_cmd(
     let tmp = out.with_extension("cwm.tmp");
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
-    // The merchant's own figure (the export publishes it rounded).
-    let oversized = log
-        .orders
-        .iter()
-        .filter(|o| {
-            let mut items = o.items.clone();
-            items.sort_unstable();
-            items.dedup();
-            items.len() > config.max_order_items
-        })
-        .count();
+    // The merchant's own figures (the export publishes them rounded).
+    let (orders_read, lines_read, oversized) = match &counts {
+        Some(c) => (c.orders, c.lines, c.oversized),
+        None => {
+            let oversized = log
+                .orders
+                .iter()
+                .filter(|o| {
+                    let mut items = o.items.clone();
+                    items.sort_unstable();
+                    items.dedup();
+                    items.len() > config.max_order_items
+                })
+                .count();
+            (log.orders.len() as u64, log.lines, oversized as u64)
+        }
+    };
+    let warnings = rejects.iter().filter(|r| r.kept).count();
     let summary = serde_json::json!({
         "out": out.display().to_string(),
         "bytes": bytes.len(),
         "items": catalog.len(),
-        "orders": log.orders.len(),
-        "orderLines": log.lines,
+        "orders": orders_read,
+        "orderLines": lines_read,
+        "sampleOrders": counts.as_ref().map(|_| log.orders.len()),
         "rejectedRows": rejected,
-        "warnings": rejects.len() - rejected,
+        "warnings": warnings,
         "oversizedOrders": oversized,
         "countedOrders": export.assoc.orders,
         "neighbours": export.assoc.neighbors.len(),
@@ -303,14 +364,14 @@ fn train_cmd(
             out.display(),
             human_bytes(bytes.len() as u64),
             catalog.len(),
-            log.orders.len(),
-            log.lines,
+            orders_read,
+            lines_read,
             export.assoc.neighbors.len(),
             export.itemsets.len(),
             oversized,
             config.max_order_items,
             rejected,
-            rejects.len() - rejected,
+            warnings,
             started.elapsed().as_secs_f64()
         );
     }

@@ -2,7 +2,9 @@
 //! the [`SparseEase`] table the export ships. The dense model is also the evaluation baseline.
 
 use crate::serve::ease::SparseEase;
-use crate::train::assoc::count::{count_pairs, unpack_pair, DEFAULT_CHUNK_PAIRS};
+use crate::train::assoc::count::{
+    count_pairs, pair_key, unpack_pair, PairCounts, DEFAULT_CHUNK_PAIRS,
+};
 use crate::train::protocol::top_of_scores;
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
@@ -27,7 +29,13 @@ pub struct Ease {
 impl Ease {
     /// Fits the closed form on baskets over `n` items with L2 weight `lambda`.
     pub fn fit(baskets: &[Vec<u32>], n: usize, lambda: f64) -> Self {
-        let counts = count_pairs(baskets, n, DEFAULT_CHUNK_PAIRS);
+        Self::from_counts(&count_pairs(baskets, n, DEFAULT_CHUNK_PAIRS), lambda)
+    }
+
+    /// Fits the closed form from item and pair counts (the Gram matrix XᵀX of binary baskets:
+    /// item counts on the diagonal, pair counts off it) with L2 weight `lambda`.
+    pub fn from_counts(counts: &PairCounts, lambda: f64) -> Self {
+        let n = counts.item_counts.len();
         let mut gram = Mat::<f64>::zeros(n, n);
         for (i, &c) in counts.item_counts.iter().enumerate() {
             gram[(i, i)] = c as f64 + lambda;
@@ -117,13 +125,17 @@ pub struct ActiveItems {
 impl ActiveItems {
     /// The items of `baskets` over a catalog of `n` items, in catalog order.
     pub fn of(baskets: &[Vec<u32>], n: usize) -> Self {
-        let mut seen = vec![false; n];
-        baskets
-            .iter()
-            .flatten()
-            .for_each(|&i| seen[i as usize] = true);
-        let items: Vec<u32> = (0..n as u32).filter(|&i| seen[i as usize]).collect();
-        let mut dense = vec![u32::MAX; n];
+        let mut seen = vec![0u32; n];
+        baskets.iter().flatten().for_each(|&i| seen[i as usize] = 1);
+        Self::with_counts(&seen)
+    }
+
+    /// The items whose count (by catalog index) is not 0, in catalog order.
+    pub fn with_counts(item_counts: &[u32]) -> Self {
+        let items: Vec<u32> = (0..item_counts.len() as u32)
+            .filter(|&i| item_counts[i as usize] > 0)
+            .collect();
+        let mut dense = vec![u32::MAX; item_counts.len()];
         for (k, &i) in items.iter().enumerate() {
             dense[i as usize] = k as u32;
         }
@@ -156,6 +168,28 @@ impl ActiveItems {
                     .collect()
             })
             .collect()
+    }
+
+    /// `counts` in dense indices (pairs of an item outside the set dropped); the mapping keeps
+    /// item order, so pair keys stay ascending.
+    pub fn remap_counts(&self, counts: &PairCounts) -> PairCounts {
+        PairCounts {
+            orders: counts.orders,
+            item_counts: self
+                .items
+                .iter()
+                .map(|&i| counts.item_counts[i as usize])
+                .collect(),
+            pairs: counts
+                .pairs
+                .iter()
+                .filter_map(|&(key, c)| {
+                    let (a, b) = unpack_pair(key);
+                    let (a, b) = (self.dense[a as usize], self.dense[b as usize]);
+                    (a != u32::MAX && b != u32::MAX).then(|| (pair_key(a, b), c))
+                })
+                .collect(),
+        }
     }
 
     /// The table of `ease` (fitted in dense indices) over the whole catalog: each active

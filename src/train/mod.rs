@@ -2,7 +2,8 @@
 //!
 //! [`ingest`] reads and checks the CSVs; [`assoc`], [`seasonal`], [`ease`], [`model`],
 //! [`blend`] and [`pricing`] fit what the serving core reads, [`pq`] learns product-quantization
-//! codebooks; [`pipeline`] runs them in order
+//! codebooks; [`counts`] holds what the counted tables are built from (natively or from a
+//! Spark job's Parquet); [`pipeline`] runs them in order
 //! and writes the export. [`protocol`] is the one validation protocol (time split, held-out
 //! carts, HR@k/NDCG/MRR with one tie rule) that fitting, [`eval`] and [`holdout`] share;
 //! [`baselines`] and [`history`] serve evaluation; [`synth`] generates the built-in synthetic
@@ -11,6 +12,7 @@
 pub mod assoc;
 pub mod baselines;
 pub mod blend;
+pub mod counts;
 pub mod currency;
 pub mod ease;
 pub mod error;

@@ -10,14 +10,12 @@ use crate::serve::rules::MerchantRules;
 use crate::serve::seasonal::SeasonalIndex;
 use crate::serve::suggest::{Engine, Query};
 use crate::train::assoc::build::{build_table, AssocConfig};
-use crate::train::assoc::count::{
-    count_pairs, prepare_baskets, Baskets, PairSet, DEFAULT_CHUNK_PAIRS,
-};
-use crate::train::assoc::itemsets::mine_triples;
+use crate::train::assoc::count::{count_pairs, prepare_baskets, DEFAULT_CHUNK_PAIRS};
 use crate::train::assoc::publish;
 use crate::train::blend::{self, FitCart};
+use crate::train::counts::Counts;
 use crate::train::ease::{self, Ease};
-use crate::train::error::TrainError;
+use crate::train::error::{FileError, TrainError};
 use crate::train::history::customer_histories;
 use crate::train::ingest::{Order, OrderLog};
 use crate::train::model::fit::{
@@ -96,37 +94,58 @@ pub fn train(
     mut stage: impl FnMut(Progress),
 ) -> Result<Export, TrainError> {
     config.rules.validate()?;
+    stage(Progress::Step(
+        "counting items, pairs, 3-itemsets and months".to_string(),
+    ));
+    let counts = Counts::of(
+        log,
+        catalog.len(),
+        config.max_order_items,
+        config.min_itemset_count,
+        config.chunk_pairs,
+    );
+    train_counted(catalog, &counts, log, config, stage)
+}
+
+/// Assembles the export from counts (native, or a Spark job's: [`crate::train::counts`]) and a
+/// sample of the log they were counted from (the whole log natively): the association table,
+/// itemsets, seasonal index and EASE's refit come from the counts, what learns from whole
+/// baskets from the sample. Counts cut at another item cap, or with triples cut above the
+/// config's itemset threshold, are refused.
+pub fn train_counted(
+    catalog: &Catalog,
+    counts: &Counts,
+    sample: &OrderLog,
+    config: &TrainConfig,
+    mut stage: impl FnMut(Progress),
+) -> Result<Export, TrainError> {
+    config.rules.validate()?;
+    if counts.max_order_items != config.max_order_items {
+        return Err(FileError::Invalid(format!(
+            "the counts left out orders over {} items, training asks for {} (count again with that cap, or train with --max-order-items {})",
+            counts.max_order_items, config.max_order_items, counts.max_order_items
+        ))
+        .into());
+    }
+    if counts.min_itemset_count > config.min_itemset_count {
+        return Err(FileError::Invalid(format!(
+            "the counts keep 3-itemsets of {} orders or more, training asks for {} (count again with a lower threshold)",
+            counts.min_itemset_count, config.min_itemset_count
+        ))
+        .into());
+    }
     // The export states costs by margin band; its pinned prices must keep the rules on those.
     let shipped_catalog = catalog.with_banded_costs(config.margin_band_bp);
     crate::serve::pricing::check_catalog(&config.rules, &shipped_catalog)?;
-    stage(Progress::Step("preparing baskets".to_string()));
-    let baskets = prepare_baskets(
-        log.orders.iter().map(|o| o.items.as_slice()),
-        config.max_order_items,
-    );
-    stage(Progress::Step("counting items and pairs".to_string()));
-    let counts = count_pairs(&baskets.baskets, catalog.len(), config.chunk_pairs);
     stage(Progress::Step("building neighbour table".to_string()));
-    let assoc = build_table(&counts, &config.assoc);
-    stage(Progress::Step("mining 3-itemsets".to_string()));
-    let frequent = PairSet::frequent(&counts, config.min_itemset_count);
-    let itemsets = mine_triples(
-        &baskets.baskets,
-        &frequent,
-        config.min_itemset_count,
-        config.itemset_limit,
-    );
+    let assoc = build_table(&counts.pairs, &config.assoc);
+    let itemsets = counts.itemsets(config.min_itemset_count, config.itemset_limit);
     stage(Progress::Step("seasonal index".to_string()));
-    let months: Vec<Option<u8>> = baskets
-        .source
-        .iter()
-        .map(|&o| log.orders[o].month())
-        .collect();
-    let seasonal = seasonal::build(&baskets.baskets, &months, catalog.len());
+    let seasonal = seasonal::from_counts(&counts.item_months, &counts.months);
     stage(Progress::Step("acceptance curve".to_string()));
     let acceptance = fit_acceptance(
         catalog,
-        log,
+        sample,
         &assoc,
         &PricingFit {
             max_order_items: config.max_order_items,
@@ -134,7 +153,7 @@ pub fn train(
         },
     );
     // EASE's dense solve grows with the items that have orders, not with catalog rows.
-    let active = ease::ActiveItems::of(&baskets.baskets, catalog.len());
+    let active = ease::ActiveItems::with_counts(&counts.pairs.item_counts);
     let fit_ease = !active.is_empty() && active.len() <= config.ease_max_items;
     if config.ease_max_items > 0 && !fit_ease {
         stage(Progress::Record(format!(
@@ -147,7 +166,7 @@ pub fn train(
     let learned = if config.transformer.is_some() || fit_ease {
         let ease_items = fit_ease.then_some(&active);
         fit_learned(
-            catalog, log, config, &baskets, ease_items, &seasonal, &mut stage,
+            catalog, sample, counts, config, ease_items, &seasonal, &mut stage,
         )?
     } else {
         Learned::default()
@@ -155,19 +174,8 @@ pub fn train(
     stage(Progress::Step(
         "publishing: pairs of enough buyers, rounded counts".to_string(),
     ));
-    let buyers = publish::buyer_ids(
-        baskets
-            .source
-            .iter()
-            .map(|&o| log.orders[o].customer.as_deref()),
-    );
-    let (assoc, itemsets, withheld) = publish::publish(
-        &assoc,
-        &itemsets,
-        &baskets.baskets,
-        &buyers,
-        config.min_buyers,
-    );
+    let (assoc, itemsets, withheld) =
+        publish::publish(&assoc, &itemsets, counts, config.min_buyers);
     stage(Progress::Record(format!(
         "left out of the export: {} pairs and {} itemsets bought by fewer than {} customers",
         withheld.pairs, withheld.itemsets, config.min_buyers
@@ -177,10 +185,10 @@ pub fn train(
         version: crate::serve::export::VERSION,
         meta: Meta {
             generator: format!("cartwise {}", env!("CARGO_PKG_VERSION")),
-            orders_read: published(log.orders.len() as u64),
-            order_lines: published(log.lines),
+            orders_read: published(counts.orders),
+            order_lines: published(counts.lines),
             rejected_rows: 0,
-            oversized_orders: published(baskets.oversized as u64),
+            oversized_orders: published(counts.oversized),
             max_order_items: config.max_order_items as u64,
         },
         catalog: shipped_catalog,
@@ -295,7 +303,7 @@ fn fit_transformer(
 /// `all_baskets` with the same λ (for the export).
 fn fit_sparse_ease(
     fit_baskets: &[Vec<u32>],
-    all_baskets: &[Vec<u32>],
+    all: &Counts,
     active: &ease::ActiveItems,
     validation: &[TestCart],
     stage: &mut impl FnMut(Progress),
@@ -318,10 +326,10 @@ fn fit_sparse_ease(
     )));
     stage(Progress::Step(format!(
         "EASE: refitting on all {} orders",
-        all_baskets.len()
+        all.pairs.orders
     )));
     let shipped = active.sparsify(
-        &Ease::fit(&active.remap(all_baskets), active.len(), lambda),
+        &Ease::from_counts(&active.remap_counts(&all.pairs), lambda),
         keep,
     );
     (held_out, shipped)
@@ -338,23 +346,22 @@ struct Learned {
 }
 
 /// Fits the transformer and EASE (as asked; EASE over `ease_items`, the items with orders, when
-/// given) on all but the latest tenth of orders (see
-/// `validation_split`), then the blend on that tenth's carts against association tables
-/// counted without them, so nothing the blend is fitted on has seen the hidden items. EASE is
-/// then refitted on every order with the chosen λ; the transformer keeps its early-stopped
-/// weights unless `config.refit` retrains it on every order for the chosen epoch count.
+/// given) on all but the latest tenth of the sample's orders (see `validation_split`), then the
+/// blend on that tenth's carts against association tables counted without them, so nothing
+/// the blend is fitted on has seen the hidden items. EASE is then refitted on all the counts
+/// with the chosen λ; the transformer keeps its early-stopped weights unless `config.refit`
+/// retrains it on every order of the sample for the chosen epoch count.
 fn fit_learned(
     catalog: &Catalog,
     log: &OrderLog,
+    counts: &Counts,
     config: &TrainConfig,
-    all: &Baskets,
     ease_items: Option<&ease::ActiveItems>,
     seasonal: &SeasonalIndex,
     stage: &mut impl FnMut(Progress),
 ) -> Result<Learned, TrainError> {
     let fit_ease = ease_items.is_some();
     let max_history = config.transformer.map_or(0, |f| f.max_history);
-    let all_baskets = &all.baskets;
     let Validation {
         baskets: fit_baskets,
         histories: fit_histories,
@@ -384,8 +391,7 @@ fn fit_learned(
     let loo = tuning_carts(&validation);
     let (held_out_ease, ease) = match ease_items {
         Some(active) => {
-            let (held_out, shipped) =
-                fit_sparse_ease(&fit_baskets, all_baskets, active, &loo, stage);
+            let (held_out, shipped) = fit_sparse_ease(&fit_baskets, counts, active, &loo, stage);
             (Some(held_out), Some(shipped))
         }
         None => (None, None),
@@ -480,9 +486,13 @@ fn fit_learned(
     )));
     let (model, pq) = match (&config.transformer, config.refit) {
         (Some(fit_config), true) => {
+            let all = prepare_baskets(
+                log.orders.iter().map(|o| o.items.as_slice()),
+                config.max_order_items,
+            );
             stage(Progress::Record(format!(
                 "transformer: refitting on all {} orders for {best_epoch} epochs",
-                all_baskets.len()
+                all.baskets.len()
             )));
             let refit_config = FitConfig {
                 epochs: best_epoch,
@@ -494,7 +504,7 @@ fn fit_learned(
                 all.source.iter().map(|&o| histories[o].clone()).collect();
             let fitted = fit_transformer(
                 catalog,
-                all_baskets,
+                &all.baskets,
                 &all_histories,
                 &[],
                 &refit_config,

@@ -6,10 +6,17 @@ use crate::serve::seasonal::{SeasonalIndex, SCALE};
 pub const SHRINK_ORDERS: f64 = 20.0;
 
 /// Builds the index from baskets and their months (1..=12; `None` where untimed).
-///
-/// index(i, m) = share of item i's orders in month m ÷ share of all orders in month m, with
-/// [`SHRINK_ORDERS`] pseudo-orders spread like the whole shop so rare items stay near 1.0.
 pub fn build(baskets: &[Vec<u32>], months: &[Option<u8>], n_items: usize) -> SeasonalIndex {
+    let (per_item, per_month) = monthly_counts(baskets, months, n_items);
+    from_counts(&per_item, &per_month)
+}
+
+/// Orders per item and month, and timed orders per month: what the index is built from.
+pub fn monthly_counts(
+    baskets: &[Vec<u32>],
+    months: &[Option<u8>],
+    n_items: usize,
+) -> (Vec<[u32; 12]>, [u64; 12]) {
     let mut per_item = vec![[0u32; 12]; n_items];
     let mut per_month = [0u64; 12];
     for (basket, month) in baskets.iter().zip(months) {
@@ -22,6 +29,14 @@ pub fn build(baskets: &[Vec<u32>], months: &[Option<u8>], n_items: usize) -> Sea
             per_item[i as usize][m] += 1;
         }
     }
+    (per_item, per_month)
+}
+
+/// Builds the index from monthly counts ([`monthly_counts`]).
+///
+/// index(i, m) = share of item i's orders in month m ÷ share of all orders in month m, with
+/// [`SHRINK_ORDERS`] pseudo-orders spread like the whole shop so rare items stay near 1.0.
+pub fn from_counts(per_item: &[[u32; 12]], per_month: &[u64; 12]) -> SeasonalIndex {
     let total: u64 = per_month.iter().sum();
     let factors = per_item
         .iter()

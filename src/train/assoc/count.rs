@@ -120,7 +120,6 @@ pub fn count_pairs(baskets: &[Vec<u32>], n_items: usize, chunk_pairs: usize) -> 
             item_counts[i as usize] += 1;
         }
     }
-    let pairs_in = |b: &Vec<u32>| b.len() * b.len().saturating_sub(1) / 2;
     let mut totals: Vec<(u64, u32)> = Vec::new();
     let mut start = 0;
     while start < baskets.len() {
@@ -148,6 +147,95 @@ pub fn count_pairs(baskets: &[Vec<u32>], n_items: usize, chunk_pairs: usize) -> 
         item_counts,
         pairs: totals,
     }
+}
+
+/// Counts the keys `keys` emits per basket over baskets grouped by buyer (`buyers[b]` is
+/// `baskets[b]`'s): `(key, baskets, distinct buyers)` ascending by key. A buyer's baskets are
+/// counted together, so a key they bought ten times counts ten baskets and one buyer; chunks
+/// of buyers whose estimated keys (`size` per basket) stay within `chunk_keys` are counted at
+/// a time and merged, as [`count_pairs`] does.
+pub fn count_keys_by_buyer(
+    baskets: &[Vec<u32>],
+    buyers: &[u32],
+    chunk_keys: usize,
+    size: impl Fn(&[u32]) -> usize,
+    keys: impl Fn(&[u32], &mut Vec<u64>) + Sync,
+) -> Vec<(u64, u32, u32)> {
+    let mut by_buyer: Vec<usize> = (0..baskets.len()).collect();
+    by_buyer.sort_by_key(|&b| (buyers[b], b));
+    let groups: Vec<&[usize]> = by_buyer.chunk_by(|&a, &b| buyers[a] == buyers[b]).collect();
+    let mut totals: Vec<(u64, u32, u32)> = Vec::new();
+    let mut start = 0;
+    while start < groups.len() {
+        let (mut end, mut budget) = (start, 0usize);
+        while end < groups.len() {
+            let cost: usize = groups[end].iter().map(|&b| size(&baskets[b])).sum();
+            if end > start && budget + cost > chunk_keys {
+                break;
+            }
+            budget += cost;
+            end += 1;
+        }
+        let mut counted: Vec<(u64, u32, u32)> = groups[start..end]
+            .par_iter()
+            .flat_map_iter(|group| {
+                let mut own = Vec::new();
+                for &b in group.iter() {
+                    keys(&baskets[b], &mut own);
+                }
+                count_keys(own).into_iter().map(|(k, c)| (k, c, 1))
+            })
+            .collect();
+        counted.par_sort_unstable_by_key(|&(k, _, _)| k);
+        let mut chunk: Vec<(u64, u32, u32)> = Vec::with_capacity(counted.len());
+        for (k, c, n) in counted {
+            match chunk.last_mut() {
+                Some((key, count, buyers)) if *key == k => {
+                    *count += c;
+                    *buyers += n;
+                }
+                _ => chunk.push((k, c, n)),
+            }
+        }
+        totals = merge_tallies(totals, chunk);
+        start = end;
+    }
+    totals
+}
+
+/// Merges two key-sorted `(key, count, buyers)` lists, adding both figures of equal keys.
+fn merge_tallies(a: Vec<(u64, u32, u32)>, b: Vec<(u64, u32, u32)>) -> Vec<(u64, u32, u32)> {
+    if a.is_empty() {
+        return b;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut x, mut y) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(&(ka, ca, na)), Some(&(kb, cb, nb))) = (x.peek(), y.peek()) {
+        match ka.cmp(&kb) {
+            std::cmp::Ordering::Equal => {
+                out.push((ka, ca + cb, na + nb));
+                x.next();
+                y.next();
+            }
+            std::cmp::Ordering::Less => out.extend(x.next()),
+            std::cmp::Ordering::Greater => out.extend(y.next()),
+        }
+    }
+    out.extend(x);
+    out.extend(y);
+    out
+}
+
+/// Pair keys of a basket (distinct items, ascending), for [`count_keys_by_buyer`].
+pub fn basket_pairs(basket: &[u32], out: &mut Vec<u64>) {
+    for (x, &i) in basket.iter().enumerate() {
+        out.extend(basket[x + 1..].iter().map(|&j| pair_key(i, j)));
+    }
+}
+
+/// Upper bound on a basket's pair keys, for [`count_keys_by_buyer`]'s chunking.
+pub fn pairs_in(basket: &[u32]) -> usize {
+    basket.len() * basket.len().saturating_sub(1) / 2
 }
 
 /// A set of unordered pairs, for itemset mining.

@@ -7,48 +7,65 @@ use rayon::prelude::*;
 /// Bits per item index in a packed triple key; catalogs up to 2^21 items.
 const TRIPLE_BITS: u32 = 21;
 
+/// Keys of a basket's triples (distinct items, ascending) whose three pairs are all frequent.
+pub fn triple_keys(basket: &[u32], frequent_pairs: &PairSet, out: &mut Vec<u64>) {
+    for (x, &a) in basket.iter().enumerate() {
+        for (y, &b) in basket.iter().enumerate().skip(x + 1) {
+            if !frequent_pairs.contains(a, b) {
+                continue;
+            }
+            for &c in &basket[y + 1..] {
+                if frequent_pairs.contains(a, c) && frequent_pairs.contains(b, c) {
+                    out.push(
+                        (a as u64) << (2 * TRIPLE_BITS) | (b as u64) << TRIPLE_BITS | c as u64,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The items of a [`triple_keys`] key, ascending.
+pub fn unpack_triple(key: u64) -> [u32; 3] {
+    let mask = (1u64 << TRIPLE_BITS) - 1;
+    [
+        (key >> (2 * TRIPLE_BITS)) as u32,
+        ((key >> TRIPLE_BITS) & mask) as u32,
+        (key & mask) as u32,
+    ]
+}
+
 /// Mines 3-itemsets whose three pairs are all frequent, keeping those in `min_count`+ orders.
 ///
-/// Orders longer than `max_order_items` are skipped (as for pair counting). Result is sorted by
-/// count descending, ties by items, truncated to `limit`.
+/// Result is sorted by count descending, ties by items ([`rank_itemsets`]), truncated to
+/// `limit`.
 pub fn mine_triples(
     baskets: &[Vec<u32>],
     frequent_pairs: &PairSet,
     min_count: u32,
     limit: usize,
 ) -> Vec<Itemset> {
-    let mask = (1u64 << TRIPLE_BITS) - 1;
-    let keys = |basket: &Vec<u32>| {
-        let mut out = Vec::new();
-        for (x, &a) in basket.iter().enumerate() {
-            for (y, &b) in basket.iter().enumerate().skip(x + 1) {
-                if !frequent_pairs.contains(a, b) {
-                    continue;
-                }
-                for &c in &basket[y + 1..] {
-                    if frequent_pairs.contains(a, c) && frequent_pairs.contains(b, c) {
-                        out.push(
-                            (a as u64) << (2 * TRIPLE_BITS) | (b as u64) << TRIPLE_BITS | c as u64,
-                        );
-                    }
-                }
-            }
-        }
-        out
-    };
-    let keyed: Vec<u64> = baskets.par_iter().flat_map_iter(keys).collect();
-    let mut sets: Vec<Itemset> = count_keys(keyed)
+    let keyed: Vec<u64> = baskets
+        .par_iter()
+        .flat_map_iter(|basket| {
+            let mut out = Vec::new();
+            triple_keys(basket, frequent_pairs, &mut out);
+            out
+        })
+        .collect();
+    let sets: Vec<Itemset> = count_keys(keyed)
         .into_iter()
         .filter(|&(_, c)| c >= min_count)
         .map(|(key, count)| Itemset {
-            items: [
-                (key >> (2 * TRIPLE_BITS)) as u32,
-                ((key >> TRIPLE_BITS) & mask) as u32,
-                (key & mask) as u32,
-            ],
+            items: unpack_triple(key),
             count,
         })
         .collect();
+    rank_itemsets(sets, limit)
+}
+
+/// Itemsets by count descending, ties by items, the first `limit`.
+pub fn rank_itemsets(mut sets: Vec<Itemset>, limit: usize) -> Vec<Itemset> {
     sets.sort_by(|a, b| b.count.cmp(&a.count).then(a.items.cmp(&b.items)));
     sets.truncate(limit);
     sets

@@ -5,6 +5,7 @@
 //! is a function of an exact count.
 
 use crate::serve::assoc::{AssocTable, Itemset, Neighbor, PairStats};
+use crate::train::counts::Counts;
 use std::collections::HashMap;
 
 /// Default `train --min-customers`.
@@ -31,55 +32,15 @@ pub fn round_count(c: u32) -> u32 {
 }
 
 /// The table and itemsets a public export may carry: pairs and itemsets with at least
-/// `min_buyers` distinct buyers, counts rounded ([`round_count`]), each row rescored from the
-/// published counts and sorted by score (ties by item index). `buyers[b]` is the buyer of
-/// `baskets[b]` (the baskets the table was counted from).
+/// `min_buyers` distinct buyers (as `counts` has them), counts rounded ([`round_count`]), each
+/// row rescored from the published counts and sorted by score (ties by item index).
 pub fn publish(
     table: &AssocTable,
     itemsets: &[Itemset],
-    baskets: &[Vec<u32>],
-    buyers: &[u32],
+    counts: &Counts,
     min_buyers: u32,
 ) -> (AssocTable, Vec<Itemset>, Withheld) {
-    // Baskets grouped by buyer, so a buyer's repeat purchases count once.
-    let mut order: Vec<usize> = (0..baskets.len()).collect();
-    order.sort_by_key(|&b| buyers[b]);
     let key = |a: u32, b: u32| ((a.min(b) as u64) << 32) | a.max(b) as u64;
-    // Per stored pair: (last buyer seen, distinct buyers).
-    let mut pairs: HashMap<u64, (u32, u32)> = HashMap::new();
-    for i in 0..table.items() {
-        for nb in table.row(i as u32) {
-            pairs.insert(key(i as u32, nb.item), (u32::MAX, 0));
-        }
-    }
-    let mut sets: HashMap<[u32; 3], (u32, u32)> =
-        itemsets.iter().map(|s| (s.items, (u32::MAX, 0))).collect();
-    let seen = |entry: &mut (u32, u32), buyer: u32| {
-        if entry.0 != buyer {
-            *entry = (buyer, entry.1 + 1);
-        }
-    };
-    for &b in &order {
-        let (basket, buyer) = (&baskets[b], buyers[b]);
-        for (x, &i) in basket.iter().enumerate() {
-            for &j in &basket[x + 1..] {
-                if let Some(e) = pairs.get_mut(&key(i, j)) {
-                    seen(e, buyer);
-                }
-            }
-        }
-        if !sets.is_empty() && basket.len() >= 3 {
-            for (x, &i) in basket.iter().enumerate() {
-                for (y, &j) in basket.iter().enumerate().skip(x + 1) {
-                    for &k in &basket[y + 1..] {
-                        if let Some(e) = sets.get_mut(&[i, j, k]) {
-                            seen(e, buyer);
-                        }
-                    }
-                }
-            }
-        }
-    }
     let orders = round_count(table.orders);
     let item_counts: Vec<u32> = table.item_counts.iter().map(|&c| round_count(c)).collect();
     let mut offsets = vec![0u32];
@@ -90,7 +51,7 @@ pub fn publish(
             .row(i)
             .iter()
             .filter(|nb| {
-                let keep = pairs[&key(i, nb.item)].1 >= min_buyers;
+                let keep = counts.pair_buyers(i, nb.item) >= min_buyers;
                 if !keep {
                     withheld_pairs.insert(key(i, nb.item));
                 }
@@ -117,7 +78,7 @@ pub fn publish(
     }
     let mut kept: Vec<Itemset> = itemsets
         .iter()
-        .filter(|s| sets[&s.items].1 >= min_buyers)
+        .filter(|s| counts.triple_buyers(s.items) >= min_buyers)
         .map(|s| Itemset {
             items: s.items,
             count: round_count(s.count),
@@ -159,7 +120,7 @@ pub fn buyer_ids<'a>(customers: impl IntoIterator<Item = Option<&'a str>>) -> Ve
 mod tests {
     use super::*;
     use crate::train::assoc::build::{build_table, AssocConfig};
-    use crate::train::assoc::count::count_pairs;
+    use crate::train::ingest::{Order, OrderLog};
 
     #[test]
     fn counts_round_to_two_significant_figures() {
@@ -189,15 +150,30 @@ mod tests {
             customers.push(Some(format!("d{k}")));
         }
         let config = AssocConfig::default();
-        let table = build_table(&count_pairs(&baskets, 4, 1 << 20), &config);
-        let buyers = buyer_ids(customers.iter().map(|c| c.as_deref()));
-        let (published, _, withheld) = publish(&table, &[], &baskets, &buyers, 5);
+        let log = |customers: &[Option<String>]| OrderLog {
+            lines: 0,
+            orders: baskets
+                .iter()
+                .zip(customers)
+                .enumerate()
+                .map(|(k, (b, c))| Order {
+                    id: format!("o{k}"),
+                    customer: c.clone(),
+                    time: None,
+                    items: b.clone(),
+                    unit_prices: vec![None; b.len()],
+                })
+                .collect(),
+        };
+        let counts = Counts::of(&log(&customers), 4, 100, 10, 1 << 20);
+        let table = build_table(&counts.pairs, &config);
+        let (published, _, withheld) = publish(&table, &[], &counts, 5);
         assert!(published.row(0).is_empty() && published.row(1).is_empty());
         assert_eq!(published.row(2)[0].item, 3);
         assert_eq!(withheld.pairs, 1);
         // Without customer ids every order is its own buyer: the 40 orders keep the pair.
-        let anonymous = buyer_ids(customers.iter().map(|_| None));
-        let (published, _, _) = publish(&table, &[], &baskets, &anonymous, 5);
+        let anonymous = Counts::of(&log(&vec![None; customers.len()]), 4, 100, 10, 1 << 20);
+        let (published, _, _) = publish(&table, &[], &anonymous, 5);
         assert_eq!(published.row(0)[0].item, 1);
     }
 }

@@ -517,6 +517,27 @@ pub struct OrderLog {
     pub lines: u64,
 }
 
+impl OrderLog {
+    /// Puts the orders in time order (untimed first, ties by order id) and each order's lines
+    /// in item order (ties by unit price), so what is learned from a log does not depend on
+    /// the order its rows were written in — a warehouse query or a Spark job returns rows in
+    /// no particular order.
+    pub fn canonicalize(&mut self) {
+        self.orders
+            .sort_unstable_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
+        for order in &mut self.orders {
+            let mut lines: Vec<(u32, Option<i64>)> = order
+                .items
+                .iter()
+                .copied()
+                .zip(order.unit_prices.iter().copied())
+                .collect();
+            lines.sort_unstable();
+            (order.items, order.unit_prices) = lines.into_iter().unzip();
+        }
+    }
+}
+
 /// Reads `order_id,item_id[,customer_id,timestamp,quantity,unit_price,currency]` against a
 /// catalog; unit prices are in the catalog's currency, and a line naming another is rejected.
 /// A path ending in `.parquet` is read as Parquet ([`parquet::read_orders`]), else as CSV.
@@ -682,6 +703,10 @@ impl<'a> OrderAssembler<'a> {
 
     /// The log, and every reject (`file_rejects`, the file-level ones, first) in file order.
     fn finish(self, mut file_rejects: Vec<Reject>) -> (OrderLog, Vec<Reject>) {
+        // The line rejects are in reading order already (file by file, for several files).
+        if file_rejects.is_empty() {
+            return (self.log, self.rejects);
+        }
         file_rejects.extend(self.rejects);
         file_rejects.sort_by_key(|r| r.place());
         (self.log, file_rejects)

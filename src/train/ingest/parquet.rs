@@ -18,7 +18,7 @@ use arrow_array::types::{
     Int8Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
-use arrow_array::{Array, RecordBatch};
+use arrow_array::Array;
 use arrow_schema::{DataType, TimeUnit};
 use chrono::DateTime;
 use parquet::arrow::arrow_reader::{
@@ -41,17 +41,52 @@ const COLUMNS: [&str; 7] = [
 
 /// Reads an order log from a Parquet file (see the module docs) against a catalog.
 pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reject>), FileError> {
+    read_order_files(&[path.to_path_buf()], catalog)
+}
+
+/// Reads one order log from several Parquet files (the parts a query engine writes), an
+/// order's lines possibly in more than one; rejects name their file.
+pub fn read_order_files(
+    paths: &[std::path::PathBuf],
+    catalog: &Catalog,
+) -> Result<(OrderLog, Vec<Reject>), FileError> {
+    let mut orders = OrderAssembler::new("", catalog);
+    for path in paths {
+        orders.file = path.display().to_string();
+        for_each_row(path, &COLUMNS, 2, |place, cells| {
+            orders.line(place, |name| {
+                COLUMNS
+                    .iter()
+                    .position(|c| *c == name)
+                    .map_or("", |k| cells[k].as_str())
+            });
+            Ok(())
+        })?;
+    }
+    Ok(orders.finish(Vec::new()))
+}
+
+/// Reads `columns` of every row of a Parquet file, a row group at a time, each cell as the
+/// text a CSV would hold (empty where null or where the file lacks an optional column), and
+/// gives them to `visit` with the row's place. The first `required` columns must exist; a
+/// column of a type cartwise does not read is an error naming it, as is `visit`'s error.
+pub fn for_each_row(
+    path: &Path,
+    columns: &[&str],
+    required: usize,
+    mut visit: impl FnMut(Place, &[String]) -> Result<(), FileError>,
+) -> Result<(), FileError> {
     let file_name = path.display().to_string();
     let file = std::fs::File::open(path).at(|| format!("opening {file_name}"))?;
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
         .at(|| format!("{file_name}: reading the Parquet footer"))?;
     let schema = metadata.schema().clone();
     // Each wanted column's position among the file's top-level columns, where present.
-    let positions: Vec<Option<usize>> = COLUMNS
+    let positions: Vec<Option<usize>> = columns
         .iter()
         .map(|name| schema.index_of(name).ok())
         .collect();
-    for (name, at) in COLUMNS.iter().zip(&positions).take(2) {
+    for (name, at) in columns.iter().zip(&positions).take(required) {
         if at.is_none() {
             let have: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
             return Err(FileError::Invalid(format!(
@@ -60,7 +95,7 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
             )));
         }
     }
-    for (name, at) in COLUMNS.iter().zip(&positions) {
+    for (name, at) in columns.iter().zip(&positions) {
         if let Some(i) = at {
             let data_type = schema.field(*i).data_type();
             if !readable(data_type) {
@@ -73,8 +108,7 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
     }
     let roots: Vec<usize> = positions.iter().flatten().copied().collect();
     let groups = metadata.metadata().num_row_groups();
-    let mut orders = OrderAssembler::new(&file_name, catalog);
-    let mut cells: Vec<String> = vec![String::new(); COLUMNS.len()];
+    let mut cells: Vec<String> = vec![String::new(); columns.len()];
     for group in 0..groups {
         let mask = ProjectionMask::roots(
             metadata.metadata().file_metadata().schema_descr(),
@@ -93,7 +127,10 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
             let batch = batch
                 .map_err(parquet::errors::ParquetError::from)
                 .at(|| format!("{file_name}: row group {group}, reading from row {row}"))?;
-            let arrays = columns_of(&batch);
+            let arrays: Vec<Option<std::sync::Arc<dyn Array>>> = columns
+                .iter()
+                .map(|name| batch.column_by_name(name).cloned())
+                .collect();
             for i in 0..batch.num_rows() {
                 for (cell, array) in cells.iter_mut().zip(&arrays) {
                     cell.clear();
@@ -101,25 +138,12 @@ pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reje
                         text(array.as_ref(), i, cell);
                     }
                 }
-                orders.line(Place::Row { group, row }, |name| {
-                    COLUMNS
-                        .iter()
-                        .position(|c| *c == name)
-                        .map_or("", |k| cells[k].as_str())
-                });
+                visit(Place::Row { group, row }, &cells)?;
                 row += 1;
             }
         }
     }
-    Ok(orders.finish(Vec::new()))
-}
-
-/// The batch's array for each of [`COLUMNS`], where the file has it.
-fn columns_of(batch: &RecordBatch) -> Vec<Option<std::sync::Arc<dyn Array>>> {
-    COLUMNS
-        .iter()
-        .map(|name| batch.column_by_name(name).cloned())
-        .collect()
+    Ok(())
 }
 
 /// Whether [`text`] reads cells of this type.
