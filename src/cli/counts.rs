@@ -50,6 +50,7 @@ pub fn run(args: Args) -> Result<()> {
     let (catalog, mut rejects) = ingest::read_products(&args.products, currency.as_ref())?;
     bar.set_message("reading orders");
     let (mut log, order_rejects) = ingest::read_orders(&args.orders, &catalog)?;
+    let rejected_lines = order_rejects.iter().filter(|r| !r.kept).count() as u64;
     rejects.extend(order_rejects);
     bar.finish_and_clear();
     report_rejects(&rejects);
@@ -62,13 +63,17 @@ pub fn run(args: Args) -> Result<()> {
     }
     log.canonicalize();
     let bar = spinner("counting items, pairs, 3-itemsets and months");
-    let counts = Counts::of(
-        &log,
-        catalog.len(),
-        args.max_order_items,
-        args.min_itemset_count,
-        cartwise::train::assoc::count::DEFAULT_CHUNK_PAIRS,
-    );
+    let counts = Counts {
+        // The lines the reader left out, as the Spark job's summary counts its own.
+        rejected_lines,
+        ..Counts::of(
+            &log,
+            catalog.len(),
+            args.max_order_items,
+            args.min_itemset_count,
+            cartwise::train::assoc::count::DEFAULT_CHUNK_PAIRS,
+        )
+    };
     let threshold = sample::threshold(counts.orders, args.sample_orders);
     let sampled = sample::sample(&log, threshold);
     bar.set_message("writing Parquet");

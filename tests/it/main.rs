@@ -9,6 +9,7 @@ mod baselines;
 mod cli;
 mod cold_start;
 mod common;
+mod counts;
 mod currency;
 mod ease;
 mod eval;
