@@ -541,3 +541,83 @@ fn parquet_files_without_the_columns_or_with_unreadable_types_are_refused_by_nam
         "{err}"
     );
 }
+
+#[test]
+fn parquet_products_read_as_the_same_csv_with_links_and_rejects_by_row() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    // item, title, category, price, cost, url
+    let rows: [[&str; 6]; 5] = [
+        ["A", "Alpha", "X", "2.50", "1.00", "https://shop.example/a"],
+        ["B", "Beta", "X", "4.00", "0", "/b"],
+        ["A", "Again", "Y", "1.00", "", ""],
+        ["C", "", "Y", "1.00", "", ""],
+        ["D", "Delta", "Y", "2.5x", "", "javascript:alert(1)"],
+    ];
+    let csv: String = std::iter::once("item_id,title,category,price,cost,url\n".to_string())
+        .chain(rows.iter().map(|r| r.join(",") + "\n"))
+        .collect();
+    let csv_path = file(&dir, "products.csv", &csv);
+    let column = |k: usize| {
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| Some(r[k]).filter(|c| !c.is_empty())),
+        )) as ArrayRef
+    };
+    let batch = RecordBatch::try_from_iter(
+        ["item_id", "title", "category", "price", "cost", "url"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| (*name, column(k))),
+    )
+    .unwrap();
+    let path = dir.path().join("products.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(2))
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let (from_csv, csv_rejects) = read_products(&csv_path, None).unwrap();
+    let (from_parquet, rejects) = read_products(&path, None).unwrap();
+    assert_eq!(from_parquet.products(), from_csv.products());
+    assert_eq!(from_parquet.len(), 2, "A and B");
+    let places: Vec<(Option<usize>, u64, &str)> = rejects
+        .iter()
+        .map(|r| (r.row_group, r.line, r.reason))
+        .collect();
+    assert_eq!(
+        places,
+        vec![
+            (Some(0), 1, "suspicious cost"),
+            (Some(1), 0, "duplicate item_id"),
+            (Some(1), 1, "missing title"),
+            (Some(2), 0, "bad price"),
+        ]
+    );
+    assert_eq!(
+        csv_rejects.iter().map(|r| r.reason).collect::<Vec<_>>(),
+        rejects.iter().map(|r| r.reason).collect::<Vec<_>>()
+    );
+    assert!(
+        rejects[1]
+            .detail
+            .contains("already defined on row group 0, row 0"),
+        "{}",
+        rejects[1]
+    );
+    let (links, link_rejects) = cartwise::train::ingest::read_links(&path, &from_parquet).unwrap();
+    assert_eq!(
+        links.url,
+        vec!["https://shop.example/a".to_string(), "/b".to_string()]
+    );
+    assert!(
+        link_rejects.is_empty(),
+        "D was rejected as a product, so its link is not read"
+    );
+}

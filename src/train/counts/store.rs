@@ -172,70 +172,98 @@ fn ascending(mut set: Vec<&str>) -> Vec<&str> {
 }
 
 /// The sample's order lines, in the order-log contract's columns (times in UTC ISO 8601,
-/// unit prices in major units of the catalog's currency).
+/// unit prices in major units of the catalog's currency), written [`SAMPLE_BATCH_ORDERS`]
+/// orders at a time so a large sample never sits in memory twice.
 fn write_sample(dir: &Path, catalog: &Catalog, sample: &OrderLog) -> Result<(), FileError> {
-    let lines = || {
-        sample
-            .orders
-            .iter()
-            .flat_map(|o| o.items.iter().zip(&o.unit_prices).map(move |l| (o, l)))
-    };
     let time = |t: Option<i64>| {
         t.and_then(|t| chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0))
             .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
     };
-    let strings = |v: Vec<Option<String>>| Arc::new(StringArray::from(v)) as ArrayRef;
-    write_table(
-        dir,
-        "sample",
+    let batch = |orders: &[crate::train::ingest::Order]| {
+        let lines = || {
+            orders
+                .iter()
+                .flat_map(|o| o.items.iter().zip(&o.unit_prices).map(move |l| (o, l)))
+        };
+        let strings = |v: Vec<Option<&str>>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let times: Vec<Option<String>> = lines().map(|(o, _)| time(o.time)).collect();
+        let prices: Vec<Option<String>> = lines()
+            .map(|(_, (_, p))| p.map(|p| catalog.currency().format(p)))
+            .collect();
         vec![
             (
                 "order_id",
-                strings(lines().map(|(o, _)| Some(o.id.clone())).collect()),
+                strings(lines().map(|(o, _)| Some(o.id.as_str())).collect()),
             ),
             (
                 "item_id",
                 strings(
                     lines()
-                        .map(|(_, (&i, _))| Some(catalog.get(i).id.clone()))
+                        .map(|(_, (&i, _))| Some(catalog.get(i).id.as_str()))
                         .collect(),
                 ),
             ),
             (
                 "customer_id",
-                strings(lines().map(|(o, _)| o.customer.clone()).collect()),
+                strings(lines().map(|(o, _)| o.customer.as_deref()).collect()),
             ),
             (
                 "timestamp",
-                strings(lines().map(|(o, _)| time(o.time)).collect()),
+                strings(times.iter().map(Option::as_deref).collect()),
             ),
             (
                 "unit_price",
-                strings(
-                    lines()
-                        .map(|(_, (_, p))| p.map(|p| catalog.currency().format(p)))
-                        .collect(),
-                ),
+                strings(prices.iter().map(Option::as_deref).collect()),
             ),
-        ],
+        ]
+    };
+    write_batches(
+        dir,
+        "sample",
+        sample.orders.chunks(SAMPLE_BATCH_ORDERS).map(batch),
     )
 }
 
-/// Writes one table as `dir/name/part-00000.parquet`.
+/// Orders per record batch of the written sample.
+const SAMPLE_BATCH_ORDERS: usize = 1 << 16;
+
+/// Writes one table of one record batch as `dir/name/part-00000.parquet`.
 fn write_table(dir: &Path, name: &str, columns: Vec<(&str, ArrayRef)>) -> Result<(), FileError> {
+    write_batches(dir, name, [columns])
+}
+
+/// Writes one table as `dir/name/part-00000.parquet`, one record batch after another (the
+/// first gives the schema; none at all writes nothing).
+fn write_batches<'a>(
+    dir: &Path,
+    name: &str,
+    batches: impl IntoIterator<Item = Vec<(&'a str, ArrayRef)>>,
+) -> Result<(), FileError> {
     let folder = dir.join(name);
     std::fs::create_dir_all(&folder).at(|| format!("creating {}", folder.display()))?;
     let path = folder.join("part-00000.parquet");
     let context = || format!("writing {}", path.display());
-    let batch = RecordBatch::try_from_iter(columns)
-        .map_err(|e| FileError::Invalid(format!("{}: {e}", context())))?;
-    let file = std::fs::File::create(&path).at(context)?;
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties)).at(context)?;
-    writer.write(&batch).at(context)?;
-    writer.close().at(context)?;
+    let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+    for columns in batches {
+        let batch = RecordBatch::try_from_iter(columns)
+            .map_err(|e| FileError::Invalid(format!("{}: {e}", context())))?;
+        let writer = match &mut writer {
+            Some(w) => w,
+            None => {
+                let file = std::fs::File::create(&path).at(context)?;
+                let properties = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .build();
+                writer.insert(
+                    ArrowWriter::try_new(file, batch.schema(), Some(properties)).at(context)?,
+                )
+            }
+        };
+        writer.write(&batch).at(context)?;
+    }
+    if let Some(writer) = writer {
+        writer.close().at(context)?;
+    }
     Ok(())
 }
 
@@ -290,7 +318,7 @@ struct Row<'a> {
 impl Row<'_> {
     /// An error at this row.
     fn error(&self, detail: String) -> FileError {
-        FileError::Invalid(format!("{}: {}: {detail}", self.file, self.place))
+        FileError::Invalid(format!("{}: {detail}", self.place.in_file(self.file)))
     }
 
     /// Cell `k` as a count: a whole number from 0 to `max`.

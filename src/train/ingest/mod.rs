@@ -59,11 +59,6 @@ impl Reject {
         }
     }
 
-    /// A warning about a row that was kept.
-    fn warning(file: &str, line: u64, reason: &'static str, detail: String) -> Self {
-        Self::warning_at(file, Place::Line(line), reason, detail)
-    }
-
     /// A warning about the row at `place`, which was kept.
     fn warning_at(file: &str, place: Place, reason: &'static str, detail: String) -> Self {
         Self {
@@ -86,11 +81,13 @@ impl Reject {
 
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.place() {
-            Place::Line(line) => write!(f, "{}:{line}", self.file)?,
-            place => write!(f, "{}: {place}", self.file)?,
-        }
-        write!(f, ": {}: {}", self.reason, self.detail)
+        write!(
+            f,
+            "{}: {}: {}",
+            self.place().in_file(&self.file),
+            self.reason,
+            self.detail
+        )
     }
 }
 
@@ -100,6 +97,17 @@ impl fmt::Display for Reject {
 pub enum Place {
     Line(u64),
     Row { group: usize, row: u64 },
+}
+
+impl Place {
+    /// The file and this place, as an error names them: `file:line` for a CSV line, `file: row
+    /// group G, row R` for a Parquet row.
+    pub fn in_file(&self, file: &str) -> String {
+        match self {
+            Place::Line(line) => format!("{file}:{line}"),
+            place => format!("{file}: {place}"),
+        }
+    }
 }
 
 impl fmt::Display for Place {
@@ -340,41 +348,69 @@ fn currency_cell(cell: &str, currency: &Currency) -> Result<(), String> {
     }
 }
 
-/// Reads `item_id,title[,category,price,cost,currency]`; duplicates after the first are
-/// rejected. Amounts are read in `currency` when given (`train --currency`), else in the
+/// Every row of a CSV or (by the `.parquet` extension) Parquet file as its `columns`' cells
+/// (empty where absent), with its place; the first `required` columns must exist. Returns the
+/// file's name, the rows and the rows that could not be read (a CSV's malformed rows).
+fn read_rows(
+    path: &Path,
+    columns: &[&str],
+    required: usize,
+) -> Result<(String, Vec<(Place, Vec<String>)>, Vec<Reject>), FileError> {
+    let mut rows = Vec::new();
+    let mut rejects = Vec::new();
+    if is_parquet(path) {
+        parquet::for_each_row(path, columns, required, |place, cells| {
+            rows.push((place, cells.to_vec()));
+            Ok(())
+        })?;
+        return Ok((path.display().to_string(), rows, rejects));
+    }
+    let mut table = Table::open(path, &columns[..required])?;
+    table.rows(&mut rejects, |line, row| {
+        rows.push((
+            Place::Line(line),
+            columns.iter().map(|c| row.get(c).to_string()).collect(),
+        ));
+    });
+    Ok((table.file, rows, rejects))
+}
+
+/// Whether a path names a Parquet file (by its extension, any case).
+fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+/// Reads `item_id,title[,category,price,cost,currency]` from a CSV or Parquet file (by
+/// the `.parquet` extension); duplicates after the first are rejected. Amounts are read in `currency` when given (`train --currency`), else in the
 /// currency the file's first `currency` cell names, else in US dollars; a row naming another
 /// currency is rejected, as its amounts would be misread.
 pub fn read_products(
     path: &Path,
     currency: Option<&Currency>,
 ) -> Result<(Catalog, Vec<Reject>), FileError> {
-    let mut table = Table::open(path, &["item_id", "title"])?;
-    let file = table.file.clone();
-    let mut rejects = Vec::new();
     // Rows are kept as text until the currency is known: the first `currency` cell may come
     // after rows whose amounts it governs.
-    let mut rows: Vec<(u64, [String; 6])> = Vec::new();
-    table.rows(&mut rejects, |line, row| {
-        let cell = |name: &str| row.get(name).to_string();
-        rows.push((
-            line,
-            ["item_id", "title", "category", "price", "cost", "currency"].map(cell),
-        ));
-    });
+    let (file, rows, mut rejects) = read_rows(
+        path,
+        &["item_id", "title", "category", "price", "cost", "currency"],
+        2,
+    )?;
     let currency = match currency {
         Some(c) => c.clone(),
         None => match rows.iter().find(|(_, r)| !r[5].is_empty()) {
-            Some((line, r)) => {
-                iso_4217(&r[5]).map_err(|e| FileError::Invalid(format!("{file}:{line}: {e}")))?
-            }
+            Some((place, r)) => iso_4217(&r[5])
+                .map_err(|e| FileError::Invalid(format!("{}: {e}", place.in_file(&file))))?,
             None => Currency::default(),
         },
     };
     let mut products: Vec<Product> = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for (line, [id, title, category, price, cost, row_currency]) in rows {
+    let mut seen: HashMap<String, Place> = HashMap::new();
+    for (line, cells) in rows {
+        let [id, title, category, price, cost, row_currency]: [String; 6] =
+            cells.try_into().expect("six columns asked for");
         let mut reject = |reason: &'static str, detail: String| {
-            rejects.push(Reject::row(&file, line, reason, detail))
+            rejects.push(Reject::at(&file, line, reason, detail))
         };
         if id.is_empty() {
             reject("missing item_id", "item_id is empty".into());
@@ -387,7 +423,7 @@ pub fn read_products(
         if let Some(first) = seen.get(&id) {
             reject(
                 "duplicate item_id",
-                format!("item {id:?} already defined on line {first}"),
+                format!("item {id:?} already defined on {first}"),
             );
             continue;
         }
@@ -405,7 +441,7 @@ pub fn read_products(
             (Ok(price), Ok(cost)) => {
                 seen.insert(id.clone(), line);
                 if let Some(detail) = suspicious_cost(price, cost) {
-                    rejects.push(Reject::warning(
+                    rejects.push(Reject::warning_at(
                         &file,
                         line,
                         "suspicious cost",
@@ -422,7 +458,7 @@ pub fn read_products(
             }
         }
     }
-    rejects.sort_by_key(|r| r.line);
+    rejects.sort_by_key(|r| r.place());
     let catalog = Catalog::new(products)
         .expect("duplicates rejected above")
         .in_currency(currency);
@@ -444,47 +480,47 @@ fn suspicious_cost(price: Option<i64>, cost: Option<i64>) -> Option<String> {
     }
 }
 
-/// Reads the optional `image_url` and `url` columns of a products file for the catalog it was
+/// Reads the optional `image_url` and `url` columns of a products file (CSV or Parquet) for the catalog it was
 /// read into (empty where a product has none). A link that is not `https://`, `http://` or
 /// site-relative is left out and reported as a rejected field, naming the item.
 pub fn read_links(
     path: &Path,
     catalog: &Catalog,
 ) -> Result<(ProductLinks, Vec<Reject>), FileError> {
-    let mut table = Table::open(path, &["item_id"])?;
-    let file = table.file.clone();
+    let (file, rows, _) = read_rows(path, &["item_id", "image_url", "url"], 1)?;
     let mut links = ProductLinks {
         image: vec![String::new(); catalog.len()],
         url: vec![String::new(); catalog.len()],
     };
-    let mut rejects = Vec::new();
     let mut row_rejects = Vec::new();
-    table.rows(&mut rejects, |line, row| {
-        let Some(item) = catalog.lookup(row.get("item_id")) else {
-            return; // a row read_products rejected, reported there
+    for (line, cells) in rows {
+        let Some(item) = catalog.lookup(&cells[0]) else {
+            continue; // a row read_products rejected, reported there
         };
-        for (column, list) in [("image_url", &mut links.image), ("url", &mut links.url)] {
-            let link = row.get(column).trim();
+        for (k, column, list) in [
+            (1, "image_url", &mut links.image),
+            (2, "url", &mut links.url),
+        ] {
+            let link = cells[k].trim();
             if link.is_empty() {
                 continue;
             }
             if safe_link(link) {
                 list[item as usize] = link.to_string();
             } else {
-                row_rejects.push(Reject::warning(
+                row_rejects.push(Reject::warning_at(
                     &file,
                     line,
                     "bad link",
                     format!(
                         "item {:?}: {column} {link:?} is not an https, http or site-relative link (left out)",
-                        row.get("item_id")
+                        cells[0]
                     ),
                 ));
             }
         }
-    });
+    }
     // Malformed rows were already reported by read_products.
-    row_rejects.sort_by_key(|r| r.line);
     Ok((links, row_rejects))
 }
 
@@ -542,10 +578,7 @@ impl OrderLog {
 /// catalog; unit prices are in the catalog's currency, and a line naming another is rejected.
 /// A path ending in `.parquet` is read as Parquet ([`parquet::read_orders`]), else as CSV.
 pub fn read_orders(path: &Path, catalog: &Catalog) -> Result<(OrderLog, Vec<Reject>), FileError> {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-    {
+    if is_parquet(path) {
         return parquet::read_orders(path, catalog);
     }
     let mut table = Table::open(path, &["order_id", "item_id"])?;
