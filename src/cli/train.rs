@@ -90,8 +90,9 @@ pub struct Args {
     /// epochs (about doubles training time; the checkpoint keeps it under DIR/refit).
     #[arg(long)]
     pub refit: bool,
-    /// Fit sparse EASE item-to-item weights when at most this many items have orders (a
-    /// dense solve over those: about a minute and 2 GB at 10,000); 0 turns it off.
+    /// EASE item-to-item weights by the dense solve when at most this many items have orders
+    /// (about a minute and 2 GB at 10,000), past that each item's weights over its 256 most
+    /// co-purchased items (neighbourhood EASE); 0 turns EASE off.
     #[arg(long, default_value_t = cartwise::train::ease::TRAIN_MAX_ITEMS)]
     pub ease_max_items: usize,
     /// The export states each item's cost only by its margin band, this wide (a fraction of

@@ -1,10 +1,12 @@
-//! Evaluation baselines fitted on training orders: item-kNN (cosine) here, and dense EASE
-//! from [`crate::train::ease`].
+//! Evaluation baselines fitted on training orders: item-kNN (cosine) here, dense EASE from
+//! [`crate::train::ease`] and neighbourhood EASE from [`crate::train::local_ease`].
 
+use crate::serve::ease::SparseEase;
 use crate::serve::export::Export;
 use crate::train::assoc::count::{count_pairs, prepare_baskets, unpack_pair, DEFAULT_CHUNK_PAIRS};
 use crate::train::ease::{self, Ease};
 use crate::train::ingest::OrderLog;
+use crate::train::local_ease;
 use crate::train::protocol::{measure, top_of_scores, tuning_carts, validation_split, Validation};
 use crate::train::Progress;
 
@@ -65,15 +67,56 @@ pub fn baskets_of(orders: &[crate::train::ingest::Order], max_order_items: usize
     prepare_baskets(orders.iter().map(|o| o.items.as_slice()), max_order_items).baskets
 }
 
+/// Dense EASE over a set of items (all of them, or the most bought when the catalog is past
+/// the dense limit); carts and rankings in catalog indices.
+pub struct DenseEase {
+    items: ease::ActiveItems,
+    ease: Ease,
+    /// Fitted over every catalog item (not a head of the most bought).
+    pub whole: bool,
+}
+
+impl DenseEase {
+    /// Ranks the fitted items for a cart (items outside the set are left out of the cart).
+    pub fn rank(&self, cart: &[u32]) -> Vec<u32> {
+        let cart = self.items.remap(&[cart.to_vec()]).remove(0);
+        self.ease
+            .rank(&cart)
+            .into_iter()
+            .map(|k| self.items.items()[k as usize])
+            .collect()
+    }
+
+    /// Serving size of the dense f32 matrix.
+    pub fn size_bytes(&self) -> u64 {
+        self.ease.size_bytes()
+    }
+
+    /// How many items it was fitted over.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether it was fitted over no items.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
 /// The baselines `eval` fits on the training orders.
 pub struct Fitted {
     pub knn: ItemKnn,
-    /// Dense EASE, when the catalog is within its dense-solve limit.
-    pub ease: Option<Ease>,
+    /// Dense EASE: over the whole catalog within its dense-solve limit, else over the
+    /// [`ease::TRAIN_MAX_ITEMS`] most bought items.
+    pub ease: DenseEase,
+    /// EASE restricted to each item's co-purchase neighbourhood ([`local_ease`]), all its
+    /// weights kept (int8 per row).
+    pub local: SparseEase,
 }
 
-/// Fits item-kNN and dense EASE on the training orders of an export; EASE's λ is tuned on
-/// their latest tenth (the validation protocol), then EASE is refitted on all of them.
+/// Fits item-kNN, dense EASE and neighbourhood EASE on the training orders of an export;
+/// each EASE's λ is tuned on their latest tenth (the validation protocol), then it is refitted
+/// on all of them.
 pub fn fit(
     export: &Export,
     log: &OrderLog,
@@ -85,35 +128,71 @@ pub fn fit(
     let all = baskets_of(&log.orders, cap);
     progress(Progress::Step("fitting item-kNN".into()));
     let knn = ItemKnn::fit(&all, n);
-    if n > ease::EVAL_MAX_ITEMS {
-        progress(Progress::Record(format!(
-            "EASE skipped: {n} items is over its dense-solve limit of {}",
-            ease::EVAL_MAX_ITEMS
-        )));
-        return Fitted { knn, ease: None };
-    }
     let Validation {
         baskets: fit_baskets,
         carts: validation,
         ..
     } = validation_split(log, cap, 0, seed);
     let validation = tuning_carts(&validation);
+    let all_counts = count_pairs(&all, n, DEFAULT_CHUNK_PAIRS);
+    let whole = n <= ease::EVAL_MAX_ITEMS;
+    let items = if whole {
+        ease::ActiveItems::with_counts(&vec![1; n])
+    } else {
+        // The most bought items, ties by index.
+        let mut by_count: Vec<u32> = (0..n as u32).collect();
+        by_count.sort_by_key(|&i| (std::cmp::Reverse(all_counts.item_counts[i as usize]), i));
+        let mut head = vec![0u32; n];
+        for &i in by_count.iter().take(ease::TRAIN_MAX_ITEMS) {
+            head[i as usize] = all_counts.item_counts[i as usize];
+        }
+        progress(Progress::Record(format!(
+            "dense EASE over the {} most bought of the {n} items (the dense solve's limit is {})",
+            ease::TRAIN_MAX_ITEMS,
+            ease::EVAL_MAX_ITEMS
+        )));
+        ease::ActiveItems::with_counts(&head)
+    };
     progress(Progress::Step(format!(
         "tuning EASE λ on {} leave-one-out validation carts",
         validation.len()
     )));
-    let (lambda, (), tried) = ease::tune(&fit_baskets, n, |ease| {
-        let hr = measure(|t| ease.rank(&t.cart), &validation).hr10;
+    let (lambda, (), tried) = ease::tune(&items.remap(&fit_baskets), items.len(), |e| {
+        let dense = DenseEase {
+            items: items.clone(),
+            ease: e.clone(),
+            whole,
+        };
+        let hr = measure(|t| dense.rank(&t.cart), &validation).hr10;
         (hr, ())
     });
     progress(Progress::Step(format!("fitting EASE (λ = {lambda})")));
-    let ease = Ease::fit(&all, n, lambda);
+    let dense = DenseEase {
+        ease: Ease::fit(&items.remap(&all), items.len(), lambda),
+        items,
+        whole,
+    };
     progress(Progress::Record(format!(
         "EASE validation HR@10 ({}); chose λ = {lambda}",
         ease::describe_tried(&tried)
     )));
+    progress(Progress::Step(
+        "tuning neighbourhood EASE λ on the same carts".into(),
+    ));
+    let fit_counts = count_pairs(&fit_baskets, n, DEFAULT_CHUNK_PAIRS);
+    let local =
+        |counts, lambda| local_ease::fit(counts, lambda, local_ease::NEIGHBOURS, usize::MAX);
+    let (lambda, (), tried) = ease::tune_by(|lambda| {
+        let model = local(&fit_counts, lambda);
+        (measure(|t| model.rank(&t.cart), &validation).hr10, ())
+    });
+    progress(Progress::Record(format!(
+        "neighbourhood EASE validation HR@10 ({}); chose λ = {lambda}",
+        ease::describe_tried(&tried)
+    )));
     Fitted {
         knn,
-        ease: Some(ease),
+        ease: dense,
+        local: local(&all_counts, lambda),
     }
 }

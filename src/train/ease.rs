@@ -192,12 +192,16 @@ impl ActiveItems {
         }
     }
 
-    /// The table of `ease` (fitted in dense indices) over the whole catalog: each active
-    /// item's row, its items in catalog indices (the mapping keeps their order, so ties stay
-    /// broken by item index) and its int8 codes and scale as they are; an empty row for every
-    /// other item.
+    /// The table of `ease` (fitted in dense indices) over the whole catalog (see
+    /// [`ActiveItems::widen`]), `keep` weights per row.
     pub fn sparsify(&self, ease: &Ease, keep: usize) -> SparseEase {
-        let dense = ease.sparsify(keep);
+        self.widen(ease.sparsify(keep))
+    }
+
+    /// A table fitted in dense indices over the whole catalog: each active item's row, its
+    /// items in catalog indices (the mapping keeps their order, so ties stay broken by item
+    /// index) and its int8 codes and scale as they are; an empty row for every other item.
+    pub fn widen(&self, dense: SparseEase) -> SparseEase {
         let mut out = SparseEase {
             lambda: dense.lambda,
             offsets: vec![0],
@@ -240,11 +244,16 @@ pub fn tune<T>(
     n: usize,
     mut score: impl FnMut(&Ease) -> (f64, T),
 ) -> (f64, T, Vec<(f64, f64)>) {
+    tune_by(|lambda| score(&Ease::fit(fit_baskets, n, lambda)))
+}
+
+/// For each λ in [`LAMBDAS`], `fit` fits a model and scores it (a validation HR@10); keeps
+/// the best, earliest on ties, and returns its λ with every λ's score.
+pub fn tune_by<T>(mut fit: impl FnMut(f64) -> (f64, T)) -> (f64, T, Vec<(f64, f64)>) {
     let mut best: Option<(f64, f64, T)> = None;
     let mut tried = Vec::new();
     for lambda in LAMBDAS {
-        let ease = Ease::fit(fit_baskets, n, lambda);
-        let (hr, kept) = score(&ease);
+        let (hr, kept) = fit(lambda);
         tried.push((lambda, hr));
         if best.as_ref().is_none_or(|b| hr > b.1) {
             best = Some((lambda, hr, kept));

@@ -177,19 +177,28 @@ pub fn methods<'a>(
             rank: Box::new(|t| sparse.rank(&t.cart)),
         });
     }
-    if let Some(Fitted { knn, ease }) = fitted {
+    if let Some(Fitted { knn, ease, local }) = fitted {
         methods.push(Method {
             name: "item-kNN".into(),
             size_bytes: knn.size_bytes(),
             rank: Box::new(|t| knn.rank(&t.cart)),
         });
-        if let Some(ease) = ease {
-            methods.push(Method {
-                name: "EASE".into(),
-                size_bytes: ease.size_bytes(),
-                rank: Box::new(|t| ease.rank(&t.cart)),
-            });
-        }
+        methods.push(Method {
+            name: match ease.whole {
+                true => "EASE".into(),
+                false => format!("EASE (dense, the {} most bought items)", ease.len()),
+            },
+            size_bytes: ease.size_bytes(),
+            rank: Box::new(|t| ease.rank(&t.cart)),
+        });
+        methods.push(Method {
+            name: format!(
+                "neighbourhood EASE ({} neighbours, int8)",
+                crate::train::local_ease::NEIGHBOURS
+            ),
+            size_bytes: local.size_bytes(),
+            rank: Box::new(|t| local.rank(&t.cart)),
+        });
     }
     methods
 }

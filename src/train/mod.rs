@@ -1,6 +1,6 @@
 //! The training side (feature `train`, native only): from an order log to an export.
 //!
-//! [`ingest`] reads and checks the CSVs; [`assoc`], [`seasonal`], [`ease`], [`model`],
+//! [`ingest`] reads and checks the CSVs; [`assoc`], [`seasonal`], [`ease`] (and [`local_ease`] past its dense limit), [`model`],
 //! [`blend`] and [`pricing`] fit what the serving core reads, [`pq`] learns product-quantization
 //! codebooks; [`counts`] holds what the counted tables are built from (natively or from a
 //! Spark job's Parquet); [`pipeline`] runs them in order
@@ -20,6 +20,7 @@ pub mod eval;
 pub mod history;
 pub mod holdout;
 pub mod ingest;
+pub mod local_ease;
 pub mod model;
 pub mod pipeline;
 pub mod pq;

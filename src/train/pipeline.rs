@@ -18,6 +18,7 @@ use crate::train::ease::{self, Ease};
 use crate::train::error::{FileError, TrainError};
 use crate::train::history::customer_histories;
 use crate::train::ingest::{Order, OrderLog};
+use crate::train::local_ease;
 use crate::train::model::fit::{
     fit, negatives_for, pq_subspaces_for, FitConfig, FitProgress, Fitted, FULL_SOFTMAX_MAX_ITEMS,
 };
@@ -48,8 +49,8 @@ pub struct TrainConfig {
     pub transformer: Option<FitConfig>,
     /// Folder for the transformer's per-epoch checkpoint, resumed when it matches.
     pub checkpoint: Option<std::path::PathBuf>,
-    /// Fit sparse EASE when the catalog has at most this many items (its dense solve grows
-    /// as n³); 0 turns it off.
+    /// Fit EASE's dense solve when at most this many items have orders (it grows as n³), its
+    /// neighbourhood-restricted form ([`local_ease`]) past that; 0 turns EASE off.
     pub ease_max_items: usize,
     /// After early stopping, retrain the transformer on all orders for the epoch count it
     /// chose, so the shipped model has seen the latest orders too (doubles training time).
@@ -152,15 +153,17 @@ pub fn train_counted(
             ..config.pricing.clone()
         },
     );
-    // EASE's dense solve grows with the items that have orders, not with catalog rows.
+    // EASE's dense solve grows with the items that have orders, not with catalog rows; past
+    // the limit each item's weights are fitted over its neighbourhood.
     let active = ease::ActiveItems::with_counts(&counts.pairs.item_counts);
-    let fit_ease = !active.is_empty() && active.len() <= config.ease_max_items;
-    if config.ease_max_items > 0 && !fit_ease {
+    let fit_ease = !active.is_empty() && config.ease_max_items > 0;
+    if fit_ease && active.len() > config.ease_max_items {
         stage(Progress::Record(format!(
-            "EASE: left out, {} of the {} items have orders (--ease-max-items {})",
+            "EASE: {} of the {} items have orders, over --ease-max-items {}: each item's weights fitted over its {} most co-purchased items (neighbourhood EASE)",
             active.len(),
             catalog.len(),
-            config.ease_max_items
+            config.ease_max_items,
+            local_ease::NEIGHBOURS
         )));
     }
     let learned = if config.transformer.is_some() || fit_ease {
@@ -300,11 +303,13 @@ fn fit_transformer(
 
 /// Chooses EASE's λ by the pruned model's HR@10 on the (leave-one-out) validation carts, fitting on
 /// `fit_baskets`; returns that held-out table (for fitting the blend) and the one refitted on
-/// `all_baskets` with the same λ (for the export).
+/// all the counts with the same λ (for the export). Dense EASE up to `max_dense` active items,
+/// the neighbourhood-restricted fit ([`local_ease`]) past that.
 fn fit_sparse_ease(
     fit_baskets: &[Vec<u32>],
     all: &Counts,
     active: &ease::ActiveItems,
+    max_dense: usize,
     validation: &[TestCart],
     stage: &mut impl FnMut(Progress),
 ) -> (SparseEase, SparseEase) {
@@ -314,13 +319,33 @@ fn fit_sparse_ease(
     // Fitted over `active`, the items of all orders (a superset of the fit's), rows mapped
     // back to the catalog.
     let keep = crate::serve::ease::KEEP;
-    let (lambda, held_out, tried) = ease::tune(&active.remap(fit_baskets), active.len(), |e| {
-        let sparse = active.sparsify(e, keep);
+    let dense = active.len() <= max_dense;
+    let score = |sparse: SparseEase| {
         let hr = measure(|t| sparse.rank(&t.cart), validation).hr10;
         (hr, sparse)
-    });
+    };
+    let (lambda, held_out, tried) = if dense {
+        ease::tune(&active.remap(fit_baskets), active.len(), |e| {
+            score(active.sparsify(e, keep))
+        })
+    } else {
+        let counts = count_pairs(
+            &active.remap(fit_baskets),
+            active.len(),
+            DEFAULT_CHUNK_PAIRS,
+        );
+        ease::tune_by(|lambda| {
+            score(active.widen(local_ease::fit(
+                &counts,
+                lambda,
+                local_ease::NEIGHBOURS,
+                keep,
+            )))
+        })
+    };
     stage(Progress::Record(format!(
-        "EASE: λ = {lambda}, over the {} items with orders, {keep} weights kept per item (validation HR@10 {})",
+        "EASE{}: λ = {lambda}, over the {} items with orders, {keep} weights kept per item (validation HR@10 {})",
+        if dense { "" } else { " (neighbourhood)" },
         active.len(),
         ease::describe_tried(&tried)
     )));
@@ -328,10 +353,17 @@ fn fit_sparse_ease(
         "EASE: refitting on all {} orders",
         all.pairs.orders
     )));
-    let shipped = active.sparsify(
-        &Ease::from_counts(&active.remap_counts(&all.pairs), lambda),
-        keep,
-    );
+    let all_counts = active.remap_counts(&all.pairs);
+    let shipped = if dense {
+        active.sparsify(&Ease::from_counts(&all_counts, lambda), keep)
+    } else {
+        active.widen(local_ease::fit(
+            &all_counts,
+            lambda,
+            local_ease::NEIGHBOURS,
+            keep,
+        ))
+    };
     (held_out, shipped)
 }
 
@@ -391,7 +423,14 @@ fn fit_learned(
     let loo = tuning_carts(&validation);
     let (held_out_ease, ease) = match ease_items {
         Some(active) => {
-            let (held_out, shipped) = fit_sparse_ease(&fit_baskets, counts, active, &loo, stage);
+            let (held_out, shipped) = fit_sparse_ease(
+                &fit_baskets,
+                counts,
+                active,
+                config.ease_max_items,
+                &loo,
+                stage,
+            );
             (Some(held_out), Some(shipped))
         }
         None => (None, None),

@@ -84,6 +84,113 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Where every two items were bought together and the neighbourhood holds them all,
+    /// neighbourhood EASE is dense EASE: each column's ridge regression over every other item.
+    #[test]
+    fn neighbourhood_ease_is_dense_ease_when_the_neighbourhood_is_everything(
+        n in 3usize..9,
+        extra in prop::collection::vec(prop::collection::vec(0u32..9, 1..5), 0..30),
+        lambda in 0.5f64..20.0,
+    ) {
+        use cartwise::train::assoc::count::{count_pairs, prepare_baskets};
+        // One basket of every item makes every pair co-purchased; random baskets vary counts.
+        let every: Vec<u32> = (0..n as u32).collect();
+        let raw: Vec<Vec<u32>> = std::iter::once(every)
+            .chain(extra.into_iter().map(|b| b.into_iter().filter(|&i| (i as usize) < n).collect()))
+            .collect();
+        let baskets = prepare_baskets(raw.iter().map(Vec::as_slice), 100).baskets;
+        let dense = Ease::fit(&baskets, n, lambda);
+        let local = cartwise::train::local_ease::fit(
+            &count_pairs(&baskets, n, 1 << 20), lambda, n, usize::MAX,
+        );
+        prop_assert!(local.validate(n).is_ok());
+        for i in 0..n as u32 {
+            let row: Vec<(u32, f32)> = local.row(i).collect();
+            prop_assert_eq!(row.len(), (0..n as u32).filter(|&j| j != i && dense.weight(i, j) != 0.0).count());
+            let step = row.iter().map(|p| p.1.abs()).fold(0.0, f32::max) / 127.0;
+            for (j, w) in row {
+                let d = dense.weight(i, j);
+                prop_assert!((w - d).abs() <= step * 0.5 + 1e-4 * d.abs().max(1e-2), "{i}→{j}: {w} vs {d}");
+            }
+        }
+    }
+}
+
+#[test]
+fn neighbourhood_ease_on_half_the_typical_neighbourhood_ranks_within_five_percent_of_dense_ease() {
+    use cartwise::train::assoc::count::count_pairs;
+    use cartwise::train::protocol::{measure, tuning_carts, validation_split};
+    let (catalog, log) = common::small_shop().to_log();
+    let n = catalog.len();
+    let split = validation_split(&log, 100, 0, 7);
+    let carts = tuning_carts(&split.carts);
+    let lambda = 200.0;
+    let dense = Ease::fit(&split.baskets, n, lambda).sparsify(cartwise::serve::ease::KEEP);
+    // Half the co-purchased items of the median item: the approximation has to carry the
+    // fit, not a neighbourhood covering everything.
+    let counts = count_pairs(&split.baskets, n, 1 << 20);
+    let mut degree = vec![0usize; n];
+    for &(key, _) in &counts.pairs {
+        let (a, b) = cartwise::train::assoc::count::unpack_pair(key);
+        degree[a as usize] += 1;
+        degree[b as usize] += 1;
+    }
+    degree.sort_unstable();
+    let neighbours = degree[n / 2] / 2;
+    assert!(
+        neighbours >= 16,
+        "median co-purchased items {}",
+        degree[n / 2]
+    );
+    let local =
+        cartwise::train::local_ease::fit(&counts, lambda, neighbours, cartwise::serve::ease::KEEP);
+    let (d, l) = (
+        measure(|t| dense.rank(&t.cart), &carts).hr10,
+        measure(|t| local.rank(&t.cart), &carts).hr10,
+    );
+    assert!(
+        carts.len() > 200 && d > 0.1,
+        "{} carts, dense HR@10 {d}",
+        carts.len()
+    );
+    assert!(
+        l >= 0.95 * d,
+        "neighbourhood of {neighbours}: {l} vs dense {d}"
+    );
+}
+
+#[test]
+fn training_past_the_dense_limit_fits_neighbourhood_ease() {
+    let (catalog, log) = common::small_shop().to_log();
+    let mut stages = Vec::new();
+    let export = train(
+        &catalog,
+        &log,
+        &TrainConfig {
+            ease_max_items: 50,
+            ..TrainConfig::default()
+        },
+        |p| stages.push(p.message().to_string()),
+    )
+    .unwrap();
+    let ease = export.ease.as_ref().expect("EASE past the dense limit");
+    assert!(ease.validate(catalog.len()).is_ok());
+    assert!(
+        ease.items.len() > catalog.len() * 8,
+        "{} weights",
+        ease.items.len()
+    );
+    assert!(
+        stages
+            .iter()
+            .any(|s| s.starts_with("EASE (neighbourhood): λ =")),
+        "{stages:?}"
+    );
+}
+
 #[test]
 fn training_fits_ease_and_the_blend_unless_turned_off() {
     let (catalog, log) = common::small_shop().to_log();
