@@ -62,6 +62,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!("{}: no usable order lines", args.orders.display());
     }
     log.canonicalize();
+    let read = started.elapsed().as_secs_f64();
     let bar = spinner("counting items, pairs, 3-itemsets and months");
     let counts = Counts {
         // The lines the reader left out, as the Spark job's summary counts its own.
@@ -76,13 +77,15 @@ pub fn run(args: Args) -> Result<()> {
     };
     let threshold = sample::threshold(counts.orders, args.sample_orders);
     let sampled = sample::sample(&log, threshold);
+    let counted = started.elapsed().as_secs_f64() - read;
     bar.set_message("writing Parquet");
     store::write(&args.out, &catalog, &counts, &sampled, threshold)?;
     bar.finish_and_clear();
     eprintln!(
-        "wrote {}: {} orders, {} baskets, {} items, {} pairs, {} triples; sample {} orders ({} lines); {} rows rejected; {:.1}s",
+        "wrote {}: {} orders ({} lines), {} baskets, {} items, {} pairs, {} triples; sample {} orders ({} lines); {} rows rejected; {:.1}s (reading {:.1}s, {:.0} lines/s; counting {:.1}s)",
         args.out.display(),
         counts.orders,
+        counts.lines,
         counts.pairs.orders,
         counts.pairs.item_counts.iter().filter(|&&c| c > 0).count(),
         counts.pairs.pairs.len(),
@@ -90,7 +93,10 @@ pub fn run(args: Args) -> Result<()> {
         sampled.orders.len(),
         sampled.lines,
         rejected,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        read,
+        counts.lines as f64 / read,
+        counted
     );
     Ok(())
 }
