@@ -348,14 +348,14 @@ fn currency_cell(cell: &str, currency: &Currency) -> Result<(), String> {
     }
 }
 
+/// A file's rows as read by [`read_rows`]: its name, each row's place and cells, and the rows
+/// that could not be read.
+type Rows = (String, Vec<(Place, Vec<String>)>, Vec<Reject>);
+
 /// Every row of a CSV or (by the `.parquet` extension) Parquet file as its `columns`' cells
 /// (empty where absent), with its place; the first `required` columns must exist. Returns the
 /// file's name, the rows and the rows that could not be read (a CSV's malformed rows).
-fn read_rows(
-    path: &Path,
-    columns: &[&str],
-    required: usize,
-) -> Result<(String, Vec<(Place, Vec<String>)>, Vec<Reject>), FileError> {
+fn read_rows(path: &Path, columns: &[&str], required: usize) -> Result<Rows, FileError> {
     let mut rows = Vec::new();
     let mut rejects = Vec::new();
     if is_parquet(path) {
