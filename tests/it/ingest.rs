@@ -403,14 +403,27 @@ fn parquet_orders(path: &std::path::Path, rows: &[[&str; 6]]) {
         ),
     ])
     .unwrap();
+    write_parquet(path, &batch, 3);
+}
+
+/// Writes one record batch as a Parquet file in row groups of `group_rows`.
+fn write_parquet(path: &std::path::Path, batch: &arrow_array::RecordBatch, group_rows: usize) {
     let props = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_row_count(Some(3))
+        .set_max_row_group_row_count(Some(group_rows))
         .build();
     let file = std::fs::File::create(path).unwrap();
     let mut writer =
         parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-    writer.write(&batch).unwrap();
+    writer.write(batch).unwrap();
     writer.close().unwrap();
+}
+
+/// Each reject's row group, row (or line) and reason.
+fn places(rejects: &[cartwise::train::ingest::Reject]) -> Vec<(Option<usize>, u64, &str)> {
+    rejects
+        .iter()
+        .map(|r| (r.row_group, r.line, r.reason))
+        .collect()
 }
 
 #[test]
@@ -452,12 +465,8 @@ fn parquet_orders_read_as_the_same_csv_and_rejects_name_row_group_and_row() {
     assert_eq!(reasons(&rejects), reasons(&csv_rejects));
     // Rows 2, 4 and 6 of the file: row group 0 row 2, row group 1 rows 1 and 0 of group 2;
     // the last row's customer conflicts with the first row's (kept, with a warning).
-    let places: Vec<(Option<usize>, u64, &str)> = rejects
-        .iter()
-        .map(|r| (r.row_group, r.line, r.reason))
-        .collect();
     assert_eq!(
-        places,
+        places(&rejects),
         vec![
             (Some(0), 2, "unknown item"),
             (Some(1), 1, "non-positive quantity"),
@@ -572,27 +581,13 @@ fn parquet_products_read_as_the_same_csv_with_links_and_rejects_by_row() {
     )
     .unwrap();
     let path = dir.path().join("products.parquet");
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_row_count(Some(2))
-        .build();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&path).unwrap(),
-        batch.schema(),
-        Some(props),
-    )
-    .unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
+    write_parquet(&path, &batch, 2);
     let (from_csv, csv_rejects) = read_products(&csv_path, None).unwrap();
     let (from_parquet, rejects) = read_products(&path, None).unwrap();
     assert_eq!(from_parquet.products(), from_csv.products());
     assert_eq!(from_parquet.len(), 2, "A and B");
-    let places: Vec<(Option<usize>, u64, &str)> = rejects
-        .iter()
-        .map(|r| (r.row_group, r.line, r.reason))
-        .collect();
     assert_eq!(
-        places,
+        places(&rejects),
         vec![
             (Some(0), 1, "suspicious cost"),
             (Some(1), 0, "duplicate item_id"),
