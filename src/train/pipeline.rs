@@ -121,6 +121,15 @@ pub fn train_counted(
     mut stage: impl FnMut(Progress),
 ) -> Result<Export, TrainError> {
     config.rules.validate()?;
+    if counts.pairs.item_counts.len() != catalog.len() || counts.item_months.len() != catalog.len()
+    {
+        return Err(FileError::Invalid(format!(
+            "counts over {} items for a catalog of {}",
+            counts.pairs.item_counts.len(),
+            catalog.len()
+        ))
+        .into());
+    }
     if counts.max_order_items != config.max_order_items {
         return Err(FileError::Invalid(format!(
             "the counts left out orders over {} items, training asks for {} (count again with that cap, or train with --max-order-items {})",

@@ -2,8 +2,9 @@
 
 use cartwise::serve::assoc::PairStats;
 use cartwise::train::assoc::build::{build_table, AssocConfig};
-use cartwise::train::assoc::count::{count_pairs, pair_key, prepare_baskets, PairSet};
-use cartwise::train::assoc::itemsets::mine_triples;
+use cartwise::train::assoc::count::{count_pairs, pair_key, prepare_baskets};
+use cartwise::train::counts::Counts;
+use cartwise::train::ingest::{Order, OrderLog};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 
@@ -78,9 +79,24 @@ proptest! {
     #[test]
     fn triples_match_brute_force((n, orders) in orders_strategy(), min in 1u32..4) {
         let baskets = prepare_baskets(orders.iter().map(|o| o.as_slice()), 100);
-        let counts = count_pairs(&baskets.baskets, n, 1 << 20);
-        let frequent = PairSet::frequent(&counts, min);
-        let sets = mine_triples(&baskets.baskets, &frequent, min, usize::MAX);
+        let log = OrderLog {
+            lines: 0,
+            orders: orders
+                .iter()
+                .enumerate()
+                .map(|(k, items)| Order {
+                    id: format!("o{k}"),
+                    customer: None,
+                    time: None,
+                    items: items.clone(),
+                    unit_prices: vec![None; items.len()],
+                })
+                .collect(),
+        };
+        let counts = Counts::of(&log, n, 100, min, 1 << 20);
+        let sets = counts.itemsets(min, usize::MAX);
+        // Without customer ids each order is its own buyer.
+        prop_assert!(counts.triples.iter().all(|&(_, c, b)| b == c));
         let mut expected: BTreeMap<[u32; 3], u32> = BTreeMap::new();
         for a in 0..n as u32 { for b in a + 1..n as u32 { for c in b + 1..n as u32 {
             let k = baskets.baskets.iter().filter(|x| x.contains(&a) && x.contains(&b) && x.contains(&c)).count() as u32;

@@ -1,8 +1,8 @@
-//! Frequent itemsets of three items: ready-made bundles mined from orders.
+//! Frequent itemsets of three items: ready-made bundles mined from orders (counted with their
+//! buyers by [`crate::train::counts::Counts::of`]).
 
-use super::count::{count_keys, PairSet};
+use super::count::PairSet;
 use crate::serve::assoc::Itemset;
-use rayon::prelude::*;
 
 /// Bits per item index in a packed triple key; catalogs up to 2^21 items.
 const TRIPLE_BITS: u32 = 21;
@@ -33,35 +33,6 @@ pub fn unpack_triple(key: u64) -> [u32; 3] {
         ((key >> TRIPLE_BITS) & mask) as u32,
         (key & mask) as u32,
     ]
-}
-
-/// Mines 3-itemsets whose three pairs are all frequent, keeping those in `min_count`+ orders.
-///
-/// Result is sorted by count descending, ties by items ([`rank_itemsets`]), truncated to
-/// `limit`.
-pub fn mine_triples(
-    baskets: &[Vec<u32>],
-    frequent_pairs: &PairSet,
-    min_count: u32,
-    limit: usize,
-) -> Vec<Itemset> {
-    let keyed: Vec<u64> = baskets
-        .par_iter()
-        .flat_map_iter(|basket| {
-            let mut out = Vec::new();
-            triple_keys(basket, frequent_pairs, &mut out);
-            out
-        })
-        .collect();
-    let sets: Vec<Itemset> = count_keys(keyed)
-        .into_iter()
-        .filter(|&(_, c)| c >= min_count)
-        .map(|(key, count)| Itemset {
-            items: unpack_triple(key),
-            count,
-        })
-        .collect();
-    rank_itemsets(sets, limit)
 }
 
 /// Itemsets by count descending, ties by items, the first `limit`.
