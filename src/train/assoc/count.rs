@@ -82,33 +82,32 @@ pub fn count_keys(mut keys: Vec<u64>) -> Vec<(u64, u32)> {
     out
 }
 
-/// Merges two key-sorted count lists, adding counts of equal keys.
-fn merge_counts(a: Vec<(u64, u32)>, b: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+/// Merges two lists sorted by `key` (each key at most once per list), combining the entries of
+/// equal keys with `add`: running totals and a chunk's counts become one sorted list.
+fn merge_sorted<T>(
+    a: Vec<T>,
+    b: Vec<T>,
+    key: impl Fn(&T) -> u64,
+    add: impl Fn(&mut T, T),
+) -> Vec<T> {
     if a.is_empty() {
         return b;
     }
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut x, mut y) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        match (x.peek(), y.peek()) {
-            (Some(&(ka, ca)), Some(&(kb, cb))) => {
-                if ka == kb {
-                    out.push((ka, ca + cb));
-                    x.next();
-                    y.next();
-                } else if ka < kb {
-                    out.push((ka, ca));
-                    x.next();
-                } else {
-                    out.push((kb, cb));
-                    y.next();
-                }
+    while let (Some(p), Some(q)) = (x.peek(), y.peek()) {
+        match key(p).cmp(&key(q)) {
+            std::cmp::Ordering::Equal => {
+                let (mut p, q) = (x.next().unwrap(), y.next().unwrap());
+                add(&mut p, q);
+                out.push(p);
             }
-            (Some(_), None) => out.extend(x.by_ref()),
-            (None, Some(_)) => out.extend(y.by_ref()),
-            (None, None) => break,
+            std::cmp::Ordering::Less => out.extend(x.next()),
+            std::cmp::Ordering::Greater => out.extend(y.next()),
         }
     }
+    out.extend(x);
+    out.extend(y);
     out
 }
 
@@ -139,7 +138,7 @@ pub fn count_pairs(baskets: &[Vec<u32>], n_items: usize, chunk_pairs: usize) -> 
                     .flat_map(move |(x, &i)| b[x + 1..].iter().map(move |&j| pair_key(i, j)))
             })
             .collect();
-        totals = merge_counts(totals, count_keys(keys));
+        totals = merge_sorted(totals, count_keys(keys), |p| p.0, |p, q| p.1 += q.1);
         start = end;
     }
     PairCounts {
@@ -197,33 +196,18 @@ pub fn count_keys_by_buyer(
                 _ => chunk.push((k, c, n)),
             }
         }
-        totals = merge_tallies(totals, chunk);
+        totals = merge_sorted(
+            totals,
+            chunk,
+            |t| t.0,
+            |t, u| {
+                t.1 += u.1;
+                t.2 += u.2;
+            },
+        );
         start = end;
     }
     totals
-}
-
-/// Merges two key-sorted `(key, count, buyers)` lists, adding both figures of equal keys.
-fn merge_tallies(a: Vec<(u64, u32, u32)>, b: Vec<(u64, u32, u32)>) -> Vec<(u64, u32, u32)> {
-    if a.is_empty() {
-        return b;
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut x, mut y) = (a.into_iter().peekable(), b.into_iter().peekable());
-    while let (Some(&(ka, ca, na)), Some(&(kb, cb, nb))) = (x.peek(), y.peek()) {
-        match ka.cmp(&kb) {
-            std::cmp::Ordering::Equal => {
-                out.push((ka, ca + cb, na + nb));
-                x.next();
-                y.next();
-            }
-            std::cmp::Ordering::Less => out.extend(x.next()),
-            std::cmp::Ordering::Greater => out.extend(y.next()),
-        }
-    }
-    out.extend(x);
-    out.extend(y);
-    out
 }
 
 /// Pair keys of a basket (distinct items, ascending), for [`count_keys_by_buyer`].
