@@ -68,6 +68,7 @@ enum Command {
 }
 
 fn main() {
+    threads_for_candle();
     let result = match Cli::parse().command {
         Command::Synth(args) => synth::run(args),
         Command::Split(args) => split::run(args),
@@ -85,6 +86,22 @@ fn main() {
     if let Err(e) = result {
         eprintln!("error: {}", report(&e));
         std::process::exit(1);
+    }
+}
+
+/// Sets candle's CPU threading before any thread starts (candle reads it from the environment
+/// only; a value the user set wins). Each candle op otherwise fans out over a pool that spin-waits
+/// for its workers, and on 2 cores most of a training step was that spinning; training runs
+/// shards of a batch on rayon's threads instead (`train::model::fit`), each op on one thread.
+/// `RAYON_NUM_THREADS` is set too because candle sizes every matmul's threads from it, and
+/// without it re-reads /proc/cpuinfo at each one.
+fn threads_for_candle() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        std::env::set_var("RAYON_NUM_THREADS", cores.to_string());
     }
 }
 

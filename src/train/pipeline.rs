@@ -296,12 +296,18 @@ fn fit_transformer(
                     "transformer {}epoch {epoch}: {done} of {of} steps",
                     if validation.is_empty() { "refit " } else { "" }
                 )),
-                FitProgress::Epoch(e) if validation.is_empty() => Progress::Record(format!(
-                    "transformer refit epoch {}: loss {:.4}",
+                FitProgress::Epoch {
+                    record: e,
+                    examples_per_second: speed,
+                } if validation.is_empty() => Progress::Record(format!(
+                    "transformer refit epoch {}: loss {:.4}, {speed:.0} examples/s",
                     e.epoch, e.loss
                 )),
-                FitProgress::Epoch(e) => Progress::Record(format!(
-                    "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}",
+                FitProgress::Epoch {
+                    record: e,
+                    examples_per_second: speed,
+                } => Progress::Record(format!(
+                    "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}, {speed:.0} examples/s",
                     e.epoch, e.loss, e.val_hr10
                 )),
             });

@@ -72,7 +72,7 @@ fn history_tokens_personalize_the_ranking() {
     let config = FitConfig {
         dim: 32,
         ff: 64,
-        epochs: 6,
+        epochs: 12,
         batch: 128,
         vocab: 500,
         max_history: 16,

@@ -71,7 +71,9 @@ fn fit_small_shop(
         &config,
         checkpoint,
         |p| match p {
-            FitProgress::Epoch(e) if e.epoch >= stop_after => std::ops::ControlFlow::Break(()),
+            FitProgress::Epoch { record: e, .. } if e.epoch >= stop_after => {
+                std::ops::ControlFlow::Break(())
+            }
             _ => std::ops::ControlFlow::Continue(()),
         },
     )

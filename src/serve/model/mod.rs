@@ -20,7 +20,7 @@ pub use format::{
 };
 pub use stored::{ItemRows, LazyTitles, ServedItems, StoredRows, TitleIndex};
 
-use candle_core::{DType, Device, Module, Result, Tensor, Var};
+use candle_core::{DType, Device, Module, Result, Tensor, Var, D};
 use candle_nn::{
     embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder,
 };
@@ -101,6 +101,16 @@ impl ModelConfig {
     }
 }
 
+/// Layer norm over the last dimension, built of differentiable ops: candle-nn's `LayerNorm`
+/// (like its `softmax_last_dim`) runs a fused kernel on contiguous input that has no backward
+/// pass, so the norms' weights and everything before them in attention got no gradient.
+fn norm(ln: &LayerNorm, x: &Tensor) -> Result<Tensor> {
+    let bias = ln
+        .bias()
+        .ok_or_else(|| candle_core::Error::Msg("layer norm without a bias".into()))?;
+    candle_nn::ops::layer_norm_slow(x, ln.weight(), bias, ln.eps() as f32)
+}
+
 /// One pre-norm transformer block: self-attention over the cart, then a feed-forward layer.
 struct Block {
     ln1: LayerNorm,
@@ -135,7 +145,7 @@ impl Block {
     fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
         let dh = d / self.heads;
-        let h = self.ln1.forward(x)?;
+        let h = norm(&self.ln1, x)?;
         let split = |y: Tensor| {
             y.reshape((b, t, self.heads, dh))?
                 .transpose(1, 2)?
@@ -145,12 +155,12 @@ impl Block {
         let k = split(self.k.forward(&h)?)?;
         let v = split(self.v.forward(&h)?)?;
         let scores = (q.matmul(&k.t()?)? / (dh as f64).sqrt())?.broadcast_add(mask)?;
-        let attn = candle_nn::ops::softmax_last_dim(&scores)?;
+        let attn = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let out = attn.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
         let x = (x + self.o.forward(&out)?)?;
         let f = self
             .ff2
-            .forward(&self.ff1.forward(&self.ln2.forward(&x)?)?.gelu()?)?;
+            .forward(&self.ff1.forward(&norm(&self.ln2, &x)?)?.gelu()?)?;
         x + f
     }
 }
@@ -550,7 +560,7 @@ impl BasketModel {
         for block in &self.blocks {
             x = block.forward(&x, &mask)?;
         }
-        self.ln_f.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)
+        norm(&self.ln_f, &x.narrow(1, 0, 1)?.squeeze(1)?)
     }
 
     /// The input for carts of item indices (at most `max_cart` kept) and, parallel to them or

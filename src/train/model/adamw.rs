@@ -64,10 +64,24 @@ impl AdamW {
     /// step read through their own variables, whose rows alone are updated.
     pub fn backward_step(&mut self, loss: &Tensor, touched: &[StepRows]) -> Result<()> {
         let grads = loss.backward()?;
-        self.apply(&grads, touched)
+        self.step_with(&grads, touched)
     }
 
-    fn apply(&mut self, grads: &GradStore, touched: &[StepRows]) -> Result<()> {
+    /// The tensors whose gradients a step reads: each parameter, or for a big table the step
+    /// read through `touched`, those rows' variable.
+    pub fn parameters(&self, touched: &[StepRows]) -> Vec<Tensor> {
+        self.slots
+            .iter()
+            .map(|s| match touched.iter().find(|t| t.table == s.name) {
+                Some(t) => t.rows.as_tensor().clone(),
+                None => s.var.as_tensor().clone(),
+            })
+            .collect()
+    }
+
+    /// Applies one update from gradients already computed (e.g. summed over shards of the
+    /// batch), keyed as [`AdamW::parameters`] names them.
+    pub fn step_with(&mut self, grads: &GradStore, touched: &[StepRows]) -> Result<()> {
         self.step += 1;
         for s in &self.slots {
             match touched.iter().find(|t| t.table == s.name) {

@@ -13,6 +13,7 @@ use crate::serve::model::{
     BasketModel, ModelConfig, ModelExport, NamedTensor, WeightType, ITEM_ID_TABLE,
 };
 use crate::train::protocol::{hit_rate, TestCart, HIT_DEPTH};
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use rand::distr::weighted::WeightedIndex;
@@ -20,6 +21,7 @@ use rand::distr::Distribution;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use std::ops::ControlFlow;
 use std::path::Path;
 use tokenizers::Tokenizer;
@@ -230,6 +232,113 @@ fn initialise(weights: &VarMap, seed: u64) -> candle_core::Result<()> {
     Ok(())
 }
 
+/// Batches of one epoch are cut from windows of this many batches' worth of shuffled examples,
+/// each window sorted by cart length (see [`length_batches`]).
+const LENGTH_WINDOW: usize = 64;
+
+/// The epoch's batches: the shuffled examples `order` in windows of [`LENGTH_WINDOW`] batches,
+/// each window sorted by `len` (the cart length an example trains on) and cut into batches of
+/// `batch`, the batches then shuffled. A batch is padded to its longest cart, and real carts are
+/// mostly short: batches of like lengths spare the encoder most of its work on padding, while
+/// each batch still comes from a random window of the epoch.
+fn length_batches(
+    order: Vec<usize>,
+    len: impl Fn(usize) -> usize,
+    batch: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<usize>> {
+    let batch = batch.max(1);
+    let mut out = Vec::with_capacity(order.len().div_ceil(batch));
+    for window in order.chunks(batch * LENGTH_WINDOW) {
+        let mut sorted = window.to_vec();
+        sorted.sort_by_key(|&k| len(k));
+        out.extend(sorted.chunks(batch).map(<[usize]>::to_vec));
+    }
+    out.shuffle(rng);
+    out
+}
+
+/// A batch is split into this many shards whose gradients are computed in parallel and summed
+/// (data parallelism across cores, each shard's candle ops on one thread). A fixed number, not
+/// the machine's core count, so the sums and the trained weights are the same on any machine.
+const SHARDS: usize = 2;
+
+/// One training step's batch: carts, their shoppers' histories and targets, and for a sampled
+/// softmax the candidates, each target's place among them and their log probabilities.
+struct Step<'a> {
+    carts: &'a [&'a [u32]],
+    pasts: &'a [&'a [u32]],
+    targets: &'a [u32],
+    sampled: Option<&'a (Tensor, Tensor, Tensor)>,
+}
+
+impl Step<'_> {
+    /// The batch's mean loss and its gradients with respect to `parameters`: [`SHARDS`] shards
+    /// of the batch forward and backward in parallel, each loss weighted by its share of the
+    /// batch, their gradients summed in shard order.
+    fn gradients(
+        &self,
+        model: &BasketModel,
+        parameters: &[Tensor],
+    ) -> candle_core::Result<(f64, GradStore)> {
+        let n = self.carts.len();
+        let size = n.div_ceil(SHARDS).max(1);
+        let shards: Vec<(f64, GradStore)> = (0..n.div_ceil(size))
+            .into_par_iter()
+            .map(|s| self.shard(model, s * size..n.min((s + 1) * size)))
+            .collect::<candle_core::Result<_>>()?;
+        let mut total = GradStore::default();
+        let mut loss = 0.0;
+        for (shard_loss, grads) in shards {
+            loss += shard_loss;
+            for p in parameters {
+                let Some(g) = grads.get(p) else { continue };
+                let sum = match total.get(p) {
+                    Some(t) => (t + g)?,
+                    None => g.clone(),
+                };
+                total.insert(p, sum);
+            }
+        }
+        Ok((loss, total))
+    }
+
+    /// Loss and gradients of the batch's examples `range`, the loss weighted by the range's share
+    /// of the batch.
+    fn shard(
+        &self,
+        model: &BasketModel,
+        range: std::ops::Range<usize>,
+    ) -> candle_core::Result<(f64, GradStore)> {
+        let device = Device::Cpu;
+        let share = range.len() as f64 / self.carts.len() as f64;
+        let input = model.input(
+            &self.carts[range.clone()],
+            &self.pasts[range.clone()],
+            &device,
+        )?;
+        let loss = match self.sampled {
+            None => candle_nn::loss::cross_entropy(
+                &model.forward(&input)?,
+                &Tensor::new(&self.targets[range], &device)?,
+            )?,
+            // Sampled softmax: logits of the candidates only, less log Q so the popular items
+            // drawn more often are not pushed down more than the full softmax would.
+            Some((items, labels, log_q)) => {
+                let logits = model
+                    .candidate_logits(&input, items)?
+                    .broadcast_sub(log_q)?;
+                candle_nn::loss::cross_entropy(
+                    &logits,
+                    &labels.narrow(0, range.start, range.len())?,
+                )?
+            }
+        };
+        let loss = (loss * share)?;
+        Ok((loss.to_scalar::<f32>()? as f64, loss.backward()?))
+    }
+}
+
 /// Most validation carts an epoch's HR@10 is measured on (evenly spaced among them): each
 /// ranks the whole catalog, which at 100,000 items and a tenth of a big shop's orders would
 /// cost more than the epoch.
@@ -281,8 +390,12 @@ pub enum FitProgress<'a> {
         done: usize,
         of: usize,
     },
-    /// An epoch ended, validated.
-    Epoch(&'a Epoch),
+    /// An epoch ended, validated; `examples_per_second` is its training speed (the steps alone,
+    /// without validation).
+    Epoch {
+        record: &'a Epoch,
+        examples_per_second: f64,
+    },
 }
 
 /// Trains on baskets (distinct item indices per order) and their shopper histories
@@ -382,9 +495,16 @@ pub fn fit(
         );
         let mut order: Vec<usize> = (0..usable.len()).collect();
         order.shuffle(&mut rng);
+        let batches_of_epoch = length_batches(
+            order,
+            |k| (usable[k].0.len() - 1).min(config.max_cart),
+            config.batch,
+            &mut rng,
+        );
         let (mut loss_sum, mut batches) = (0.0, 0usize);
-        let steps = order.len().div_ceil(config.batch);
-        for chunk in order.chunks(config.batch) {
+        let steps = batches_of_epoch.len();
+        let started = std::time::Instant::now();
+        for chunk in &batches_of_epoch {
             let mut contexts: Vec<Vec<u32>> = Vec::with_capacity(chunk.len());
             let mut targets: Vec<u32> = Vec::with_capacity(chunk.len());
             let mut pasts: Vec<&[u32]> = Vec::with_capacity(chunk.len());
@@ -405,7 +525,6 @@ pub fn fit(
                 model.set_id_keep(Some(Tensor::from_vec(keep, (rows, 1), &device)?));
             }
             let views: Vec<&[u32]> = contexts.iter().map(Vec::as_slice).collect();
-            let input = model.input(&views, &pasts, &device)?;
             let sampled = negatives
                 .as_ref()
                 .map(|sampler| sampler.candidates(&targets, draws, &mut rng, &device))
@@ -416,9 +535,11 @@ pub fn fit(
             let touched: Vec<u32> = match &sampled {
                 None => (0..rows).collect(),
                 Some((items, _, _)) => {
-                    let mut ids = input.carts.flatten_all()?.to_vec1::<u32>()?;
-                    if let Some(h) = &input.history {
-                        ids.extend(h.flatten_all()?.to_vec1::<u32>()?);
+                    let mut ids: Vec<u32> = views.iter().flat_map(|c| c.iter().copied()).collect();
+                    if model.takes_history() {
+                        ids.extend(pasts.iter().flat_map(|h| {
+                            h[..h.len().min(model.config.max_history)].iter().copied()
+                        }));
                     }
                     ids.extend(items.to_vec1::<u32>()?);
                     ids.extend([model.config.pad(), model.config.query()]);
@@ -428,23 +549,16 @@ pub fn fit(
                 }
             };
             let touched = model.touch_rows(touched)?;
-            let loss = match &sampled {
-                None => candle_nn::loss::cross_entropy(
-                    &model.forward(&input)?,
-                    &Tensor::new(targets.as_slice(), &device)?,
-                )?,
-                // Sampled softmax: logits of the candidates only, less log Q so the popular
-                // items drawn more often are not pushed down more than the full softmax would.
-                Some((items, labels, log_q)) => {
-                    let logits = model
-                        .candidate_logits(&input, items)?
-                        .broadcast_sub(log_q)?;
-                    candle_nn::loss::cross_entropy(&logits, labels)?
-                }
+            let step = Step {
+                carts: &views,
+                pasts: &pasts,
+                targets: &targets,
+                sampled: sampled.as_ref(),
             };
-            opt.backward_step(&loss, &touched)?;
+            let (loss, grads) = step.gradients(&model, &opt.parameters(&touched))?;
+            opt.step_with(&grads, &touched)?;
             model.release_rows();
-            loss_sum += loss.to_scalar::<f32>()? as f64;
+            loss_sum += loss;
             batches += 1;
             if batches % steps.div_ceil(100) == 0 || batches == steps {
                 let _ = progress(FitProgress::Steps {
@@ -454,6 +568,7 @@ pub fn fit(
                 });
             }
         }
+        let train_seconds = started.elapsed().as_secs_f64();
         model.set_id_keep(None);
         let record = Epoch {
             epoch,
@@ -474,7 +589,11 @@ pub fn fit(
         {
             state.finished = true;
         }
-        let stop = progress(FitProgress::Epoch(&record)).is_break();
+        let stop = progress(FitProgress::Epoch {
+            record: &record,
+            examples_per_second: usable.len() as f64 / train_seconds.max(1e-9),
+        })
+        .is_break();
         if let Some(c) = &checkpoint {
             let mut tensors = snapshot(&weights, "w/")?;
             tensors.extend(opt.moments()?);
@@ -523,5 +642,98 @@ impl Fitted {
                 crate::serve::model::titles::TitleError::new("writing the title tokenizer"),
             )?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_batches_cover_every_example_once_and_group_like_lengths() {
+        let lens: Vec<usize> = (0..1_000).map(|k| (k * 7_919) % 15).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut order: Vec<usize> = (0..1_000).collect();
+        order.shuffle(&mut rng);
+        let batches = length_batches(order, |k| lens[k], 8, &mut rng);
+        let mut seen = batches.concat();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..1_000).collect::<Vec<_>>());
+        assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= 8));
+        // A window of 512 examples over 15 lengths: a batch spans at most one length boundary.
+        let spans = |b: &Vec<usize>| {
+            let l: Vec<usize> = b.iter().map(|&k| lens[k]).collect();
+            l.iter().max().unwrap() - l.iter().min().unwrap()
+        };
+        assert!(batches.iter().all(|b| spans(b) <= 1), "{batches:?}");
+    }
+
+    #[test]
+    fn sharded_gradients_are_the_whole_batch_gradient() {
+        let config = ModelConfig {
+            items: 30,
+            tokens: 4,
+            dim: 8,
+            heads: 2,
+            layers: 1,
+            ff: 16,
+            max_cart: 6,
+            max_history: 4,
+        };
+        let weights = VarMap::new();
+        let vb = VarBuilder::from_varmap(&weights, DType::F32, &Device::Cpu);
+        let model = BasketModel::new(config, vb, &[], &[]).unwrap();
+        initialise(&weights, 7).unwrap();
+        let carts: Vec<Vec<u32>> = (0..9u32).map(|k| (k..k + 1 + k % 4).collect()).collect();
+        let pasts: Vec<Vec<u32>> = (0..9u32).map(|k| (20..20 + k % 3).collect()).collect();
+        let views: Vec<&[u32]> = carts.iter().map(Vec::as_slice).collect();
+        let past_views: Vec<&[u32]> = pasts.iter().map(Vec::as_slice).collect();
+        let targets: Vec<u32> = (0..9u32).map(|k| 29 - k).collect();
+        let parameters: Vec<Tensor> = {
+            let data = weights.data().lock().unwrap();
+            let mut names: Vec<&String> = data.keys().collect();
+            names.sort();
+            names.iter().map(|n| data[*n].as_tensor().clone()).collect()
+        };
+        let step = Step {
+            carts: &views,
+            pasts: &past_views,
+            targets: &targets,
+            sampled: None,
+        };
+        let (loss, sharded) = step.gradients(&model, &parameters).unwrap();
+        let input = model.input(&views, &past_views, &Device::Cpu).unwrap();
+        let whole_loss = candle_nn::loss::cross_entropy(
+            &model.forward(&input).unwrap(),
+            &Tensor::new(targets.as_slice(), &Device::Cpu).unwrap(),
+        )
+        .unwrap();
+        let whole = whole_loss.backward().unwrap();
+        let whole_loss = whole_loss.to_scalar::<f32>().unwrap() as f64;
+        assert!((loss - whole_loss).abs() < 1e-5, "{loss} vs {whole_loss}");
+        let mut compared = 0;
+        for p in &parameters {
+            // The token table is not read without titles: no gradient either way.
+            assert_eq!(sharded.get(p).is_some(), whole.get(p).is_some());
+            let Some(a) = sharded.get(p) else { continue };
+            compared += 1;
+            let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let b = whole
+                .get(p)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-5, "gradient differs by {worst}");
+        }
+        // Every other weight learns: attention's queries and keys and the layer norms too
+        // (candle-nn's fused softmax and layer norm have no backward pass and froze them).
+        assert_eq!(compared + 1, parameters.len());
     }
 }
