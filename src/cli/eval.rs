@@ -97,18 +97,34 @@ pub fn run(args: Args) -> Result<()> {
             .map(|m| m.method.chars().count())
             .max()
             .unwrap_or(0);
+        let history = report.carts_with_history > 0;
         println!(
-            "{:<w$} {:>8} {:>8} {:>8} {:>12}",
-            "method", "HR@10", "NDCG@10", "MRR", "size"
+            "{:<w$} {:>8} {:>8} {:>8} {:>12}{}",
+            "method",
+            "HR@10",
+            "NDCG@10",
+            "MRR",
+            "size",
+            if history {
+                format!(
+                    "   HR@10 on the {} carts with a history",
+                    report.carts_with_history
+                )
+            } else {
+                String::new()
+            }
         );
         for m in &report.methods {
             println!(
-                "{:<w$} {:>8.4} {:>8.4} {:>8.4} {:>12}",
+                "{:<w$} {:>8.4} {:>8.4} {:>8.4} {:>12}{}",
                 m.method,
                 m.metrics.hr10,
                 m.metrics.ndcg10,
                 m.metrics.mrr,
-                human_bytes(m.size_bytes)
+                human_bytes(m.size_bytes),
+                m.with_history
+                    .map(|h| format!("   {:.4}", h.hr10))
+                    .unwrap_or_default()
             );
         }
     }

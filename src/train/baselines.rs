@@ -7,7 +7,9 @@ use crate::train::assoc::count::{count_pairs, prepare_baskets, unpack_pair, DEFA
 use crate::train::ease::{self, Ease};
 use crate::train::ingest::OrderLog;
 use crate::train::local_ease;
-use crate::train::protocol::{measure, top_of_scores, tuning_carts, validation_split, Validation};
+use crate::train::protocol::{
+    measure, top_of_scores, tuning_carts, validation_split, TestCart, Validation,
+};
 use crate::train::Progress;
 
 /// Neighbours kept per item by item-kNN.
@@ -79,9 +81,15 @@ pub struct DenseEase {
 impl DenseEase {
     /// Ranks the fitted items for a cart (items outside the set are left out of the cart).
     pub fn rank(&self, cart: &[u32]) -> Vec<u32> {
-        let cart = self.items.remap(&[cart.to_vec()]).remove(0);
+        self.rank_with_history(cart, &[], 0.0)
+    }
+
+    /// [`Ease::rank_with_history`] over the fitted items (others left out of cart and history).
+    pub fn rank_with_history(&self, cart: &[u32], history: &[u32], weight: f32) -> Vec<u32> {
+        let [cart, history] =
+            [cart, history].map(|ids| self.items.remap(&[ids.to_vec()]).remove(0));
         self.ease
-            .rank(&cart)
+            .rank_with_history(&cart, &history, weight)
             .into_iter()
             .map(|k| self.items.items()[k as usize])
             .collect()
@@ -109,6 +117,10 @@ pub struct Fitted {
     /// Dense EASE: over the whole catalog within its dense-solve limit, else over the
     /// [`ease::TRAIN_MAX_ITEMS`] most bought items.
     pub ease: DenseEase,
+    /// The weight of the shopper's history in personalized dense EASE
+    /// ([`DenseEase::rank_with_history`]), tuned on the validation carts' histories (0 when
+    /// they have none, or history does not help).
+    pub history_weight: f32,
     /// EASE restricted to each item's co-purchase neighbourhood ([`local_ease`]), all its
     /// weights kept (int8 per row).
     pub local: SparseEase,
@@ -157,14 +169,20 @@ pub fn fit(
         "tuning EASE λ on {} leave-one-out validation carts",
         validation.len()
     )));
-    let (lambda, (), tried) = ease::tune(&items.remap(&fit_baskets), items.len(), |e| {
+    let with_history: Vec<TestCart> = validation
+        .iter()
+        .filter(|t| !t.history.is_empty())
+        .cloned()
+        .collect();
+    // λ by the carts alone; at each λ the history weight too, so the chosen λ's comes free.
+    let (lambda, history, tried) = ease::tune(&items.remap(&fit_baskets), items.len(), |e| {
         let dense = DenseEase {
             items: items.clone(),
             ease: e.clone(),
             whole,
         };
         let hr = measure(|t| dense.rank(&t.cart), &validation).hr10;
-        (hr, ())
+        (hr, tune_history_weight(&dense, &with_history))
     });
     progress(Progress::Step(format!("fitting EASE (λ = {lambda})")));
     let dense = DenseEase {
@@ -176,6 +194,19 @@ pub fn fit(
         "EASE validation HR@10 ({}); chose λ = {lambda}",
         ease::describe_tried(&tried)
     )));
+    if !with_history.is_empty() {
+        progress(Progress::Record(format!(
+            "personalized EASE HR@10 on the {} validation carts with a history ({}); chose history weight {}",
+            with_history.len(),
+            history
+                .1
+                .iter()
+                .map(|(w, hr)| format!("{w}: {hr:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            history.0
+        )));
+    }
     progress(Progress::Step(
         "tuning neighbourhood EASE λ on the same carts".into(),
     ));
@@ -193,6 +224,31 @@ pub fn fit(
     Fitted {
         knn,
         ease: dense,
+        history_weight: history.0,
         local: local(&all_counts, lambda),
     }
+}
+
+/// History weights tried for personalized EASE.
+pub const HISTORY_WEIGHTS: [f32; 6] = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5];
+
+/// Chooses personalized EASE's history weight by HR@10 on validation carts that have a history
+/// (`with_history`): the fair anchor for what the shopper's history is worth. Returns the
+/// weight (0 when there are no such carts) and each weight tried with its HR@10.
+fn tune_history_weight(dense: &DenseEase, with_history: &[TestCart]) -> (f32, Vec<(f32, f64)>) {
+    if with_history.is_empty() {
+        return (0.0, Vec::new());
+    }
+    let tried: Vec<(f32, f64)> = HISTORY_WEIGHTS
+        .iter()
+        .map(|&w| {
+            let rank = |t: &TestCart| dense.rank_with_history(&t.cart, &t.history, w);
+            (w, measure(rank, with_history).hr10)
+        })
+        .collect();
+    let best = tried.iter().fold(
+        (0.0, f64::MIN),
+        |b, &(w, hr)| if hr > b.1 { (w, hr) } else { b },
+    );
+    (best.0, tried)
 }

@@ -69,10 +69,23 @@ impl Ease {
 
     /// Ranks items by Σ over cart items of their weight rows.
     pub fn rank(&self, cart: &[u32]) -> Vec<u32> {
+        self.rank_with_history(cart, &[], 0.0)
+    }
+
+    /// Personalized EASE: ranks items by the cart's weight rows plus `weight` × those of the
+    /// shopper's history items that are not in the cart (EASE's input vector with the history
+    /// at a lower weight); cart items are never ranked, history items may be (a rebuy).
+    pub fn rank_with_history(&self, cart: &[u32], history: &[u32], weight: f32) -> Vec<u32> {
         let mut scores = vec![0f32; self.n];
-        for &i in cart {
+        let inputs = cart.iter().map(|&i| (i, 1.0)).chain(
+            history
+                .iter()
+                .filter(|h| weight != 0.0 && !cart.contains(h))
+                .map(|&h| (h, weight)),
+        );
+        for (i, x) in inputs {
             let row = &self.weights[i as usize * self.n..(i as usize + 1) * self.n];
-            scores.iter_mut().zip(row).for_each(|(s, w)| *s += w);
+            scores.iter_mut().zip(row).for_each(|(s, w)| *s += x * w);
         }
         top_of_scores(&scores, cart)
     }

@@ -19,6 +19,9 @@ pub struct MethodReport {
     pub method: String,
     #[serde(flatten)]
     pub metrics: Metrics,
+    /// The metrics over the carts whose shopper has a history (none when no cart has one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_history: Option<Metrics>,
     /// Bytes the method needs at serving time.
     pub size_bytes: u64,
 }
@@ -28,6 +31,8 @@ pub struct MethodReport {
 pub struct EvalReport {
     /// Test carts (orders with ≥ 2 distinct known items).
     pub carts: usize,
+    /// Of those, carts whose shopper has earlier orders (a history).
+    pub carts_with_history: usize,
     pub seed: u64,
     /// Whether every item of each order was hidden in turn (`seed` then picks nothing).
     pub leave_one_out: bool,
@@ -75,6 +80,19 @@ pub fn export_methods<'a>(
         size_bytes: export_bytes,
         rank: ranked(blend),
     }];
+    if blend.history != 0.0 || engine.model().is_some_and(|m| m.takes_history()) {
+        // The same export for a shopper whose page keeps no history.
+        methods.push(Method {
+            name: "cartwise without history".into(),
+            size_bytes: export_bytes,
+            rank: Box::new(move |t| {
+                ranked(blend)(&TestCart {
+                    history: Vec::new(),
+                    ..t.clone()
+                })
+            }),
+        });
+    }
     if blend != Blend::default() {
         methods.push(Method {
             name: "cartwise assoc only".into(),
@@ -131,8 +149,14 @@ pub fn evaluate(
     seed: u64,
     leave_one_out: bool,
 ) -> EvalReport {
+    let with_history: Vec<TestCart> = carts
+        .iter()
+        .filter(|t| !t.history.is_empty())
+        .cloned()
+        .collect();
     EvalReport {
         carts: carts.len(),
+        carts_with_history: with_history.len(),
         seed,
         leave_one_out,
         methods: methods
@@ -140,6 +164,7 @@ pub fn evaluate(
             .map(|m| MethodReport {
                 method: m.name.clone(),
                 metrics: measure(&m.rank, carts),
+                with_history: (!with_history.is_empty()).then(|| measure(&m.rank, &with_history)),
                 size_bytes: m.size_bytes,
             })
             .collect(),
@@ -177,7 +202,13 @@ pub fn methods<'a>(
             rank: Box::new(|t| sparse.rank(&t.cart)),
         });
     }
-    if let Some(Fitted { knn, ease, local }) = fitted {
+    if let Some(Fitted {
+        knn,
+        ease,
+        history_weight,
+        local,
+    }) = fitted
+    {
         methods.push(Method {
             name: "item-kNN".into(),
             size_bytes: knn.size_bytes(),
@@ -190,6 +221,11 @@ pub fn methods<'a>(
             },
             size_bytes: ease.size_bytes(),
             rank: Box::new(|t| ease.rank(&t.cart)),
+        });
+        methods.push(Method {
+            name: format!("personalized EASE (history weight {history_weight})"),
+            size_bytes: ease.size_bytes(),
+            rank: Box::new(|t| ease.rank_with_history(&t.cart, &t.history, *history_weight)),
         });
         methods.push(Method {
             name: format!(

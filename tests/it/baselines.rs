@@ -4,6 +4,7 @@ use crate::common;
 
 use cartwise::train::baselines::ItemKnn;
 use cartwise::train::ease::Ease;
+use cartwise::train::protocol::top_of_scores;
 use proptest::prelude::*;
 
 proptest! {
@@ -40,6 +41,43 @@ proptest! {
                 }
                 prop_assert!(lhs.abs() < 1e-3 * (1.0 + g(i, i)), "({i},{j}): {lhs}");
             }
+        }
+    }
+
+    /// Personalized EASE scores x·B with x = 1 on the cart and `weight` on the history items
+    /// outside it: brute force from the weights gives the same ranking; weight 0, an empty
+    /// history or a history inside the cart give EASE's own; cart items are never ranked, and
+    /// a history item can be (a rebuy).
+    #[test]
+    fn personalized_ease_ranks_by_the_cart_plus_the_weighted_history(
+        (n, baskets) in common::baskets_strategy(4usize..12),
+        lambda in 0.5f64..20.0,
+        cart_bits in 1u32..4096,
+        history_bits in 0u32..4096,
+        weight in 0.01f32..1.0,
+    ) {
+        let ease = Ease::fit(&baskets, n, lambda);
+        let of = |bits: u32| (0..n as u32).filter(|i| bits >> i & 1 == 1).collect::<Vec<_>>();
+        let (cart, history) = (of(cart_bits), of(history_bits));
+        prop_assume!(!cart.is_empty());
+        let mut scores = vec![0f32; n];
+        let inputs = cart.iter().map(|&i| (i, 1.0)).chain(
+            history.iter().filter(|h| !cart.contains(h)).map(|&h| (h, weight)),
+        );
+        for (i, x) in inputs {
+            for (j, s) in scores.iter_mut().enumerate() {
+                *s += x * ease.weight(i, j as u32);
+            }
+        }
+        let ranked = ease.rank_with_history(&cart, &history, weight);
+        prop_assert_eq!(&ranked, &top_of_scores(&scores, &cart));
+        prop_assert!(ranked.iter().all(|i| !cart.contains(i)));
+        for same in [
+            ease.rank_with_history(&cart, &history, 0.0),
+            ease.rank_with_history(&cart, &[], weight),
+            ease.rank_with_history(&cart, &cart, weight),
+        ] {
+            prop_assert_eq!(&same, &ease.rank(&cart));
         }
     }
 }

@@ -191,18 +191,44 @@ fn eval_beats_popularity_on_held_out_orders() {
     ]);
     let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let names = method_names(&full);
+    let personalized = names[8];
+    assert!(
+        personalized.starts_with("personalized EASE (history weight "),
+        "{names:?}"
+    );
     assert_eq!(
         names,
         [
             "cartwise",
+            "cartwise without history",
             "cartwise assoc only",
             "popularity",
             "co-occurrence",
             "sparse EASE (int8, 32 per item)",
             "item-kNN",
             "EASE",
+            personalized,
             "neighbourhood EASE (256 neighbours, int8)"
         ]
+    );
+    // The carts whose shopper has earlier orders are reported on their own too: there the
+    // history is what the blend's history term and personalized EASE add.
+    let with_history = full["carts_with_history"].as_u64().unwrap();
+    assert!(with_history > 0 && with_history <= full["carts"].as_u64().unwrap());
+    let on_history = |name: &str| {
+        let methods = full["methods"].as_array().unwrap();
+        methods.iter().find(|m| m["method"] == name).unwrap()["with_history"]["hr@10"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        on_history("cartwise") > on_history("cartwise without history"),
+        "{full}"
+    );
+    assert_eq!(
+        method_hr10(&full, "cartwise without history"),
+        hr("cartwise"),
+        "without a history the export ranks as it does for carts that never had one"
     );
     assert_eq!(
         full["carts"], report["carts"],
@@ -402,6 +428,7 @@ fn train_with_transformer_adds_it_to_eval() {
         names,
         [
             "cartwise",
+            "cartwise without history",
             "cartwise assoc only",
             "popularity",
             "co-occurrence",
