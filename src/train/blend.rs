@@ -28,7 +28,8 @@ pub fn hit_rate(blend: &Blend, carts: &[FitCart]) -> f64 {
 /// Fits the blend by coordinate search on validation HR@10: a coarse grid per weight, then
 /// finer steps around the best; returns the blend and its HR@10. Only ratios matter, so one
 /// evidence stays fixed at 1: the model's when there is one, else EASE's. `has_ease`,
-/// `model_candidates > 0` and `has_history` say which evidence the carts carry. A tie keeps the earlier (simpler)
+/// `model_candidates > 0` and `has_history` (the history term and rebuys) say which evidence the
+/// carts carry. A tie keeps the earlier (simpler)
 /// weight.
 pub fn fit(
     carts: &[FitCart],
@@ -47,6 +48,7 @@ pub fn fit(
         model: if has_model { 1.0 } else { 0.0 },
         popularity: 0.0,
         history: 0.0,
+        repeat: 0.0,
         model_candidates,
     };
     // A free coordinate: how to replace its weight, read it, and whether its steps add (the
@@ -72,6 +74,11 @@ pub fn fit(
         free.push(Axis {
             set: |b, history| Blend { history, ..b },
             get: |b| b.history,
+            additive: false,
+        });
+        free.push(Axis {
+            set: |b, repeat| Blend { repeat, ..b },
+            get: |b| b.repeat,
             additive: false,
         });
     }

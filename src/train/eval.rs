@@ -80,7 +80,10 @@ pub fn export_methods<'a>(
         size_bytes: export_bytes,
         rank: ranked(blend),
     }];
-    if blend.history != 0.0 || engine.model().is_some_and(|m| m.takes_history()) {
+    if blend.history != 0.0
+        || blend.repeat != 0.0
+        || engine.model().is_some_and(|m| m.takes_history())
+    {
         // The same export for a shopper whose page keeps no history.
         methods.push(Method {
             name: "cartwise without history".into(),

@@ -456,6 +456,7 @@ fn fit_learned(
     let candidates = Blend {
         ease: if fit_ease { 1.0 } else { 0.0 },
         history: if has_history { 1.0 } else { 0.0 },
+        repeat: if has_history { 1.0 } else { 0.0 },
         model_candidates,
         ..Blend::default()
     };
@@ -500,6 +501,7 @@ fn fit_learned(
             model,
             popularity: 0.0,
             history: 0.0,
+            repeat: 0.0,
             model_candidates,
         };
         blend::hit_rate(&b, &carts)
@@ -517,7 +519,7 @@ fn fit_learned(
     let (blend, blended) = blend::fit(&carts, fit_ease, model_candidates, has_history);
     if has_history {
         let without = blend::fit(&carts, fit_ease, model_candidates, false).1;
-        alone.push(format!("fitted without the history term {without:.4}"));
+        alone.push(format!("fitted without the history terms {without:.4}"));
     }
     // A table the blend does not weigh would only add bytes to every shopper's download.
     let ease = match ease {
@@ -530,12 +532,13 @@ fn fit_learned(
         ease => ease,
     };
     stage(Progress::Record(format!(
-        "blend: assoc {} + ease {} + model {} + popularity {} + history {}; validation HR@10 {blended:.4} ({})",
+        "blend: assoc {} + ease {} + model {} + popularity {} + history {} + repeat {}; validation HR@10 {blended:.4} ({})",
         blend.assoc,
         blend.ease,
         blend.model,
         blend.popularity,
         blend.history,
+        blend.repeat,
         alone.join(", ")
     )));
     let (model, pq) = match (&config.transformer, config.refit) {

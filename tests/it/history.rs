@@ -4,7 +4,7 @@
 use crate::common;
 
 use cartwise::serve::model::ModelConfig;
-use cartwise::serve::suggest::Query;
+use cartwise::serve::suggest::{Evidence, Query};
 use cartwise::train::history::customer_histories;
 use cartwise::train::ingest::Order;
 use cartwise::train::model::fit::{fit, FitConfig};
@@ -175,9 +175,10 @@ fn suggest_reads_the_shoppers_history_through_the_model_and_names_unknown_ids() 
             ..Default::default()
         };
         let mut export = cartwise::train::pipeline::train(&catalog, &log, &config, |_| {}).unwrap();
-        // The blend's own history term is tested on its own below; here only the model's
-        // history token differs.
+        // The blend's own history terms (affinity, rebuys) are tested on their own below; here
+        // only the model's history token differs.
         export.blend.history = 0.0;
+        export.blend.repeat = 0.0;
         Engine::new(export).unwrap()
     };
     let with = train(16);
@@ -345,6 +346,8 @@ fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
         |_| {},
     )
     .unwrap();
+    // The affinity term alone (rebuys have their own test).
+    export.blend.repeat = 0.0;
     export.blend.history = 0.0;
     let plain = cartwise::serve::suggest::Engine::new(export.clone()).unwrap();
     export.blend.history = 2.0;
@@ -397,4 +400,87 @@ fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
         }
     }
     assert!(moved > 5, "the history term moved only {moved} rankings");
+}
+
+#[test]
+fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
+    let shop = cartwise::train::synth::generate(&cartwise::train::synth::SynthConfig {
+        seed: 6,
+        items: 300,
+        customers: 300,
+        orders: 4_000,
+    });
+    let (catalog, log) = shop.to_log();
+    let mut export = cartwise::train::pipeline::train(
+        &catalog,
+        &log,
+        &cartwise::train::pipeline::TrainConfig {
+            ease_max_items: 0,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .unwrap();
+    // Rebuys alone beside the cart's evidence: no affinity term, no popularity prior.
+    export.blend.history = 0.0;
+    export.blend.popularity = 0.0;
+    export.blend.repeat = 0.0;
+    let plain = cartwise::serve::suggest::Engine::new(export.clone()).unwrap();
+    export.blend.repeat = 5.0;
+    let rebuying = cartwise::serve::suggest::Engine::new(export.clone()).unwrap();
+    let mut joined = 0;
+    for a in (0..300u32).step_by(7) {
+        let cart = [a];
+        // Items the cart does not point to: what only the history can bring.
+        let history: Vec<u32> = (1..=8)
+            .map(|k| (a + 41 * k) % 300)
+            .filter(|&h| h != a)
+            .collect();
+        let without = Query::new(&cart, 5, &export.blend);
+        assert_eq!(
+            rebuying.candidates(&without).unwrap(),
+            plain.candidates(&without).unwrap(),
+            "without a history the rebuy weight changes nothing"
+        );
+        let with = Query {
+            history: &history,
+            ..Query::new(&cart, 5, &export.blend)
+        };
+        let features = rebuying.features(&with).unwrap();
+        for (position, &h) in history.iter().enumerate() {
+            let (f, _) = features
+                .iter()
+                .find(|(f, _)| f.item == h)
+                .unwrap_or_else(|| panic!("history item {h} is a candidate"));
+            assert_eq!(f.repeat, cartwise::serve::blend::rebuy(position));
+        }
+        assert!(features
+            .iter()
+            .all(|(f, _)| f.repeat == 0.0 || history.contains(&f.item)));
+        let ranked = rebuying.candidates(&with).unwrap();
+        assert!(
+            ranked.iter().all(|c| c.item != a),
+            "never the cart's own item"
+        );
+        let most_recent = ranked.iter().position(|c| c.item == history[0]).unwrap();
+        let oldest = ranked
+            .iter()
+            .position(|c| c.item == history[history.len() - 1]);
+        if ranked
+            .iter()
+            .find(|c| c.item == history[0])
+            .is_some_and(|c| matches!(c.evidence, Evidence::Rebuy))
+        {
+            joined += 1;
+            // Between two rebuys with no other evidence, the more recent ranks first.
+            if let Some(oldest) = oldest.filter(|&k| matches!(ranked[k].evidence, Evidence::Rebuy))
+            {
+                assert!(most_recent < oldest, "{most_recent} vs {oldest}");
+            }
+        }
+    }
+    assert!(
+        joined > 10,
+        "only {joined} carts gained a rebuy the cart did not point to"
+    );
 }

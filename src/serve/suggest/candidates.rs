@@ -5,7 +5,7 @@ use super::cold_start::TitleReader;
 use super::new_items::Fresh;
 use super::scoring::{ModelQuery, ScoringTable};
 use super::types::{Candidate, Evidence, Query, SuggestError, Terms};
-use crate::serve::blend::{Blend, Features};
+use crate::serve::blend::{rebuy, Blend, Features};
 use crate::serve::export::Export;
 use crate::serve::kernel::{cpu, Hit};
 use crate::serve::rules::Exclusions;
@@ -38,9 +38,9 @@ impl Sources<'_> {
 /// query's best rows (from any backend).
 ///
 /// Candidates are the association neighbours of cart items, the items their EASE rows weigh
-/// positively and the model's best `blend.model_candidates` items; with none of these (an empty
-/// or unknown cart), every ordered item. EASE and the model are consulted only when the blend
-/// weighs them.
+/// positively, the shopper's history items when the blend weighs rebuys, and the model's best
+/// `blend.model_candidates` items; with none of these but rebuys (an empty or unknown cart),
+/// every ordered item too. EASE and the model are consulted only when the blend weighs them.
 pub fn gather(
     src: &Sources,
     q: &Query,
@@ -65,6 +65,7 @@ pub fn gather(
                     model: 0.0,
                     popularity: popularity(j),
                     history: 0.0,
+                    repeat: 0.0,
                 },
                 evidence,
             ));
@@ -117,6 +118,16 @@ pub fn gather(
             }
         }
     }
+    // What the shopper bought before (not in the cart) is a candidate of its own when the blend
+    // weighs rebuys, valued by how recently it was bought; groceries are bought again.
+    if blend.repeat != 0.0 {
+        for (position, &h) in history.iter().filter(|h| !cart.contains(h)).enumerate() {
+            if !blocked(h) && (h as usize) < assoc.items() {
+                let k = add(h, Evidence::Rebuy, &mut out);
+                out[k].0.repeat = rebuy(position);
+            }
+        }
+    }
     if let (Some((query, hits)), Some(table)) = (scored, src.scoring) {
         let best = hits
             .iter()
@@ -149,21 +160,29 @@ pub fn gather(
             }
         }
     }
-    if out.is_empty() {
-        out = (0..assoc.items() as u32)
-            .filter(|&j| !blocked(j) && assoc.item_counts[j as usize] > 0)
+    // Nothing in the cart points anywhere: every ordered item, by seasonal popularity (the
+    // shopper's rebuys among them keep their place in the history).
+    if out.iter().all(|(_, e)| matches!(e, Evidence::Rebuy)) {
+        let seasonal = |j: u32| popularity(j) + export.seasonal.factor(j, month).ln();
+        for (f, _) in &mut out {
+            f.popularity = seasonal(f.item);
+        }
+        let rest: Vec<(Features, Evidence)> = (0..assoc.items() as u32)
+            .filter(|&j| !blocked(j) && assoc.item_counts[j as usize] > 0 && !slot.contains_key(&j))
             .map(|j| {
                 let f = Features {
                     item: j,
                     assoc: 0.0,
                     ease: 0.0,
                     model: 0.0,
-                    popularity: popularity(j) + export.seasonal.factor(j, month).ln(),
+                    popularity: seasonal(j),
                     history: 0.0,
+                    repeat: 0.0,
                 };
                 (f, Evidence::Popular)
             })
             .collect();
+        out.extend(rest);
     }
     // The shopper's affinity: how strongly past items (not in the cart) go with each
     // candidate. It ranks the candidates (the bestsellers of an empty cart too); it adds
@@ -197,12 +216,15 @@ pub fn rank(
     let fallback = Blend {
         popularity: 1.0,
         history: blend.history,
+        repeat: blend.repeat,
         ..Blend::default()
     };
     let mut features = gather(src, q, scored)?;
     // New items are ranked the way the known candidates are: by popularity alone when
     // nothing in the cart points anywhere (the bestsellers), else by the blend.
-    let by_popularity = features.iter().all(|(_, e)| matches!(e, Evidence::Popular));
+    let by_popularity = features
+        .iter()
+        .all(|(_, e)| matches!(e, Evidence::Popular | Evidence::Rebuy));
     features.extend(src.titles.features(
         src.export,
         src.scoring,
@@ -216,7 +238,7 @@ pub fn rank(
             item: f.item,
             score: match evidence {
                 Evidence::Popular => fallback.score(&f),
-                Evidence::New { .. } if by_popularity => fallback.score(&f),
+                Evidence::New { .. } | Evidence::Rebuy if by_popularity => fallback.score(&f),
                 _ => blend.score(&f),
             },
             evidence,

@@ -169,6 +169,7 @@ impl TitleReader {
                     model: model.unwrap_or(0.0),
                     popularity: ((count + 1.0) / (assoc.orders as f32 + 1.0)).ln(),
                     history: 0.0,
+                    repeat: 0.0,
                 };
                 (f, Evidence::New { read })
             })

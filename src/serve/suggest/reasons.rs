@@ -87,6 +87,11 @@ pub fn explain(
                     ),
                 ))
             }
+            Some(Evidence::Rebuy) => reasons.push(say(
+                "bought_before",
+                json!({"item": title}),
+                format!("you bought {title} before (your history on this device)"),
+            )),
             Some(Evidence::Model) => {
                 let (rank, of) = (found.map_or(0, |k| k + 1), catalog.len());
                 reasons.push(say(

@@ -384,6 +384,9 @@ pub enum Evidence {
     Model,
     /// No association evidence: ranked by how many orders contain it.
     Popular,
+    /// The shopper bought it before (in the page's on-device history), and no cart item points
+    /// to it: a candidate because the blend weighs rebuys.
+    Rebuy,
     /// A product the export has never seen, passed with the call; `read` when the basket
     /// model scored it from its title and category (otherwise its category alone ranks it).
     New { read: bool },
