@@ -29,8 +29,12 @@ pub fn hit_rate(blend: &Blend, carts: &[FitCart]) -> f64 {
 /// finer steps around the best; returns the blend and its HR@10. Only ratios matter, so one
 /// evidence stays fixed at 1: the model's when there is one, else EASE's. `has_ease`,
 /// `model_candidates > 0` and `has_history` (the history term and rebuys) say which evidence the
-/// carts carry. A tie keeps the earlier (simpler)
-/// weight.
+/// carts carry. A tie keeps the earlier (simpler) weight.
+///
+/// With a history the search runs twice: first without the rebuy weight, then over every weight
+/// from there. Coordinate search is greedy, and from the plain start the rebuy weight can pull it
+/// into a worse corner (measured: 0.4137 against 0.4394 without rebuys on the 100,000-item shop);
+/// continuing from the fit without it never ends below that fit.
 pub fn fit(
     carts: &[FitCart],
     has_ease: bool,
@@ -38,10 +42,6 @@ pub fn fit(
     has_history: bool,
 ) -> (Blend, f64) {
     let has_model = model_candidates > 0;
-    let scale_grid: Vec<f32> = std::iter::once(0.0)
-        .chain((-4..=9).map(|e| 2f32.powi(e)))
-        .collect();
-    let popularity_grid = [-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
     let start = Blend {
         assoc: 1.0,
         ease: if has_ease { 1.0 } else { 0.0 },
@@ -51,13 +51,6 @@ pub fn fit(
         repeat: 0.0,
         model_candidates,
     };
-    // A free coordinate: how to replace its weight, read it, and whether its steps add (the
-    // popularity exponent, which may be negative) rather than scale.
-    struct Axis {
-        set: fn(Blend, f32) -> Blend,
-        get: fn(&Blend) -> f32,
-        additive: bool,
-    }
     let mut free = vec![Axis {
         set: |b, assoc| Blend { assoc, ..b },
         get: |b| b.assoc,
@@ -76,18 +69,39 @@ pub fn fit(
             get: |b| b.history,
             additive: false,
         });
-        free.push(Axis {
-            set: |b, repeat| Blend { repeat, ..b },
-            get: |b| b.repeat,
-            additive: false,
-        });
     }
     free.push(Axis {
         set: |b, popularity| Blend { popularity, ..b },
         get: |b| b.popularity,
         additive: true,
     });
-    let mut best = (start, hit_rate(&start, carts));
+    let best = search(carts, (start, hit_rate(&start, carts)), &free);
+    if !has_history {
+        return best;
+    }
+    free.push(Axis {
+        set: |b, repeat| Blend { repeat, ..b },
+        get: |b| b.repeat,
+        additive: false,
+    });
+    search(carts, best, &free)
+}
+
+/// A free coordinate of the search: how to replace its weight, read it, and whether its steps
+/// add (the popularity exponent, which may be negative) rather than scale.
+struct Axis {
+    set: fn(Blend, f32) -> Blend,
+    get: fn(&Blend) -> f32,
+    additive: bool,
+}
+
+/// Coordinate search from `best` over the `free` axes: two passes of a coarse grid per axis,
+/// then two rounds of finer steps around the best; only strict gains move it.
+fn search(carts: &[FitCart], mut best: (Blend, f64), free: &[Axis]) -> (Blend, f64) {
+    let scale_grid: Vec<f32> = std::iter::once(0.0)
+        .chain((-4..=9).map(|e| 2f32.powi(e)))
+        .collect();
+    let popularity_grid = [-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
     let sweep = |best: &mut (Blend, f64), axis: &Axis, values: &[f32]| {
         let base = best.0;
         for &v in values {
@@ -99,7 +113,7 @@ pub fn fit(
         }
     };
     for _ in 0..2 {
-        for axis in &free {
+        for axis in free {
             let grid: &[f32] = if axis.additive {
                 &popularity_grid
             } else {
@@ -109,7 +123,7 @@ pub fn fit(
         }
     }
     for (factor, delta) in [(0.7f32, 0.1f32), (0.85, 0.05)] {
-        for axis in &free {
+        for axis in free {
             let v = (axis.get)(&best.0);
             let steps = if axis.additive {
                 [v - delta, v + delta]

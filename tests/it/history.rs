@@ -327,8 +327,9 @@ fn a_bundle_says_which_history_item_it_goes_with_and_by_how_much() {
     );
 }
 
-#[test]
-fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
+/// The association-only export (no EASE, no transformer) of a 300-item shop with customers,
+/// whose blend weighs the history terms.
+fn association_export() -> cartwise::serve::export::Export {
     let shop = cartwise::train::synth::generate(&cartwise::train::synth::SynthConfig {
         seed: 6,
         items: 300,
@@ -336,7 +337,7 @@ fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
         orders: 4_000,
     });
     let (catalog, log) = shop.to_log();
-    let mut export = cartwise::train::pipeline::train(
+    cartwise::train::pipeline::train(
         &catalog,
         &log,
         &cartwise::train::pipeline::TrainConfig {
@@ -345,7 +346,12 @@ fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
         },
         |_| {},
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
+    let mut export = association_export();
     // The affinity term alone (rebuys have their own test).
     export.blend.repeat = 0.0;
     export.blend.history = 0.0;
@@ -404,23 +410,7 @@ fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
 
 #[test]
 fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
-    let shop = cartwise::train::synth::generate(&cartwise::train::synth::SynthConfig {
-        seed: 6,
-        items: 300,
-        customers: 300,
-        orders: 4_000,
-    });
-    let (catalog, log) = shop.to_log();
-    let mut export = cartwise::train::pipeline::train(
-        &catalog,
-        &log,
-        &cartwise::train::pipeline::TrainConfig {
-            ease_max_items: 0,
-            ..Default::default()
-        },
-        |_| {},
-    )
-    .unwrap();
+    let mut export = association_export();
     // Rebuys alone beside the cart's evidence: no affinity term, no popularity prior.
     export.blend.history = 0.0;
     export.blend.popularity = 0.0;
@@ -483,4 +473,62 @@ fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
         joined > 10,
         "only {joined} carts gained a rebuy the cart did not point to"
     );
+}
+
+#[test]
+fn weighing_rebuys_never_fits_a_blend_below_the_fit_without_them() {
+    use cartwise::serve::blend::Features;
+    use cartwise::train::blend::{fit, FitCart};
+    use rand::{Rng, SeedableRng};
+    for seed in 0..12u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let carts: Vec<FitCart> = (0..150)
+            .map(|_| {
+                let candidates: Vec<Features> = (0..25u32)
+                    .map(|item| Features {
+                        item,
+                        assoc: rng.random_range(0.0..1.0),
+                        ease: 0.0,
+                        model: rng.random_range(-2.0..2.0),
+                        popularity: rng.random_range(-6.0..-1.0),
+                        history: if rng.random_bool(0.3) {
+                            rng.random_range(0.0..1.0)
+                        } else {
+                            0.0
+                        },
+                        repeat: if rng.random_bool(0.2) {
+                            rng.random_range(0.3..1.0)
+                        } else {
+                            0.0
+                        },
+                    })
+                    .collect();
+                FitCart {
+                    hidden: Some(rng.random_range(0..candidates.len())),
+                    candidates,
+                }
+            })
+            .collect();
+        let without: Vec<FitCart> = carts
+            .iter()
+            .map(|c| FitCart {
+                candidates: c
+                    .candidates
+                    .iter()
+                    .map(|f| Features { repeat: 0.0, ..*f })
+                    .collect(),
+                hidden: c.hidden,
+            })
+            .collect();
+        let (_, with_rebuys) = fit(&carts, false, 100, true);
+        let (blend, no_rebuys) = fit(&without, false, 100, true);
+        assert_eq!(
+            blend.repeat, 0.0,
+            "a weight on nothing is never a strict gain"
+        );
+        assert!(
+            with_rebuys >= no_rebuys,
+            "seed {seed}: {with_rebuys} < {no_rebuys}"
+        );
+    }
 }
