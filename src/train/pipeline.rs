@@ -8,7 +8,7 @@ use crate::serve::kernel::pq::PqRows;
 use crate::serve::model::{ModelExport, ITEM_ID_TABLE};
 use crate::serve::rules::MerchantRules;
 use crate::serve::seasonal::SeasonalIndex;
-use crate::serve::suggest::{Engine, Query};
+use crate::serve::suggest::{Engine, Evidence, Query};
 use crate::train::assoc::build::{build_table, AssocConfig};
 use crate::train::assoc::count::{count_pairs, prepare_baskets, DEFAULT_CHUNK_PAIRS};
 use crate::train::assoc::publish;
@@ -482,16 +482,20 @@ fn fit_learned(
     let carts = loo
         .par_iter()
         .map(|t| {
-            let candidates: Vec<_> = held_out
+            let (candidates, rebuy_only): (Vec<_>, Vec<_>) = held_out
                 .features(&Query {
                     history: &t.history,
                     ..Query::new(&t.cart, t.month.unwrap_or(1), &candidates)
                 })?
                 .into_iter()
-                .map(|(f, _)| f)
-                .collect();
+                .map(|(f, evidence)| (f, matches!(evidence, Evidence::Rebuy)))
+                .unzip();
             let hidden = candidates.iter().position(|f| f.item == t.hidden);
-            Ok(FitCart { candidates, hidden })
+            Ok(FitCart {
+                candidates,
+                hidden,
+                rebuy_only,
+            })
         })
         .collect::<Result<Vec<_>, crate::serve::suggest::SuggestError>>()?;
     let only = |ease: f32, model: f32| {

@@ -503,21 +503,36 @@ fn weighing_rebuys_never_fits_a_blend_below_the_fit_without_them() {
                         },
                     })
                     .collect();
+                // Some history items are candidates only because the shopper bought them.
+                let rebuy_only = candidates
+                    .iter()
+                    .map(|f| f.repeat > 0.0 && f.assoc < 0.2)
+                    .collect();
                 FitCart {
                     hidden: Some(rng.random_range(0..candidates.len())),
                     candidates,
+                    rebuy_only,
                 }
             })
             .collect();
+        // The same carts as they were before rebuys: no rebuy-only candidates, no recency.
         let without: Vec<FitCart> = carts
             .iter()
-            .map(|c| FitCart {
-                candidates: c
-                    .candidates
-                    .iter()
-                    .map(|f| Features { repeat: 0.0, ..*f })
-                    .collect(),
-                hidden: c.hidden,
+            .map(|c| {
+                let kept: Vec<usize> = (0..c.candidates.len())
+                    .filter(|&k| !c.rebuy_only[k])
+                    .collect();
+                FitCart {
+                    candidates: kept
+                        .iter()
+                        .map(|&k| Features {
+                            repeat: 0.0,
+                            ..c.candidates[k]
+                        })
+                        .collect(),
+                    hidden: c.hidden.and_then(|h| kept.iter().position(|&k| k == h)),
+                    rebuy_only: Vec::new(),
+                }
             })
             .collect();
         let (_, with_rebuys) = fit(&carts, false, 100, true);
