@@ -8,7 +8,8 @@ use crate::train::ease::{self, Ease};
 use crate::train::ingest::OrderLog;
 use crate::train::local_ease;
 use crate::train::protocol::{
-    measure, top_of_scores, tuning_carts, validation_split, TestCart, Validation,
+    carts_with_history, measure, top_of_scores, tuning_carts, validation_split, TestCart,
+    Validation,
 };
 use crate::train::Progress;
 
@@ -169,11 +170,7 @@ pub fn fit(
         "tuning EASE λ on {} leave-one-out validation carts",
         validation.len()
     )));
-    let with_history: Vec<TestCart> = validation
-        .iter()
-        .filter(|t| !t.history.is_empty())
-        .cloned()
-        .collect();
+    let with_history = carts_with_history(&validation);
     // λ by the carts alone; at each λ the history weight too, so the chosen λ's comes free.
     let (lambda, history, tried) = ease::tune(&items.remap(&fit_baskets), items.len(), |e| {
         let dense = DenseEase {

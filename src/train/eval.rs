@@ -9,7 +9,7 @@ use crate::serve::export::Export;
 use crate::serve::suggest::{Engine, Query};
 use crate::train::baselines::Fitted;
 use crate::train::model::CatalogRanker;
-use crate::train::protocol::{measure, Metrics, TestCart, RANK_DEPTH};
+use crate::train::protocol::{carts_with_history, measure, Metrics, TestCart, RANK_DEPTH};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -152,11 +152,7 @@ pub fn evaluate(
     seed: u64,
     leave_one_out: bool,
 ) -> EvalReport {
-    let with_history: Vec<TestCart> = carts
-        .iter()
-        .filter(|t| !t.history.is_empty())
-        .cloned()
-        .collect();
+    let with_history = carts_with_history(carts);
     EvalReport {
         carts: carts.len(),
         carts_with_history: with_history.len(),

@@ -122,6 +122,16 @@ pub fn leave_one_out(carts: &[TestCart]) -> Vec<TestCart> {
 /// candidates while the blend is fitted).
 pub const MAX_TUNING_CARTS: usize = 100_000;
 
+/// The carts whose shopper has earlier orders (a history), in order: where the history terms
+/// and personalized EASE are measured.
+pub fn carts_with_history(carts: &[TestCart]) -> Vec<TestCart> {
+    carts
+        .iter()
+        .filter(|t| !t.history.is_empty())
+        .cloned()
+        .collect()
+}
+
 /// The carts that tune what is chosen on validation orders (EASE's λ for the shipped table and
 /// the baseline alike, the blend's weights): every leave-one-out cart, up to
 /// [`MAX_TUNING_CARTS`]. On Complete Journey one hidden item per order chose λ = 200 for the

@@ -58,12 +58,13 @@ fn both(ids: &[u32]) -> (Run, Run) {
     let index = Tensor::new(ids, &Device::Cpu).unwrap();
     for _ in 0..2 {
         let rows = dense[TABLE].as_tensor().index_select(&index, 0).unwrap();
-        dense_opt
-            .backward_step(&loss(&rows, &dense["w"]), &[])
-            .unwrap();
+        let grads = loss(&rows, &dense["w"]).backward().unwrap();
+        dense_opt.step_with(&grads, &[]).unwrap();
         let touched = StepRows::new(TABLE, lazy[TABLE].as_tensor(), ids.to_vec()).unwrap();
         let l = loss(touched.rows.as_tensor(), &lazy["w"]);
-        lazy_opt.backward_step(&l, &[touched]).unwrap();
+        lazy_opt
+            .step_with(&l.backward().unwrap(), &[touched])
+            .unwrap();
     }
     ((dense, dense_opt), (lazy, lazy_opt))
 }

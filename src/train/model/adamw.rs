@@ -60,13 +60,6 @@ impl AdamW {
         })
     }
 
-    /// Back-propagates `loss` and applies one update; `touched` are the big tables' rows the
-    /// step read through their own variables, whose rows alone are updated.
-    pub fn backward_step(&mut self, loss: &Tensor, touched: &[StepRows]) -> Result<()> {
-        let grads = loss.backward()?;
-        self.step_with(&grads, touched)
-    }
-
     /// The tensors whose gradients a step reads: each parameter, or for a big table the step
     /// read through `touched`, those rows' variable.
     pub fn parameters(&self, touched: &[StepRows]) -> Vec<Tensor> {
@@ -80,7 +73,8 @@ impl AdamW {
     }
 
     /// Applies one update from gradients already computed (e.g. summed over shards of the
-    /// batch), keyed as [`AdamW::parameters`] names them.
+    /// batch), keyed as [`AdamW::parameters`] names them; `touched` are the big tables' rows the
+    /// step read through their own variables, whose rows alone are updated.
     pub fn step_with(&mut self, grads: &GradStore, touched: &[StepRows]) -> Result<()> {
         self.step += 1;
         for s in &self.slots {
