@@ -9,6 +9,15 @@ use cartwise::train::pipeline::TrainConfig;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// What `train` spends when neither --transformer, --time-budget nor --fast says otherwise:
+/// a shop of ~20k orders and ~4k items gets its transformer trained to convergence or nearly
+/// on 2 cores.
+pub const DEFAULT_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// History tokens the transformer reads by default: the 16 most recent earlier items, the
+/// window the rebuy data of Complete Journey supports (BENCHMARKS.md).
+pub const DEFAULT_HISTORY: usize = 16;
+
 /// Arguments of `cartwise train`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -67,7 +76,19 @@ pub struct Args {
     /// Merchant rule: never suggest items of this category (repeatable).
     #[arg(long = "exclude-category")]
     pub exclude_category: Vec<String>,
-    /// Also train the basket transformer (slower: about 8 s an epoch for 45k orders on 2 cores).
+    /// Wall-clock budget for the whole run ("5m", "90s", "1h"): association tables and EASE
+    /// are always fitted, the basket transformer for as many epochs as end within it (none
+    /// when its first would not), a --refit only when it fits too. Epochs then depend on the
+    /// machine's speed; --transformer with --epochs trains a reproducible count
+    /// [default: 5m, unless --transformer or --fast].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub time_budget: Option<std::time::Duration>,
+    /// Association tables and EASE only, no transformer: the quickest export (seconds to a
+    /// few minutes), reproducible on any machine.
+    #[arg(long, conflicts_with_all = ["transformer", "time_budget", "refit", "checkpoint"])]
+    pub fast: bool,
+    /// Train the basket transformer whatever the time, for --epochs (early stopping aside);
+    /// with --time-budget only for the epochs that fit.
     #[arg(long)]
     pub transformer: bool,
     #[command(flatten)]
@@ -80,7 +101,7 @@ pub struct Args {
     pub cosine_lr: bool,
     /// Transformer: also read up to N items of the shopper's earlier orders (orders need a
     /// customer_id) as history tokens, for on-device personalization; 0 turns it off.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = DEFAULT_HISTORY)]
     pub history: usize,
     /// Transformer: save every epoch to this folder, and resume from it when it holds a
     /// checkpoint of the same settings and data.
@@ -119,6 +140,8 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
+    // The budget counts from here: reading the files is part of the run.
+    let started = Instant::now();
     let Args {
         orders,
         counts,
@@ -136,6 +159,8 @@ pub fn run(args: Args) -> Result<()> {
         acceptance_min_lift,
         exclude,
         exclude_category,
+        time_budget,
+        fast,
         transformer,
         shape,
         f32,
@@ -191,7 +216,21 @@ pub fn run(args: Args) -> Result<()> {
     }
     config.pricing.prior = acceptance_prior;
     config.pricing.min_lift = acceptance_min_lift;
-    if transformer {
+    let budget = match (fast, transformer, time_budget) {
+        (true, ..) | (false, true, None) => None,
+        (false, _, Some(budget)) => Some(budget),
+        (false, false, None) => Some(DEFAULT_TIME_BUDGET),
+    };
+    if let Some(budget) = budget {
+        eprintln!(
+            "time budget {}{}: association tables and EASE, then the basket transformer for the epochs that fit{}",
+            humantime::format_duration(budget),
+            if time_budget.is_some() { "" } else { " (the default; --time-budget to change it, --fast for no transformer, --transformer --epochs N for a fixed count)" },
+            if refit { ", then its refit on all orders if that fits too" } else { "" }
+        );
+        config.deadline = Some(started + budget);
+    }
+    if !fast {
         config.transformer = Some(FitConfig {
             quantize: !f32,
             cosine_lr,
@@ -207,6 +246,8 @@ pub fn run(args: Args) -> Result<()> {
         rejects_path: &rejects_path,
         signing_key: signing_key.as_ref(),
         json,
+        started,
+        budget,
     };
     let source = match (orders, counts) {
         (_, Some(dir)) => Source::Counts(dir),
@@ -229,6 +270,9 @@ struct Output<'a> {
     rejects_path: &'a Path,
     signing_key: Option<&'a ed25519_dalek::SigningKey>,
     json: bool,
+    /// When the command started (a time budget counts from it).
+    started: Instant,
+    budget: Option<std::time::Duration>,
 }
 
 /// What `train` learns from.
@@ -252,8 +296,9 @@ fn train_cmd(
         rejects_path,
         signing_key,
         json,
+        started,
+        budget,
     } = output;
-    let started = Instant::now();
     let bar = spinner("reading products");
     let (catalog, mut rejects) = ingest::read_products(products, currency)?;
     bar.set_message("reading orders");
@@ -355,6 +400,8 @@ fn train_cmd(
         "countedOrders": export.assoc.orders,
         "neighbours": export.assoc.neighbors.len(),
         "itemsets": export.itemsets.len(),
+        "transformer": export.model.is_some(),
+        "timeBudgetSeconds": budget.map(|b| b.as_secs_f64()),
         "seconds": started.elapsed().as_secs_f64(),
     });
     if json {

@@ -20,7 +20,8 @@ use crate::train::history::customer_histories;
 use crate::train::ingest::{Order, OrderLog};
 use crate::train::local_ease;
 use crate::train::model::fit::{
-    fit, negatives_for, pq_subspaces_for, FitConfig, FitProgress, Fitted, FULL_SOFTMAX_MAX_ITEMS,
+    fit, negatives_for, pq_subspaces_for, FitConfig, FitProgress, Fitted, Stopped,
+    FULL_SOFTMAX_MAX_ITEMS,
 };
 use crate::train::pq;
 use crate::train::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
@@ -29,6 +30,7 @@ use crate::train::seasonal;
 use crate::train::Progress;
 use rayon::prelude::*;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Everything that shapes training besides the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +65,17 @@ pub struct TrainConfig {
     pub min_buyers: u32,
     /// Seed of the validation carts' hidden items.
     pub seed: u64,
+    /// The time budget's end (`--time-budget`): EASE and the counted tables are fitted whatever
+    /// the time, the transformer only for the epochs that end before it (leaving
+    /// [`BUDGET_RESERVE`] of what is left for the blend and the export) and not at all when
+    /// its first epoch would not, the refit only when it fits too. `None`: no budget.
+    pub deadline: Option<std::time::Instant>,
 }
+
+/// Share of the time left when the transformer starts that a time budget keeps for what
+/// follows it: the blend's pass over the validation carts (the model scores each), product
+/// quantization, publishing and writing the export.
+pub const BUDGET_RESERVE: f64 = 0.05;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -82,6 +94,7 @@ impl Default for TrainConfig {
             margin_band_bp: crate::serve::catalog::DEFAULT_MARGIN_BAND_BP,
             min_buyers: crate::train::assoc::publish::DEFAULT_MIN_BUYERS,
             seed: 42,
+            deadline: None,
         }
     }
 }
@@ -269,7 +282,7 @@ fn fit_transformer(
     fit_config: &FitConfig,
     checkpoint: Option<&std::path::Path>,
     stage: &mut impl FnMut(Progress),
-) -> Result<Fitted, TrainError> {
+) -> Result<(Fitted, usize), TrainError> {
     let items = catalog.len();
     stage(Progress::Record(
         match fit_config.negatives.unwrap_or_else(|| negatives_for(items)) {
@@ -283,7 +296,8 @@ fn fit_transformer(
             ),
         },
     ));
-    fit(
+    let mut epochs = 0;
+    let fitted = fit(
         catalog,
         baskets,
         histories,
@@ -291,6 +305,9 @@ fn fit_transformer(
         fit_config,
         checkpoint,
         |p| {
+            if let FitProgress::Epoch { .. } = p {
+                epochs += 1;
+            }
             stage(match p {
                 FitProgress::Steps { epoch, done, of } => Progress::Step(format!(
                     "transformer {}epoch {epoch}: {done} of {of} steps",
@@ -313,7 +330,95 @@ fn fit_transformer(
             });
             std::ops::ControlFlow::Continue(())
         },
-    )
+    )?;
+    Ok((fitted, epochs))
+}
+
+/// The instant a time budget ending at `end` leaves for training from now: all but
+/// [`BUDGET_RESERVE`] of what is left.
+fn budget_end(end: Instant) -> Instant {
+    let now = Instant::now();
+    now + end
+        .saturating_duration_since(now)
+        .mul_f64(1.0 - BUDGET_RESERVE)
+}
+
+/// The transformer as trained on the validation split, and the seconds one of its epochs took
+/// (training and validation).
+struct Trained {
+    fitted: Fitted,
+    epoch_seconds: f64,
+}
+
+/// Fits the transformer on the training baskets, within the time budget when there is one (half
+/// of it when a refit is to follow), saying why it stopped; `None` when the budget leaves too
+/// little for its first epoch.
+fn fit_within_budget(
+    catalog: &Catalog,
+    baskets: &[Vec<u32>],
+    histories: &[Vec<u32>],
+    validation: &[TestCart],
+    fit_config: &FitConfig,
+    config: &TrainConfig,
+    stage: &mut impl FnMut(Progress),
+) -> Result<Option<Trained>, TrainError> {
+    let deadline = config.deadline.map(|end| {
+        let train_end = budget_end(end);
+        let now = Instant::now();
+        let share = train_end.saturating_duration_since(now) / if config.refit { 2 } else { 1 };
+        stage(Progress::Record(format!(
+            "time budget: {:.0} s left; the transformer trains for the epochs that end within {:.0} s{}",
+            end.saturating_duration_since(now).as_secs_f64(),
+            share.as_secs_f64(),
+            if config.refit {
+                " (half of what the blend and export leave, the refit gets the rest)"
+            } else {
+                " (what the blend and export leave)"
+            }
+        )));
+        now + share
+    });
+    let started = Instant::now();
+    let (fitted, epochs) = match fit_transformer(
+        catalog,
+        baskets,
+        histories,
+        validation,
+        &FitConfig {
+            deadline,
+            ..*fit_config
+        },
+        config.checkpoint.as_deref(),
+        stage,
+    ) {
+        Err(TrainError::OverBudget { needed, left }) => {
+            stage(Progress::Record(format!(
+                "transformer: left out, its first epoch needs about {:.0} s and the time budget leaves {:.0} s (a larger --time-budget trains it; --fast skips it)",
+                needed.as_secs_f64(),
+                left.as_secs_f64()
+            )));
+            return Ok(None);
+        }
+        fitted => fitted?,
+    };
+    let trained = fitted.history.len();
+    let best = fitted.best_epoch;
+    stage(Progress::Record(match fitted.stopped {
+        Stopped::Deadline => format!(
+            "transformer: stopped by the time budget after {trained} epochs (the last one cut short or not begun to end in time); best epoch {best}"
+        ),
+        Stopped::Converged => format!(
+            "transformer: converged after {trained} epochs (no validation gain in {}); best epoch {best}",
+            fit_config.patience
+        ),
+        Stopped::Epochs | Stopped::Caller => {
+            format!("transformer: trained {trained} epochs; best epoch {best}")
+        }
+    }));
+    Ok(Some(Trained {
+        epoch_seconds: started.elapsed().as_secs_f64() / epochs.max(1) as f64,
+        fitted,
+    }))
 }
 
 /// Chooses EASE's λ by the pruned model's HR@10 on the (leave-one-out) validation carts, fitting on
@@ -419,22 +524,6 @@ fn fit_learned(
         fit_baskets.len(),
         validation.len()
     )));
-    let (model, pq, best_epoch) = match &config.transformer {
-        Some(fit_config) => {
-            let fitted = fit_transformer(
-                catalog,
-                &fit_baskets,
-                &fit_histories,
-                &validation,
-                fit_config,
-                config.checkpoint.as_deref(),
-                stage,
-            )?;
-            let (shipped, codes) = ship_model(catalog, &fitted, fit_config, config.seed, stage)?;
-            (Some(shipped), codes, fitted.best_epoch)
-        }
-        None => (None, None, 0),
-    };
     let loo = tuning_carts(&validation);
     let (held_out_ease, ease) = match ease_items {
         Some(active) => {
@@ -449,6 +538,27 @@ fn fit_learned(
             (Some(held_out), Some(shipped))
         }
         None => (None, None),
+    };
+    let (model, pq, trained) = match &config.transformer {
+        Some(fit_config) => {
+            match fit_within_budget(
+                catalog,
+                &fit_baskets,
+                &fit_histories,
+                &validation,
+                fit_config,
+                config,
+                stage,
+            )? {
+                Some(trained) => {
+                    let (shipped, codes) =
+                        ship_model(catalog, &trained.fitted, fit_config, config.seed, stage)?;
+                    (Some(shipped), codes, Some(trained))
+                }
+                None => (None, None, None),
+            }
+        }
+        None => (None, None, None),
     };
     let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);
     let model_candidates = if model.is_some() { MODEL_CANDIDATES } else { 0 };
@@ -545,25 +655,39 @@ fn fit_learned(
         blend.repeat,
         alone.join(", ")
     )));
-    let (model, pq) = match (&config.transformer, config.refit) {
-        (Some(fit_config), true) => {
+    let (model, pq) = match (&config.transformer, &trained, config.refit) {
+        (Some(fit_config), Some(trained), true) => 'refit: {
             let all = prepare_baskets(
                 log.orders.iter().map(|o| o.items.as_slice()),
                 config.max_order_items,
             );
+            let best_epoch = trained.fitted.best_epoch;
+            let deadline = config.deadline.map(budget_end);
+            if let Some(end) = deadline {
+                let needed = trained.epoch_seconds * best_epoch as f64 * all.baskets.len() as f64
+                    / fit_baskets.len().max(1) as f64;
+                let left = end.saturating_duration_since(Instant::now()).as_secs_f64();
+                if needed > left {
+                    stage(Progress::Record(format!(
+                        "transformer: no refit on all orders, its {best_epoch} epochs need about {needed:.0} s and the time budget leaves {left:.0} s"
+                    )));
+                    break 'refit (model, pq);
+                }
+            }
             stage(Progress::Record(format!(
                 "transformer: refitting on all {} orders for {best_epoch} epochs",
                 all.baskets.len()
             )));
             let refit_config = FitConfig {
                 epochs: best_epoch,
+                deadline,
                 ..*fit_config
             };
             let orders: Vec<&Order> = log.orders.iter().collect();
             let histories = customer_histories(&orders, max_history);
             let all_histories: Vec<Vec<u32>> =
                 all.source.iter().map(|&o| histories[o].clone()).collect();
-            let fitted = fit_transformer(
+            let fitted = match fit_transformer(
                 catalog,
                 &all.baskets,
                 &all_histories,
@@ -575,7 +699,23 @@ fn fit_learned(
                     .map(|c| c.join("refit"))
                     .as_deref(),
                 stage,
-            )?;
+            ) {
+                Err(TrainError::OverBudget { needed, left }) => {
+                    stage(Progress::Record(format!(
+                        "transformer: no refit on all orders, its first epoch needs about {:.0} s and the time budget leaves {:.0} s",
+                        needed.as_secs_f64(),
+                        left.as_secs_f64()
+                    )));
+                    break 'refit (model, pq);
+                }
+                fitted => fitted?.0,
+            };
+            if fitted.stopped == Stopped::Deadline {
+                stage(Progress::Record(format!(
+                    "transformer: the refit stopped by the time budget after {} of {best_epoch} epochs",
+                    fitted.history.len()
+                )));
+            }
             let (shipped, codes) = ship_model(catalog, &fitted, fit_config, config.seed, stage)?;
             (Some(shipped), codes)
         }

@@ -20,7 +20,7 @@ function shop(name, currency, rate, rules) {
     "--currency", currency, "--rate", String(rate)]);
   const rulesFile = join(dir, "rules.json");
   writeFileSync(rulesFile, JSON.stringify(rules));
-  execFileSync(CLI, ["train", "--orders", join(dir, "orders.csv"), "--products", join(dir, "products.csv"),
+  execFileSync(CLI, ["train", "--fast", "--orders", join(dir, "orders.csv"), "--products", join(dir, "products.csv"),
     "--rules", rulesFile, "--ease-max-items", "0", "--out", `model-export/${name}.cwm`]);
   return `/model-export/${name}.cwm`;
 }

@@ -265,7 +265,7 @@ test("page script may only tighten the export's rules: every loosening is an Err
   };
   const rulesFile = join(mkdtempSync(join(tmpdir(), "cartwise-rules-")), "rules.json");
   writeFileSync(rulesFile, JSON.stringify(rules));
-  execFileSync(CLI, ["train", "--orders", ".shop/orders.csv", "--products", ".shop/products.csv",
+  execFileSync(CLI, ["train", "--fast", "--orders", ".shop/orders.csv", "--products", ".shop/products.csv",
     "--rules", rulesFile, "--ease-max-items", "0", "--out", "model-export/ruled-test.cwm"]);
   const got = await page.evaluate(async () => {
     const bytes = new Uint8Array(await (await fetch("/model-export/ruled-test.cwm")).arrayBuffer());
@@ -326,7 +326,7 @@ test("a page that pins the shop's public key refuses an export not signed by it,
   const publicKey = execFileSync(CLI, ["keygen", "--out", key]).toString().trim();
   assert.match(publicKey, /^[0-9a-f]{64}$/);
   const otherKey = execFileSync(CLI, ["keygen", "--out", join(dir, "other.key")]).toString().trim();
-  const train = (out, sign) => execFileSync(CLI, ["train", "--orders", ".shop/orders.csv", "--products",
+  const train = (out, sign) => execFileSync(CLI, ["train", "--fast", "--orders", ".shop/orders.csv", "--products",
     ".shop/products.csv", "--ease-max-items", "0", "--out", out, ...(sign ? ["--sign", key] : [])]);
   train("model-export/signed-test.cwm", true);
   train("model-export/unsigned-test.cwm", false);
@@ -396,7 +396,7 @@ test("product images and pages from products.csv reach the bundles and the eleme
   });
   const products = join(dir, "products.csv");
   writeFileSync(products, [`${header},image_url,url`, ...linked].join("\n") + "\n");
-  execFileSync(CLI, ["train", "--orders", ".shop/orders.csv", "--products", products,
+  execFileSync(CLI, ["train", "--fast", "--orders", ".shop/orders.csv", "--products", products,
     "--ease-max-items", "0", "--out", "model-export/links-test.cwm", "--rejects", join(dir, "rejects.csv")]);
   const rejects = readFileSync(join(dir, "rejects.csv"), "utf8");
   assert.match(rejects, /bad link.*javascript:alert\(1\)/);

@@ -71,7 +71,7 @@ fn trained() -> &'static (tempfile::TempDir, PathBuf) {
             "0.1",
         ]);
         let model = d.join("m.cwm");
-        let args = train_args(d, &model, &[]);
+        let args = train_args(d, &model, &["--fast"]);
         ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         (dir, model)
     })
@@ -342,6 +342,7 @@ fn train_reports_rejects_to_a_file_and_strict_fails() {
     let args = |strict: bool| {
         let mut a = vec![
             "train".to_string(),
+            "--fast".into(),
             "--orders".into(),
             s(d.join("o.csv")),
             "--products".into(),
@@ -384,6 +385,49 @@ fn bad_model_files_are_clear_errors() {
         err.contains("bad.cwm") && err.contains("truncated"),
         "{err}"
     );
+}
+
+/// The default `train` keeps to its time budget: the transformer trains until the budget is
+/// spent (or it converges) and the whole run ends within ±20% of it; a budget too small for
+/// one epoch leaves the transformer out and still writes the export.
+#[test]
+fn train_keeps_to_its_time_budget() {
+    let (dir, _) = trained();
+    let d = dir.path();
+    let run = |budget: &str, out: &str| {
+        let args = train_args(d, &d.join(out), &["--time-budget", budget, "--json"]);
+        let out = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (summary, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // The shop's transformer converges in about 13 s on 2 cores, so 10 s is spent on epochs.
+    let budget = 10.0;
+    let (summary, log) = run("10s", "budget.cwm");
+    assert_eq!(summary["timeBudgetSeconds"], budget);
+    assert_eq!(summary["transformer"], true, "{log}");
+    let seconds = summary["seconds"].as_f64().unwrap();
+    assert!(
+        seconds <= 1.2 * budget,
+        "{seconds} s over a {budget} s budget\n{log}"
+    );
+    if log.contains("transformer: stopped by the time budget") {
+        assert!(
+            seconds >= 0.8 * budget,
+            "{seconds} s of a {budget} s budget\n{log}"
+        );
+    } else {
+        assert!(log.contains("transformer: converged"), "{log}");
+    }
+    assert!(log.contains("transformer epoch 2:"), "{log}");
+
+    let (summary, log) = run("10ms", "no-time.cwm");
+    assert_eq!(summary["transformer"], false, "{log}");
+    assert!(
+        log.contains("transformer: left out, its first epoch needs about"),
+        "{log}"
+    );
+    assert!(log.contains("blend: assoc"), "{log}");
+    assert!(d.join("no-time.cwm").exists());
 }
 
 #[test]
@@ -477,7 +521,7 @@ fn keygen_and_train_sign_make_an_export_inspect_names_the_signer_of() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
     let signed = d.join("signed.cwm");
-    let args = train_args(d, &signed, &["--sign", &s(&key)]);
+    let args = train_args(d, &signed, &["--fast", "--sign", &s(&key)]);
     ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let inspect = String::from_utf8(ok(&["inspect", &s(&signed)]).stdout).unwrap();
     assert!(
@@ -492,7 +536,11 @@ fn keygen_and_train_sign_make_an_export_inspect_names_the_signer_of() {
     );
     // A key file that is not one fails before training starts.
     std::fs::write(d.join("bad.key"), "hello").unwrap();
-    let args = train_args(d, &d.join("never.cwm"), &["--sign", &s(&d.join("bad.key"))]);
+    let args = train_args(
+        d,
+        &d.join("never.cwm"),
+        &["--fast", "--sign", &s(&d.join("bad.key"))],
+    );
     let bad = cartwise(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!bad.status.success());
     assert!(

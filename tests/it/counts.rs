@@ -184,6 +184,7 @@ fn the_cli_builds_the_same_export_from_its_counts_and_from_shuffled_rows() {
     std::fs::write(d("reversed.csv"), lines.join("\n") + "\n").unwrap();
     ok(&[
         "train",
+        "--fast",
         "--orders",
         &d("shop/orders.csv"),
         "--products",
@@ -193,6 +194,7 @@ fn the_cli_builds_the_same_export_from_its_counts_and_from_shuffled_rows() {
     ]);
     ok(&[
         "train",
+        "--fast",
         "--orders",
         &d("reversed.csv"),
         "--products",
@@ -211,6 +213,7 @@ fn the_cli_builds_the_same_export_from_its_counts_and_from_shuffled_rows() {
     ]);
     ok(&[
         "train",
+        "--fast",
         "--counts",
         &d("counts"),
         "--products",

@@ -188,6 +188,7 @@ fn the_cli_reads_the_currency_from_the_products_file_or_the_flag() {
         let args = [
             &[
                 "train",
+                "--fast",
                 "--orders",
                 s(&orders),
                 "--products",

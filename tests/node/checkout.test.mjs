@@ -28,7 +28,7 @@ before(() => {
     pinned: [{ when: ["SKU00001"], items: ["SKU00002", "SKU00003"] }],
   };
   writeFileSync(join(dir, "rules.json"), JSON.stringify(rules));
-  execFileSync(CLI, ["train", "--orders", ".shop/orders.csv", "--products", ".shop/products.csv",
+  execFileSync(CLI, ["train", "--fast", "--orders", ".shop/orders.csv", "--products", ".shop/products.csv",
     "--rules", join(dir, "rules.json"), "--ease-max-items", "0", "--out", MODEL]);
   shop = checkoutFor(MODEL);
   engine = shop.engine;

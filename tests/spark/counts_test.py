@@ -76,7 +76,7 @@ class SparkCounts(unittest.TestCase):
         self.assertEqual(a.exceptAll(b).count() + b.exceptAll(a).count(), 0, "sample lines")
 
     def train(self, out, *source):
-        cli("train", *source, "--products", self.products, "--out", out)
+        cli("train", "--fast", *source, "--products", self.products, "--out", out)
         with open(out, "rb") as f:
             return f.read()
 

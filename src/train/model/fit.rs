@@ -72,6 +72,14 @@ pub struct FitConfig {
     /// the engine ranks by them; 0 ships the id table (the engine ranks int8 rows of the
     /// vectors); `None` chooses by catalog size ([`pq_subspaces_for`]).
     pub pq: Option<usize>,
+    /// Train only until this instant (a time budget): the last epoch stops taking steps in
+    /// time for its validation pass to end by then (one that would be under a quarter of an
+    /// epoch is not begun), and when the first epoch's first steps show it cannot end by
+    /// then, `fit` answers [`TrainError::OverBudget`](crate::train::error::TrainError::OverBudget).
+    /// With `cosine_lr` the decay spans the epochs that fit. Not part of the checkpoint's
+    /// fingerprint: a run resumed under another budget continues after the last epoch saved,
+    /// cut short or not.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Catalogs of more items ship product-quantized item vectors by default.
@@ -180,6 +188,7 @@ impl Default for FitConfig {
             id_dropout: ID_DROPOUT,
             negatives: None,
             pq: None,
+            deadline: None,
         }
     }
 }
@@ -194,7 +203,28 @@ pub struct Fitted {
     /// The epoch whose weights were kept, as early stopping chose it (0 without validation
     /// carts, when the last epoch's weights stand).
     pub best_epoch: usize,
+    /// Why training ended.
+    pub stopped: Stopped,
 }
+
+/// Why [`fit`] stopped training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It trained every epoch asked for.
+    Epochs,
+    /// Validation HR@10 stopped improving for `patience` epochs (early stopping).
+    Converged,
+    /// Another epoch would not have ended before [`FitConfig::deadline`].
+    Deadline,
+    /// The progress callback asked it to.
+    Caller,
+}
+
+/// Share of the first epoch's steps timed before deciding whether it can end by the deadline.
+const FIRST_EPOCH_PROBE: usize = 20;
+/// Under a deadline, the last epoch may be cut short, but one shorter than this share of the
+/// last full one is not begun.
+const LAST_EPOCH_SHARE: f64 = 0.25;
 
 type Error = crate::train::error::TrainError;
 
@@ -451,7 +481,11 @@ pub fn fit(
         .then(|| Negatives::new(&usable, catalog.len()))
         .transpose()?;
     let fingerprint = format!(
-        "{config:?}, {} items, {} training baskets, {} validation carts",
+        "{:?}, {} items, {} training baskets, {} validation carts",
+        FitConfig {
+            deadline: None,
+            ..*config
+        },
         catalog.len(),
         usable.len(),
         validation.len()
@@ -483,11 +517,34 @@ pub fn fit(
         });
         state = saved;
     }
+    // The epochs the decay spans: all asked for, or those that fit before the deadline once an
+    // epoch has been timed.
+    let mut planned = config.epochs;
+    // The last epoch's time, training and validation, and its validation's; none until this
+    // run has timed one.
+    let mut timed: Option<(f64, f64)> = None;
+    let mut stopped = if state.finished {
+        Stopped::Converged
+    } else {
+        Stopped::Epochs
+    };
     while !state.finished && state.epoch < config.epochs {
         let epoch = state.epoch + 1;
+        if let (Some(deadline), Some((seconds, _))) = (config.deadline, timed) {
+            let left = deadline
+                .saturating_duration_since(std::time::Instant::now())
+                .as_secs_f64();
+            // Less than a quarter epoch left is not worth its validation pass.
+            if left < seconds * LAST_EPOCH_SHARE {
+                stopped = Stopped::Deadline;
+                break;
+            }
+            planned = planned.min(state.epoch + (left / seconds).ceil() as usize);
+        }
         if config.cosine_lr {
-            let done = (epoch - 1) as f64 / config.epochs.max(2).saturating_sub(1) as f64;
-            opt.lr = config.lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * done).cos()));
+            let done = (epoch - 1) as f64 / planned.max(2).saturating_sub(1) as f64;
+            opt.lr = config.lr
+                * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * done.min(1.0)).cos()));
         }
         // Each epoch's sampling has its own seed, so a resumed run draws what a whole run would.
         let mut rng = ChaCha8Rng::seed_from_u64(
@@ -560,6 +617,28 @@ pub fn fit(
             model.release_rows();
             loss_sum += loss;
             batches += 1;
+            match (config.deadline, timed) {
+                (Some(deadline), None) if batches == steps.div_ceil(FIRST_EPOCH_PROBE) => {
+                    let projected = started.elapsed().mul_f64(steps as f64 / batches as f64);
+                    let left = deadline.saturating_duration_since(started);
+                    if projected > left {
+                        return Err(Error::OverBudget {
+                            needed: projected,
+                            left,
+                        });
+                    }
+                }
+                // The last epoch ends early, leaving its validation pass time to end in time.
+                (Some(deadline), Some((_, validating)))
+                    if std::time::Instant::now()
+                        + std::time::Duration::from_secs_f64(validating)
+                        >= deadline =>
+                {
+                    stopped = Stopped::Deadline;
+                    break;
+                }
+                _ => {}
+            }
             if batches % steps.div_ceil(100) == 0 || batches == steps {
                 let _ = progress(FitProgress::Steps {
                     epoch,
@@ -575,6 +654,8 @@ pub fn fit(
             loss: loss_sum / batches.max(1) as f64,
             val_hr10: hr10(&model, validation)?,
         };
+        let epoch_seconds = started.elapsed().as_secs_f64();
+        timed = Some((epoch_seconds, epoch_seconds - train_seconds));
         state.epoch = epoch;
         state.step = opt.step;
         state.history.push(record);
@@ -589,11 +670,21 @@ pub fn fit(
         {
             state.finished = true;
         }
+        if state.finished {
+            stopped = Stopped::Converged;
+        }
         let stop = progress(FitProgress::Epoch {
             record: &record,
-            examples_per_second: usable.len() as f64 / train_seconds.max(1e-9),
+            examples_per_second: (batches_of_epoch[..batches]
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>()) as f64
+                / train_seconds.max(1e-9),
         })
         .is_break();
+        if stop {
+            stopped = Stopped::Caller;
+        }
         if let Some(c) = &checkpoint {
             let mut tensors = snapshot(&weights, "w/")?;
             tensors.extend(opt.moments()?);
@@ -603,7 +694,7 @@ pub fn fit(
             state.tensors = format!("epoch-{epoch}.safetensors");
             c.save(&state, &tensors)?;
         }
-        if stop {
+        if stop || stopped == Stopped::Deadline {
             break;
         }
     }
@@ -616,6 +707,7 @@ pub fn fit(
         tokenizer,
         history: state.history,
         best_epoch: state.best.map_or(0, |(_, epoch)| epoch),
+        stopped,
     })
 }
 
