@@ -186,7 +186,8 @@ fn load_options(options: JsValue) -> Result<LoadOptions, JsError> {
 /// Where one calibration query comes from: the catalog's most popular items, each as a
 /// one-item cart, so the calibration times the queries shoppers' carts make.
 fn calibration_queries(engine: &suggest::Engine) -> Result<Option<(Vec<f32>, usize)>, JsError> {
-    let blend = &engine.export().blend;
+    // One-item carts without a history, ranked as such a call would be.
+    let blend = engine.export().blend_for(&[]);
     let mut vectors = Vec::new();
     let mut k = 0;
     for item in engine

@@ -84,6 +84,7 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         "rules": export.rules,
         "acceptance": export.acceptance,
         "blend": export.blend,
+        "blendWithoutHistory": export.blend_without_history,
         "ease": export.ease.as_ref().map(|e| serde_json::json!({
             "lambda": e.lambda,
             "weights": e.items.len(),
@@ -163,9 +164,15 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
     );
     let b = &export.blend;
     println!(
-        "blend: assoc {} + ease {} + model {} + popularity {}, {} model candidates",
-        b.assoc, b.ease, b.model, b.popularity, b.model_candidates
+        "blend: assoc {} + ease {} + model {} + popularity {} + history {} + repeat {}, {} model candidates",
+        b.assoc, b.ease, b.model, b.popularity, b.history, b.repeat, b.model_candidates
     );
+    if let Some(b) = &export.blend_without_history {
+        println!(
+            "blend without a history: assoc {} + ease {} + model {} + popularity {}",
+            b.assoc, b.ease, b.model, b.popularity
+        );
+    }
     if let Some(e) = &export.ease {
         println!(
             "sparse EASE: λ = {}, {} weights (int8, at most {} per item)",

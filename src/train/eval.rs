@@ -60,8 +60,10 @@ pub fn export_methods<'a>(
     let popular = assoc.by_popularity();
     let items = assoc.items() as u64;
     let pairs = assoc.neighbors.len() as u64;
-    let ranked = move |blend: Blend| -> RankFn<'a> {
+    // Ranks as suggest does, by the blend `choose` gives for the cart's history.
+    let ranked = move |choose: fn(&Export, &[u32]) -> Blend| -> RankFn<'a> {
         Box::new(move |t| {
+            let blend = choose(engine.export(), &t.history);
             engine
                 .candidates(&Query {
                     history: &t.history,
@@ -75,13 +77,15 @@ pub fn export_methods<'a>(
         })
     };
     let blend = engine.export().blend;
+    let as_suggest: fn(&Export, &[u32]) -> Blend = |e, history| *e.blend_for(history);
     let mut methods = vec![Method {
         name: "cartwise".into(),
         size_bytes: export_bytes,
-        rank: ranked(blend),
+        rank: ranked(as_suggest),
     }];
     if blend.history != 0.0
         || blend.repeat != 0.0
+        || engine.export().blend_without_history.is_some()
         || engine.model().is_some_and(|m| m.takes_history())
     {
         // The same export for a shopper whose page keeps no history.
@@ -89,7 +93,7 @@ pub fn export_methods<'a>(
             name: "cartwise without history".into(),
             size_bytes: export_bytes,
             rank: Box::new(move |t| {
-                ranked(blend)(&TestCart {
+                ranked(as_suggest)(&TestCart {
                     history: Vec::new(),
                     ..t.clone()
                 })
@@ -104,11 +108,12 @@ pub fn export_methods<'a>(
                 model: None,
                 ease: None,
                 blend: Blend::default(),
+                blend_without_history: None,
                 ..engine.export().clone()
             }
             .to_bytes()
             .len() as u64,
-            rank: ranked(Blend::default()),
+            rank: ranked(|_, _| Blend::default()),
         });
     }
     methods.extend([

@@ -21,7 +21,7 @@ use crate::train::ingest::{Order, OrderLog};
 use crate::train::local_ease;
 use crate::train::model::fit::{
     fit, negatives_for, pq_subspaces_for, FitConfig, FitProgress, Fitted, Stopped,
-    FULL_SOFTMAX_MAX_ITEMS,
+    FULL_SOFTMAX_MAX_ITEMS, MAX_EPOCH_VALIDATION,
 };
 use crate::train::pq;
 use crate::train::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
@@ -224,6 +224,7 @@ pub fn train_counted(
         model: learned.model,
         ease: learned.ease,
         blend: learned.blend,
+        blend_without_history: learned.blend_without_history,
         acceptance,
         links: Default::default(),
         pq: learned.pq,
@@ -367,13 +368,14 @@ fn fit_within_budget(
         let now = Instant::now();
         let share = train_end.saturating_duration_since(now) / if config.refit { 2 } else { 1 };
         stage(Progress::Record(format!(
-            "time budget: {:.0} s left; the transformer trains for the epochs that end within {:.0} s{}",
+            "time budget: {:.0} s left; the transformer trains for the epochs that end within {:.0} s less {:.1} validation passes' time for the blend{}",
             end.saturating_duration_since(now).as_secs_f64(),
             share.as_secs_f64(),
+            fit_config.reserve_validations,
             if config.refit {
-                " (half of what the blend and export leave, the refit gets the rest)"
+                " (half of it: the refit gets the rest)"
             } else {
-                " (what the blend and export leave)"
+                ""
             }
         )));
         now + share
@@ -493,6 +495,8 @@ struct Learned {
     model: Option<ModelExport>,
     ease: Option<SparseEase>,
     blend: Blend,
+    /// The blend for calls without a history, when it differs.
+    blend_without_history: Option<Blend>,
     /// The model's item vectors as codes, when it ships them so.
     pq: Option<Arc<PqRows>>,
 }
@@ -541,12 +545,26 @@ fn fit_learned(
     };
     let (model, pq, trained) = match &config.transformer {
         Some(fit_config) => {
+            // Under a budget, what follows the transformer is mostly the blend's passes over the
+            // leave-one-out carts (with their histories and without), each cart a model forward
+            // as in an epoch's validation (over at most MAX_EPOCH_VALIDATION carts).
+            let passes = if loo.iter().any(|t| !t.history.is_empty()) {
+                2.0
+            } else {
+                1.0
+            };
+            let reserve_validations = 1.0
+                + passes * loo.len() as f64
+                    / validation.len().clamp(1, MAX_EPOCH_VALIDATION) as f64;
             match fit_within_budget(
                 catalog,
                 &fit_baskets,
                 &fit_histories,
                 &validation,
-                fit_config,
+                &FitConfig {
+                    reserve_validations,
+                    ..*fit_config
+                },
                 config,
                 stage,
             )? {
@@ -581,6 +599,7 @@ fn fit_learned(
         model: model.clone(),
         ease: held_out_ease,
         blend: Blend::default(),
+        blend_without_history: None,
         acceptance: Default::default(),
         links: Default::default(),
         pq: pq.clone(),
@@ -589,25 +608,30 @@ fn fit_learned(
         "fitting the blend on {} leave-one-out validation carts",
         loo.len()
     )));
-    let carts = loo
-        .par_iter()
-        .map(|t| {
-            let (candidates, rebuy_only): (Vec<_>, Vec<_>) = held_out
-                .features(&Query {
-                    history: &t.history,
-                    ..Query::new(&t.cart, t.month.unwrap_or(1), &candidates)
-                })?
-                .into_iter()
-                .map(|(f, evidence)| (f, matches!(evidence, Evidence::Rebuy)))
-                .unzip();
-            let hidden = candidates.iter().position(|f| f.item == t.hidden);
-            Ok(FitCart {
-                candidates,
-                hidden,
-                rebuy_only,
+    let blend_started = Instant::now();
+    // Each validation cart's candidates and features, with its shopper's history or without.
+    let fit_carts = |with_history: bool| {
+        loo.par_iter()
+            .map(|t| {
+                let history: &[u32] = if with_history { &t.history } else { &[] };
+                let (candidates, rebuy_only): (Vec<_>, Vec<_>) = held_out
+                    .features(&Query {
+                        history,
+                        ..Query::new(&t.cart, t.month.unwrap_or(1), &candidates)
+                    })?
+                    .into_iter()
+                    .map(|(f, evidence)| (f, matches!(evidence, Evidence::Rebuy)))
+                    .unzip();
+                let hidden = candidates.iter().position(|f| f.item == t.hidden);
+                Ok(FitCart {
+                    candidates,
+                    hidden,
+                    rebuy_only,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, crate::serve::suggest::SuggestError>>()?;
+            .collect::<Result<Vec<_>, crate::serve::suggest::SuggestError>>()
+    };
+    let carts = fit_carts(true)?;
     let only = |ease: f32, model: f32| {
         let b = Blend {
             assoc: 0.0,
@@ -631,13 +655,29 @@ fn fit_learned(
         alone.push(format!("model only {:.4}", only(0.0, 1.0)));
     }
     let (blend, blended) = blend::fit(&carts, fit_ease, model_candidates, has_history);
-    if has_history {
-        let without = blend::fit(&carts, fit_ease, model_candidates, false).1;
-        alone.push(format!("fitted without the history terms {without:.4}"));
-    }
+    // A shopper without a history gets weights fitted for one: the validation carts with their
+    // histories removed.
+    let (blend_without_history, without_record) = if has_history {
+        let bare = fit_carts(false)?;
+        let (without, fitted) = blend::fit(&bare, fit_ease, model_candidates, false);
+        let record = Progress::Record(format!(
+            "blend without a history: assoc {} + ease {} + model {} + popularity {}; validation HR@10 {fitted:.4} on the carts with their history removed ({:.4} by the blend above)",
+            without.assoc,
+            without.ease,
+            without.model,
+            without.popularity,
+            blend::hit_rate(&blend, &bare)
+        ));
+        (Some(without).filter(|w| *w != blend), Some(record))
+    } else {
+        (None, None)
+    };
     // A table the blend does not weigh would only add bytes to every shopper's download.
+    let weighs_ease = std::iter::once(&blend)
+        .chain(&blend_without_history)
+        .any(|b| b.ease != 0.0);
     let ease = match ease {
-        Some(_) if blend.ease == 0.0 => {
+        Some(_) if !weighs_ease => {
             stage(Progress::Step(
                 "EASE: left out of the export, the blend gives it no weight".to_string(),
             ));
@@ -646,15 +686,20 @@ fn fit_learned(
         ease => ease,
     };
     stage(Progress::Record(format!(
-        "blend: assoc {} + ease {} + model {} + popularity {} + history {} + repeat {}; validation HR@10 {blended:.4} ({})",
+        "blend: assoc {} + ease {} + model {} + popularity {} + history {} + repeat {}; validation HR@10 {blended:.4} ({}; {} leave-one-out carts, {:.0} s)",
         blend.assoc,
         blend.ease,
         blend.model,
         blend.popularity,
         blend.history,
         blend.repeat,
-        alone.join(", ")
+        alone.join(", "),
+        loo.len(),
+        blend_started.elapsed().as_secs_f64()
     )));
+    if let Some(record) = without_record {
+        stage(record);
+    }
     let (model, pq) = match (&config.transformer, &trained, config.refit) {
         (Some(fit_config), Some(trained), true) => 'refit: {
             let all = prepare_baskets(
@@ -725,6 +770,7 @@ fn fit_learned(
         model,
         ease,
         blend,
+        blend_without_history,
         pq,
     })
 }

@@ -165,6 +165,7 @@ fn future_versions_and_unknown_sections() {
         model: None,
         ease: None,
         blend: Blend::default(),
+        blend_without_history: None,
         ..common::read_before_currency(&export, 1)
     };
     assert_eq!(
@@ -244,9 +245,26 @@ fn blend_section_is_checked() {
     let read = with(r#"{"assoc": 2.0, "popularity": 0.5}"#).unwrap();
     assert_eq!(read.blend.assoc, 2.0);
     assert_eq!(read.blend.popularity, 0.5);
+    assert_eq!(read.blend_without_history, None);
+    assert_eq!(read.blend_for(&[]), &read.blend);
+
+    // The blend for calls without a history: read, chosen for an empty history only, written back.
+    let read = with(r#"{"assoc": 2.0, "history": 1.5, "withoutHistory": {"assoc": 3.0}}"#).unwrap();
+    let without = read.blend_without_history.expect("withoutHistory read");
+    assert_eq!((without.assoc, without.history), (3.0, 0.0));
+    assert_eq!(read.blend_for(&[]), &without);
+    assert_eq!(read.blend_for(&[0]), &read.blend);
+    assert_eq!(read.blend.history, 1.5);
+    assert_eq!(Export::from_bytes(&read.to_bytes()).unwrap(), read);
     for (json, says) in [
         (r#"{"model": 1.0, "modelCandidates": 100}"#, "basket model"),
-        (r#"{"assoc": 1e39}"#, "out of range"),
+        (
+            r#"{"withoutHistory": {"model": 1.0}}"#,
+            "withoutHistory weighs a basket model",
+        ),
+        (r#"{"withoutHistory": {"ease": 1e39}}"#, "out of range"),
+        (r#"{"withoutHistory": {"ease": "x"}}"#, "invalid"),
+        (r#"{"assoc": 1e39}"#, "assoc is inf, not a finite number"),
         (r#"{"modelCandidates": 99999}"#, "modelCandidates"),
         ("not json", "invalid JSON"),
     ] {
@@ -821,7 +839,7 @@ fn product_quantized_item_codes_round_trip_rank_the_catalog_and_are_checked() {
         .truncate(249 * 4);
     refused(&short, "covers 249 items, catalog has 250");
     let mut alone = export.clone();
-    (alone.model, alone.blend) = (None, Blend::default());
+    (alone.model, alone.blend, alone.blend_without_history) = (None, Blend::default(), None);
     refused(&alone, "without the model");
     let mut nan = export.clone();
     std::sync::Arc::make_mut(nan.pq.as_mut().unwrap())

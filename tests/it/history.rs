@@ -175,10 +175,11 @@ fn suggest_reads_the_shoppers_history_through_the_model_and_names_unknown_ids() 
             ..Default::default()
         };
         let mut export = cartwise::train::pipeline::train(&catalog, &log, &config, |_| {}).unwrap();
-        // The blend's own history terms (affinity, rebuys) are tested on their own below; here
-        // only the model's history token differs.
+        // The blend's own history terms (affinity, rebuys) and the blend for calls without a
+        // history are tested on their own below; here only the model's history token differs.
         export.blend.history = 0.0;
         export.blend.repeat = 0.0;
+        export.blend_without_history = None;
         Engine::new(export).unwrap()
     };
     let with = train(16);
@@ -330,6 +331,11 @@ fn a_bundle_says_which_history_item_it_goes_with_and_by_how_much() {
 /// The association-only export (no EASE, no transformer) of a 300-item shop with customers,
 /// whose blend weighs the history terms.
 fn association_export() -> cartwise::serve::export::Export {
+    shop_export(0)
+}
+
+/// The history fixture shop's export, with EASE up to `ease_max_items` items (0: none).
+fn shop_export(ease_max_items: usize) -> cartwise::serve::export::Export {
     let shop = cartwise::train::synth::generate(&cartwise::train::synth::SynthConfig {
         seed: 6,
         items: 300,
@@ -341,12 +347,84 @@ fn association_export() -> cartwise::serve::export::Export {
         &catalog,
         &log,
         &cartwise::train::pipeline::TrainConfig {
-            ease_max_items: 0,
+            ease_max_items,
             ..Default::default()
         },
         |_| {},
     )
     .unwrap()
+}
+
+/// A call whose history has no known item ranks by the blend fitted on the validation carts
+/// with their histories removed (training on a shop with customer ids fits it and stores it
+/// when it differs); a call with one ranks by the top-level blend.
+#[test]
+fn a_call_without_a_history_ranks_by_the_blend_fitted_without_one() {
+    use cartwise::serve::blend::Blend;
+    use cartwise::serve::suggest::{Cart, CartEntry, Engine, SuggestOptions};
+    let mut export = shop_export(cartwise::train::ease::TRAIN_MAX_ITEMS);
+    let fitted = export
+        .blend_without_history
+        .expect("a shop with customer ids fits a blend for calls without a history");
+    assert_ne!(fitted, export.blend);
+    assert_eq!((fitted.history, fitted.repeat), (0.0, 0.0));
+    // Popularity alone for calls without a history makes the choice show in every ranking.
+    let bare_blend = Blend {
+        assoc: 0.0,
+        popularity: 1.0,
+        ..fitted
+    };
+    export.blend_without_history = Some(bare_blend);
+    let engine = Engine::new(export.clone()).unwrap();
+    let by = |blend: Blend| {
+        let mut e = export.clone();
+        (e.blend, e.blend_without_history) = (blend, None);
+        Engine::new(e).unwrap()
+    };
+    let (main, bare) = (by(export.blend), by(bare_blend));
+    let ids: Vec<String> = export
+        .catalog
+        .products()
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
+    let options = SuggestOptions {
+        k: Some(10),
+        month: Some(5),
+        ..Default::default()
+    };
+    let mut differ = 0;
+    for a in (0..300).step_by(10) {
+        let cart = |history: Vec<String>| Cart {
+            items: vec![CartEntry::Id(ids[a].clone())],
+            history,
+        };
+        let history: Vec<String> = (1..=6).map(|k| ids[(a + 37 * k) % 300].clone()).collect();
+        let suggest = |e: &Engine, c: &Cart| e.suggest(c, &options, 1).unwrap();
+        assert_eq!(
+            suggest(&engine, &cart(vec![])),
+            suggest(&bare, &cart(vec![])),
+            "cart {a}"
+        );
+        assert_eq!(
+            suggest(&engine, &cart(history.clone())),
+            suggest(&main, &cart(history)),
+            "cart {a}"
+        );
+        // A history of unknown ids is no history.
+        let unknown = suggest(&engine, &cart(vec!["NOPE".into()]));
+        assert_eq!(
+            unknown.items,
+            suggest(&bare, &cart(vec![])).items,
+            "cart {a}"
+        );
+        assert_eq!(unknown.unknown_history, vec!["NOPE".to_string()]);
+        differ += usize::from(suggest(&main, &cart(vec![])).items != unknown.items);
+    }
+    assert!(
+        differ > 5,
+        "the two blends ranked only {differ} of 30 carts apart"
+    );
 }
 
 #[test]

@@ -371,8 +371,13 @@ pub struct Export {
     pub model: Option<ModelExport>,
     /// The pruned EASE item-to-item weights, when the export was trained with them.
     pub ease: Option<SparseEase>,
-    /// How suggest weighs its evidence (association only in files without BLND).
+    /// How suggest weighs its evidence (association only in files without BLND); for a call
+    /// without a shopper history, [`Export::blend_without_history`] when there is one.
     pub blend: Blend,
+    /// How suggest weighs its evidence for a call without a shopper history, when training
+    /// fitted it apart (BLND's `withoutHistory`): the validation carts of a shop with customer
+    /// ids nearly all carry a history, so `blend` is fitted for shoppers who have one.
+    pub blend_without_history: Option<Blend>,
     /// How shoppers respond to bundle discounts (the prior in files without PRIC).
     pub acceptance: Acceptance,
     /// Product images and pages (none in files without LINK).
@@ -384,6 +389,28 @@ pub struct Export {
 }
 
 /// An optional JSON section, decoded and validated; the type's default when the file has none.
+/// The BLND section: the blend's weights at top level (as every version wrote them) and, when
+/// fitted apart, the blend for calls without a history under `withoutHistory` (an engine that
+/// predates it ignores the key and ranks every call by the top-level blend).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlendSection {
+    #[serde(flatten)]
+    blend: Blend,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    without_history: Option<Blend>,
+}
+
+impl BlendSection {
+    fn validate(&self) -> Result<(), String> {
+        self.blend.validate()?;
+        match &self.without_history {
+            Some(b) => b.validate().map_err(|e| format!("withoutHistory: {e}")),
+            None => Ok(()),
+        }
+    }
+}
+
 fn optional_json<T: serde::de::DeserializeOwned + Default>(
     bytes: &[u8],
     entries: &[SectionEntry],
@@ -403,6 +430,15 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(
 }
 
 impl Export {
+    /// The blend a call ranks by: [`Export::blend_without_history`] when the shopper's history
+    /// (its known items) is empty and the export has one, else [`Export::blend`].
+    pub fn blend_for(&self, history: &[u32]) -> &Blend {
+        match (&self.blend_without_history, history.is_empty()) {
+            (Some(without), true) => without,
+            _ => &self.blend,
+        }
+    }
+
     /// Reads and validates a whole export; unknown optional sections are skipped.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ExportError> {
         let entries = read_sections(bytes)?;
@@ -493,18 +529,27 @@ impl Export {
             }
             false => None,
         };
-        let blend: Blend = optional_json(bytes, &entries, tags::BLEND, Blend::validate)?;
+        let BlendSection {
+            blend,
+            without_history: blend_without_history,
+        } = optional_json(bytes, &entries, tags::BLEND, BlendSection::validate)?;
         let acceptance: Acceptance =
             optional_json(bytes, &entries, tags::PRICING, Acceptance::validate)?;
-        if blend.model != 0.0 && model.is_none() {
-            return Err(malformed(tags::BLEND)(
-                "weighs a basket model the export does not have".into(),
-            ));
-        }
-        if blend.ease != 0.0 && ease.is_none() {
-            return Err(malformed(tags::BLEND)(
-                "weighs sparse EASE weights the export does not have".into(),
-            ));
+        for (b, which) in std::iter::once((&blend, "")).chain(
+            blend_without_history
+                .as_ref()
+                .map(|b| (b, "withoutHistory ")),
+        ) {
+            if b.model != 0.0 && model.is_none() {
+                return Err(malformed(tags::BLEND)(format!(
+                    "{which}weighs a basket model the export does not have"
+                )));
+            }
+            if b.ease != 0.0 && ease.is_none() {
+                return Err(malformed(tags::BLEND)(format!(
+                    "{which}weighs sparse EASE weights the export does not have"
+                )));
+            }
         }
         let links = match entries.iter().any(|e| e.tag == tags::LINKS) {
             true => {
@@ -548,6 +593,7 @@ impl Export {
             model,
             ease,
             blend,
+            blend_without_history,
             acceptance,
             links,
             pq,
@@ -588,8 +634,12 @@ impl Export {
             // Required: a reader that skipped it would rank without weights the blend counts on.
             parts.push((tags::EASE, FLAG_REQUIRED, sections::encode_ease(e)));
         }
-        if self.blend != Blend::default() {
-            parts.push((tags::BLEND, 0, sections::encode_json(&self.blend)));
+        if self.blend != Blend::default() || self.blend_without_history.is_some() {
+            let section = BlendSection {
+                blend: self.blend,
+                without_history: self.blend_without_history,
+            };
+            parts.push((tags::BLEND, 0, sections::encode_json(&section)));
         }
         if self.acceptance != Acceptance::default() {
             parts.push((tags::PRICING, 0, sections::encode_json(&self.acceptance)));

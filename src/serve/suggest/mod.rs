@@ -302,7 +302,7 @@ impl Engine {
         let query = self.model_query(&Query {
             history: &history,
             unseen: &unseen,
-            ..Query::new(&in_cart, month, &self.export.blend)
+            ..Query::new(&in_cart, month, self.export.blend_for(&history))
         })?;
         Ok(Pending {
             in_cart,
@@ -347,7 +347,7 @@ impl Engine {
         };
         let query = Query {
             history: &history,
-            ..Query::new(&in_cart, month, &self.export.blend)
+            ..Query::new(&in_cart, month, self.export.blend_for(&history))
         };
         let src = self.sources();
         let mut candidates = candidates::rank(&src, &query, scored, &terms.fresh)?;

@@ -80,6 +80,10 @@ pub struct FitConfig {
     /// fingerprint: a run resumed under another budget continues after the last epoch saved,
     /// cut short or not.
     pub deadline: Option<std::time::Instant>,
+    /// Under a deadline, time kept before it for what follows training, in validation passes
+    /// (the last epoch's): the blend scores every leave-one-out validation cart with the model,
+    /// many more carts than an epoch validates on. Not part of the fingerprint either.
+    pub reserve_validations: f64,
 }
 
 /// Catalogs of more items ship product-quantized item vectors by default.
@@ -189,6 +193,7 @@ impl Default for FitConfig {
             negatives: None,
             pq: None,
             deadline: None,
+            reserve_validations: 0.0,
         }
     }
 }
@@ -484,6 +489,7 @@ pub fn fit(
         "{:?}, {} items, {} training baskets, {} validation carts",
         FitConfig {
             deadline: None,
+            reserve_validations: 0.0,
             ..*config
         },
         catalog.len(),
@@ -523,6 +529,14 @@ pub fn fit(
     // The last epoch's time, training and validation, and its validation's; none until this
     // run has timed one.
     let mut timed: Option<(f64, f64)> = None;
+    // When training must end: the deadline less the reserve, in validation passes.
+    let reserved = |deadline: std::time::Instant, validating: f64| {
+        deadline
+            .checked_sub(std::time::Duration::from_secs_f64(
+                validating * config.reserve_validations,
+            ))
+            .unwrap_or(deadline)
+    };
     let mut stopped = if state.finished {
         Stopped::Converged
     } else {
@@ -530,8 +544,8 @@ pub fn fit(
     };
     while !state.finished && state.epoch < config.epochs {
         let epoch = state.epoch + 1;
-        if let (Some(deadline), Some((seconds, _))) = (config.deadline, timed) {
-            let left = deadline
+        if let (Some(deadline), Some((seconds, validating))) = (config.deadline, timed) {
+            let left = reserved(deadline, validating)
                 .saturating_duration_since(std::time::Instant::now())
                 .as_secs_f64();
             // Less than a quarter epoch left is not worth its validation pass.
@@ -632,7 +646,7 @@ pub fn fit(
                 (Some(deadline), Some((_, validating)))
                     if std::time::Instant::now()
                         + std::time::Duration::from_secs_f64(validating)
-                        >= deadline =>
+                        >= reserved(deadline, validating) =>
                 {
                     stopped = Stopped::Deadline;
                     break;
