@@ -62,12 +62,42 @@ pub fn fit(
         repeat: 0.0,
         model_candidates,
     };
+    let mut free = axes(has_ease && has_model, has_history);
+    let best = search(carts, (start, hit_rate(&start, carts)), &free);
+    if !has_history {
+        return best;
+    }
+    free.push(Axis {
+        set: |b, repeat| Blend { repeat, ..b },
+        get: |b| b.repeat,
+        additive: false,
+    });
+    search(carts, best, &free)
+}
+
+/// Fits the blend for calls without a history on `carts` (the validation carts with their
+/// histories removed), starting from `fitted`, the blend fitted with them, less its history
+/// weights: the search only moves on strict gains, so the result ranks these carts at least as
+/// well as `fitted` does (from the plain start it had ended below it on Complete Journey).
+pub fn fit_without_history(carts: &[FitCart], fitted: &Blend, has_ease: bool) -> (Blend, f64) {
+    let start = Blend {
+        history: 0.0,
+        repeat: 0.0,
+        ..*fitted
+    };
+    let free = axes(has_ease && fitted.model_candidates > 0, false);
+    search(carts, (start, hit_rate(&start, carts)), &free)
+}
+
+/// The weights a search moves: association, EASE when the model's stays fixed at 1
+/// (`free_ease`), the history term with a history, and popularity; not the rebuys'.
+fn axes(free_ease: bool, has_history: bool) -> Vec<Axis> {
     let mut free = vec![Axis {
         set: |b, assoc| Blend { assoc, ..b },
         get: |b| b.assoc,
         additive: false,
     }];
-    if has_ease && has_model {
+    if free_ease {
         free.push(Axis {
             set: |b, ease| Blend { ease, ..b },
             get: |b| b.ease,
@@ -86,16 +116,7 @@ pub fn fit(
         get: |b| b.popularity,
         additive: true,
     });
-    let best = search(carts, (start, hit_rate(&start, carts)), &free);
-    if !has_history {
-        return best;
-    }
-    free.push(Axis {
-        set: |b, repeat| Blend { repeat, ..b },
-        get: |b| b.repeat,
-        additive: false,
-    });
-    search(carts, best, &free)
+    free
 }
 
 /// A free coordinate of the search: how to replace its weight, read it, and whether its steps

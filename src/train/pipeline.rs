@@ -659,7 +659,7 @@ fn fit_learned(
     // histories removed.
     let (blend_without_history, without_record) = if has_history {
         let bare = fit_carts(false)?;
-        let (without, fitted) = blend::fit(&bare, fit_ease, model_candidates, false);
+        let (without, fitted) = blend::fit_without_history(&bare, &blend, fit_ease);
         let record = Progress::Record(format!(
             "blend without a history: assoc {} + ease {} + model {} + popularity {}; validation HR@10 {fitted:.4} on the carts with their history removed ({:.4} by the blend above)",
             without.assoc,

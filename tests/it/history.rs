@@ -557,42 +557,8 @@ fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
 fn weighing_rebuys_never_fits_a_blend_below_the_fit_without_them() {
     use cartwise::serve::blend::Features;
     use cartwise::train::blend::{fit, FitCart};
-    use rand::{Rng, SeedableRng};
     for seed in 0..12u64 {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let carts: Vec<FitCart> = (0..150)
-            .map(|_| {
-                let candidates: Vec<Features> = (0..25u32)
-                    .map(|item| Features {
-                        item,
-                        assoc: rng.random_range(0.0..1.0),
-                        ease: 0.0,
-                        model: rng.random_range(-2.0..2.0),
-                        popularity: rng.random_range(-6.0..-1.0),
-                        history: if rng.random_bool(0.3) {
-                            rng.random_range(0.0..1.0)
-                        } else {
-                            0.0
-                        },
-                        repeat: if rng.random_bool(0.2) {
-                            rng.random_range(0.3..1.0)
-                        } else {
-                            0.0
-                        },
-                    })
-                    .collect();
-                // Some history items are candidates only because the shopper bought them.
-                let rebuy_only = candidates
-                    .iter()
-                    .map(|f| f.repeat > 0.0 && f.assoc < 0.2)
-                    .collect();
-                FitCart {
-                    hidden: Some(rng.random_range(0..candidates.len())),
-                    candidates,
-                    rebuy_only,
-                }
-            })
-            .collect();
+        let carts = random_fit_carts(seed);
         // The same carts as they were before rebuys: no rebuy-only candidates, no recency.
         let without: Vec<FitCart> = carts
             .iter()
@@ -624,4 +590,87 @@ fn weighing_rebuys_never_fits_a_blend_below_the_fit_without_them() {
             "seed {seed}: {with_rebuys} < {no_rebuys}"
         );
     }
+}
+
+/// The blend for calls without a history starts from the blend fitted with them (less its
+/// history weights) and ranks the history-less carts at least as well as that blend does.
+#[test]
+fn the_blend_without_a_history_is_never_below_the_blend_with_one_on_carts_without() {
+    use cartwise::serve::blend::Features;
+    use cartwise::train::blend::{fit, fit_without_history, hit_rate, FitCart};
+    for seed in 0..12u64 {
+        let carts = random_fit_carts(seed);
+        let (with, _) = fit(&carts, false, 100, true);
+        // The same carts for a shopper without a history: no rebuys, no history evidence.
+        let bare: Vec<FitCart> = carts
+            .iter()
+            .map(|c| {
+                let kept: Vec<usize> = (0..c.candidates.len())
+                    .filter(|&k| !c.rebuy_only[k])
+                    .collect();
+                FitCart {
+                    candidates: kept
+                        .iter()
+                        .map(|&k| Features {
+                            history: 0.0,
+                            repeat: 0.0,
+                            ..c.candidates[k]
+                        })
+                        .collect(),
+                    hidden: c.hidden.and_then(|h| kept.iter().position(|&k| k == h)),
+                    rebuy_only: Vec::new(),
+                }
+            })
+            .collect();
+        let (without, fitted) = fit_without_history(&bare, &with, false);
+        assert_eq!((without.history, without.repeat), (0.0, 0.0));
+        assert_eq!(without.model_candidates, with.model_candidates);
+        assert_eq!(fitted, hit_rate(&without, &bare));
+        assert!(
+            fitted >= hit_rate(&with, &bare),
+            "seed {seed}: {fitted} < {}",
+            hit_rate(&with, &bare)
+        );
+    }
+}
+
+/// 150 random validation carts of 25 candidates each, some with history evidence and rebuys.
+fn random_fit_carts(seed: u64) -> Vec<cartwise::train::blend::FitCart> {
+    use cartwise::serve::blend::Features;
+    use cartwise::train::blend::FitCart;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..150)
+        .map(|_| {
+            let candidates: Vec<Features> = (0..25u32)
+                .map(|item| Features {
+                    item,
+                    assoc: rng.random_range(0.0..1.0),
+                    ease: 0.0,
+                    model: rng.random_range(-2.0..2.0),
+                    popularity: rng.random_range(-6.0..-1.0),
+                    history: if rng.random_bool(0.3) {
+                        rng.random_range(0.0..1.0)
+                    } else {
+                        0.0
+                    },
+                    repeat: if rng.random_bool(0.2) {
+                        rng.random_range(0.3..1.0)
+                    } else {
+                        0.0
+                    },
+                })
+                .collect();
+            // Some history items are candidates only because the shopper bought them.
+            let rebuy_only = candidates
+                .iter()
+                .map(|f| f.repeat > 0.0 && f.assoc < 0.2)
+                .collect();
+            FitCart {
+                hidden: Some(rng.random_range(0..candidates.len())),
+                candidates,
+                rebuy_only,
+            }
+        })
+        .collect()
 }
