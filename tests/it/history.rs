@@ -556,29 +556,11 @@ fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
 #[test]
 fn weighing_rebuys_never_fits_a_blend_below_the_fit_without_them() {
     use cartwise::serve::blend::Features;
-    use cartwise::train::blend::{fit, FitCart};
+    use cartwise::train::blend::fit;
     for seed in 0..12u64 {
         let carts = random_fit_carts(seed);
         // The same carts as they were before rebuys: no rebuy-only candidates, no recency.
-        let without: Vec<FitCart> = carts
-            .iter()
-            .map(|c| {
-                let kept: Vec<usize> = (0..c.candidates.len())
-                    .filter(|&k| !c.rebuy_only[k])
-                    .collect();
-                FitCart {
-                    candidates: kept
-                        .iter()
-                        .map(|&k| Features {
-                            repeat: 0.0,
-                            ..c.candidates[k]
-                        })
-                        .collect(),
-                    hidden: c.hidden.and_then(|h| kept.iter().position(|&k| k == h)),
-                    rebuy_only: Vec::new(),
-                }
-            })
-            .collect();
+        let without = without_rebuys(&carts, |f| Features { repeat: 0.0, ..f });
         let (_, with_rebuys) = fit(&carts, false, 100, true);
         let (blend, no_rebuys) = fit(&without, false, 100, true);
         assert_eq!(
@@ -597,31 +579,16 @@ fn weighing_rebuys_never_fits_a_blend_below_the_fit_without_them() {
 #[test]
 fn the_blend_without_a_history_is_never_below_the_blend_with_one_on_carts_without() {
     use cartwise::serve::blend::Features;
-    use cartwise::train::blend::{fit, fit_without_history, hit_rate, FitCart};
+    use cartwise::train::blend::{fit, fit_without_history, hit_rate};
     for seed in 0..12u64 {
         let carts = random_fit_carts(seed);
         let (with, _) = fit(&carts, false, 100, true);
         // The same carts for a shopper without a history: no rebuys, no history evidence.
-        let bare: Vec<FitCart> = carts
-            .iter()
-            .map(|c| {
-                let kept: Vec<usize> = (0..c.candidates.len())
-                    .filter(|&k| !c.rebuy_only[k])
-                    .collect();
-                FitCart {
-                    candidates: kept
-                        .iter()
-                        .map(|&k| Features {
-                            history: 0.0,
-                            repeat: 0.0,
-                            ..c.candidates[k]
-                        })
-                        .collect(),
-                    hidden: c.hidden.and_then(|h| kept.iter().position(|&k| k == h)),
-                    rebuy_only: Vec::new(),
-                }
-            })
-            .collect();
+        let bare = without_rebuys(&carts, |f| Features {
+            history: 0.0,
+            repeat: 0.0,
+            ..f
+        });
         let (without, fitted) = fit_without_history(&bare, &with, false);
         assert_eq!((without.history, without.repeat), (0.0, 0.0));
         assert_eq!(without.model_candidates, with.model_candidates);
@@ -632,6 +599,27 @@ fn the_blend_without_a_history_is_never_below_the_blend_with_one_on_carts_withou
             hit_rate(&with, &bare)
         );
     }
+}
+
+/// `carts` without their rebuy-only candidates, each remaining candidate's features through
+/// `strip`.
+fn without_rebuys(
+    carts: &[cartwise::train::blend::FitCart],
+    strip: impl Fn(cartwise::serve::blend::Features) -> cartwise::serve::blend::Features,
+) -> Vec<cartwise::train::blend::FitCart> {
+    carts
+        .iter()
+        .map(|c| {
+            let kept: Vec<usize> = (0..c.candidates.len())
+                .filter(|&k| !c.rebuy_only[k])
+                .collect();
+            cartwise::train::blend::FitCart {
+                candidates: kept.iter().map(|&k| strip(c.candidates[k])).collect(),
+                hidden: c.hidden.and_then(|h| kept.iter().position(|&k| k == h)),
+                rebuy_only: Vec::new(),
+            }
+        })
+        .collect()
 }
 
 /// 150 random validation carts of 25 candidates each, some with history evidence and rebuys.
