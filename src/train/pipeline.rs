@@ -274,7 +274,8 @@ fn ship_model(
 pub const MODEL_CANDIDATES: u32 = 100;
 
 /// Fits the transformer, telling `stage` each epoch's loss and, when there are validation
-/// carts, its validation HR@10 (without them it is the refit on all orders).
+/// carts, its validation HR@10 (without them it is the refit on all orders); also returns the
+/// slowest epoch's step seconds.
 fn fit_transformer(
     catalog: &Catalog,
     baskets: &[Vec<u32>],
@@ -283,7 +284,7 @@ fn fit_transformer(
     fit_config: &FitConfig,
     checkpoint: Option<&std::path::Path>,
     stage: &mut impl FnMut(Progress),
-) -> Result<(Fitted, usize), TrainError> {
+) -> Result<(Fitted, f64), TrainError> {
     let items = catalog.len();
     stage(Progress::Record(
         match fit_config.negatives.unwrap_or_else(|| negatives_for(items)) {
@@ -297,7 +298,8 @@ fn fit_transformer(
             ),
         },
     ));
-    let mut epochs = 0;
+    // The slowest epoch's steps, without validation: what an epoch of a refit costs.
+    let mut step_seconds: f64 = 0.0;
     let fitted = fit(
         catalog,
         baskets,
@@ -306,8 +308,8 @@ fn fit_transformer(
         fit_config,
         checkpoint,
         |p| {
-            if let FitProgress::Epoch { .. } = p {
-                epochs += 1;
+            if let FitProgress::Epoch { train_seconds, .. } = p {
+                step_seconds = step_seconds.max(train_seconds);
             }
             stage(match p {
                 FitProgress::Steps { epoch, done, of } => Progress::Step(format!(
@@ -317,6 +319,7 @@ fn fit_transformer(
                 FitProgress::Epoch {
                     record: e,
                     examples_per_second: speed,
+                    ..
                 } if validation.is_empty() => Progress::Record(format!(
                     "transformer refit epoch {}: loss {:.4}, {speed:.0} examples/s",
                     e.epoch, e.loss
@@ -324,6 +327,7 @@ fn fit_transformer(
                 FitProgress::Epoch {
                     record: e,
                     examples_per_second: speed,
+                    ..
                 } => Progress::Record(format!(
                     "transformer epoch {}: loss {:.4}, validation HR@10 {:.4}, {speed:.0} examples/s",
                     e.epoch, e.loss, e.val_hr10
@@ -332,7 +336,7 @@ fn fit_transformer(
             std::ops::ControlFlow::Continue(())
         },
     )?;
-    Ok((fitted, epochs))
+    Ok((fitted, step_seconds))
 }
 
 /// The instant a time budget ending at `end` leaves for training from now: all but
@@ -344,15 +348,15 @@ fn budget_end(end: Instant) -> Instant {
         .mul_f64(1.0 - BUDGET_RESERVE)
 }
 
-/// The transformer as trained on the validation split, and the seconds one of its epochs took
-/// (training and validation).
+/// The transformer as trained on the validation split, and the seconds its slowest epoch's
+/// steps took (without validation; a refit validates nothing).
 struct Trained {
     fitted: Fitted,
-    epoch_seconds: f64,
+    step_seconds: f64,
 }
 
-/// Fits the transformer on the training baskets, within the time budget when there is one (half
-/// of it when a refit is to follow), saying why it stopped; `None` when the budget leaves too
+/// Fits the transformer on the training baskets, within the time budget when there is one (its
+/// share, by baskets, when a refit is to follow), saying why it stopped; `None` when the budget leaves too
 /// little for its first epoch.
 fn fit_within_budget(
     catalog: &Catalog,
@@ -366,22 +370,25 @@ fn fit_within_budget(
     let deadline = config.deadline.map(|end| {
         let train_end = budget_end(end);
         let now = Instant::now();
-        let share = train_end.saturating_duration_since(now) / if config.refit { 2 } else { 1 };
+        // A refit trains as many epochs on all orders, a ninth more baskets than the fit's.
+        let refit_share = 1.0 / (1.0 - crate::train::protocol::VALIDATION_SHARE);
+        let share = train_end
+            .saturating_duration_since(now)
+            .div_f64(if config.refit { 1.0 + refit_share } else { 1.0 });
         stage(Progress::Record(format!(
             "time budget: {:.0} s left; the transformer trains for the epochs that end within {:.0} s less {:.1} validation passes' time for the blend{}",
             end.saturating_duration_since(now).as_secs_f64(),
             share.as_secs_f64(),
             fit_config.reserve_validations,
             if config.refit {
-                " (half of it: the refit gets the rest)"
+                " (its share: the refit on all orders gets the rest)"
             } else {
                 ""
             }
         )));
         now + share
     });
-    let started = Instant::now();
-    let (fitted, epochs) = match fit_transformer(
+    let (fitted, step_seconds) = match fit_transformer(
         catalog,
         baskets,
         histories,
@@ -418,7 +425,7 @@ fn fit_within_budget(
         }
     }));
     Ok(Some(Trained {
-        epoch_seconds: started.elapsed().as_secs_f64() / epochs.max(1) as f64,
+        step_seconds,
         fitted,
     }))
 }
@@ -709,7 +716,7 @@ fn fit_learned(
             let best_epoch = trained.fitted.best_epoch;
             let deadline = config.deadline.map(budget_end);
             if let Some(end) = deadline {
-                let needed = trained.epoch_seconds * best_epoch as f64 * all.baskets.len() as f64
+                let needed = trained.step_seconds * best_epoch as f64 * all.baskets.len() as f64
                     / fit_baskets.len().max(1) as f64;
                 let left = end.saturating_duration_since(Instant::now()).as_secs_f64();
                 if needed > left {

@@ -394,12 +394,15 @@ fn bad_model_files_are_clear_errors() {
 fn train_keeps_to_its_time_budget() {
     let (dir, _) = trained();
     let d = dir.path();
-    let run = |budget: &str, out: &str| {
-        let args = train_args(d, &d.join(out), &["--time-budget", budget, "--json"]);
+    let run_with = |budget: &str, out: &str, extra: &[&str]| {
+        let mut flags = vec!["--time-budget", budget, "--json"];
+        flags.extend(extra);
+        let args = train_args(d, &d.join(out), &flags);
         let out = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         (summary, String::from_utf8_lossy(&out.stderr).into_owned())
     };
+    let run = |budget: &str, out: &str| run_with(budget, out, &[]);
     // The shop's transformer converges in about 13 s on 2 cores, so 10 s is spent on epochs.
     let budget = 10.0;
     let (summary, log) = run("10s", "budget.cwm");
@@ -419,6 +422,18 @@ fn train_keeps_to_its_time_budget() {
         assert!(log.contains("transformer: converged"), "{log}");
     }
     assert!(log.contains("transformer epoch 2:"), "{log}");
+
+    // With a refit, the fit and the refit share the budget; the refit runs only if it fits.
+    let (summary, log) = run_with("10s", "refit.cwm", &["--refit"]);
+    let seconds = summary["seconds"].as_f64().unwrap();
+    assert!(
+        seconds <= 1.2 * budget,
+        "{seconds} s over a {budget} s budget\n{log}"
+    );
+    assert!(
+        log.contains("transformer: refitting on all") || log.contains("transformer: no refit"),
+        "{log}"
+    );
 
     let (summary, log) = run("10ms", "no-time.cwm");
     assert_eq!(summary["transformer"], false, "{log}");

@@ -430,6 +430,8 @@ pub enum FitProgress<'a> {
     Epoch {
         record: &'a Epoch,
         examples_per_second: f64,
+        /// The seconds its steps took (without validation).
+        train_seconds: f64,
     },
 }
 
@@ -694,6 +696,7 @@ pub fn fit(
                 .map(Vec::len)
                 .sum::<usize>()) as f64
                 / train_seconds.max(1e-9),
+            train_seconds,
         })
         .is_break();
         if stop {
