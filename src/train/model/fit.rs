@@ -219,13 +219,15 @@ pub enum Stopped {
     Epochs,
     /// Validation HR@10 stopped improving for `patience` epochs (early stopping).
     Converged,
-    /// Another epoch would not have ended before [`FitConfig::deadline`].
+    /// [`FitConfig::deadline`] came: the last epoch was cut short to validate in time, or the
+    /// next would not have ended in time.
     Deadline,
     /// The progress callback asked it to.
     Caller,
 }
 
-/// Share of the first epoch's steps timed before deciding whether it can end by the deadline.
+/// Under a deadline, the first epoch is timed over its first 1/`FIRST_EPOCH_PROBE` of steps
+/// before deciding whether it can end in time.
 const FIRST_EPOCH_PROBE: usize = 20;
 /// Under a deadline, the last epoch may be cut short, but one shorter than this share of the
 /// last full one is not begun.
