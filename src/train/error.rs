@@ -100,7 +100,7 @@ pub enum TrainError {
     Table(#[from] crate::serve::kernel::TableError),
     /// The transformer's first epoch, timed over its first steps, would not end by the time
     /// budget's deadline.
-    #[error("the transformer's first epoch needs about {:.0} s, the time budget leaves {:.0} s", needed.as_secs_f64(), left.as_secs_f64())]
+    #[error("its first epoch needs about {:.0} s and the time budget leaves {:.0} s", needed.as_secs_f64(), left.as_secs_f64())]
     OverBudget {
         needed: std::time::Duration,
         left: std::time::Duration,

@@ -66,14 +66,15 @@ pub struct TrainConfig {
     /// Seed of the validation carts' hidden items.
     pub seed: u64,
     /// The time budget's end (`--time-budget`): EASE and the counted tables are fitted whatever
-    /// the time, the transformer only for the epochs that end before it (leaving
-    /// [`BUDGET_RESERVE`] of what is left for the blend and the export) and not at all when
-    /// its first epoch would not, the refit only when it fits too. `None`: no budget.
+    /// the time, the transformer only for the epochs that end before it (less
+    /// [`BUDGET_RESERVE`] of what is left, and the time of the blend's passes counted in
+    /// validation passes, [`FitConfig::reserve_validations`]) and not at all when its first
+    /// epoch would not, the refit only when it fits too. `None`: no budget.
     pub deadline: Option<std::time::Instant>,
 }
 
 /// Share of the time left when the transformer starts that a time budget keeps for what
-/// follows it: the blend's pass over the validation carts (the model scores each), product
+/// follows it besides the blend's passes (reserved in validation passes): product
 /// quantization, publishing and writing the export.
 pub const BUDGET_RESERVE: f64 = 0.05;
 
@@ -400,11 +401,9 @@ fn fit_within_budget(
         config.checkpoint.as_deref(),
         stage,
     ) {
-        Err(TrainError::OverBudget { needed, left }) => {
+        Err(e @ TrainError::OverBudget { .. }) => {
             stage(Progress::Record(format!(
-                "transformer: left out, its first epoch needs about {:.0} s and the time budget leaves {:.0} s (a larger --time-budget trains it; --fast skips it)",
-                needed.as_secs_f64(),
-                left.as_secs_f64()
+                "transformer: left out, {e} (a larger --time-budget trains it; --fast skips it)"
             )));
             return Ok(None);
         }
@@ -550,16 +549,13 @@ fn fit_learned(
         }
         None => (None, None),
     };
+    let has_history = loo.iter().any(|t| !t.history.is_empty());
     let (model, pq, trained) = match &config.transformer {
         Some(fit_config) => {
             // Under a budget, what follows the transformer is mostly the blend's passes over the
             // leave-one-out carts (with their histories and without), each cart a model forward
             // as in an epoch's validation (over at most MAX_EPOCH_VALIDATION carts).
-            let passes = if loo.iter().any(|t| !t.history.is_empty()) {
-                2.0
-            } else {
-                1.0
-            };
+            let passes = if has_history { 2.0 } else { 1.0 };
             let reserve_validations = 1.0
                 + passes * loo.len() as f64
                     / validation.len().clamp(1, MAX_EPOCH_VALIDATION) as f64;
@@ -587,7 +583,6 @@ fn fit_learned(
     };
     let counts = count_pairs(&fit_baskets, catalog.len(), config.chunk_pairs);
     let model_candidates = if model.is_some() { MODEL_CANDIDATES } else { 0 };
-    let has_history = loo.iter().any(|t| !t.history.is_empty());
     let candidates = Blend {
         ease: if fit_ease { 1.0 } else { 0.0 },
         history: if has_history { 1.0 } else { 0.0 },
@@ -752,11 +747,9 @@ fn fit_learned(
                     .as_deref(),
                 stage,
             ) {
-                Err(TrainError::OverBudget { needed, left }) => {
+                Err(e @ TrainError::OverBudget { .. }) => {
                     stage(Progress::Record(format!(
-                        "transformer: no refit on all orders, its first epoch needs about {:.0} s and the time budget leaves {:.0} s",
-                        needed.as_secs_f64(),
-                        left.as_secs_f64()
+                        "transformer: no refit on all orders, {e}"
                     )));
                     break 'refit (model, pq);
                 }
