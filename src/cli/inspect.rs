@@ -65,6 +65,10 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
     let seasonal_items = (0..catalog.len() as u32)
         .filter(|&i| (1..=12).any(|m| export.seasonal.factor(i, m) >= 2.0))
         .count();
+    // The items whose buyers come back for them most (ties by index).
+    let mut staples: Vec<u32> = (0..export.rebuy.factors.len() as u32).collect();
+    staples.sort_by(|&a, &b| export.rebuy.factor(b).total_cmp(&export.rebuy.factor(a)));
+    staples.truncate(top);
     let info = serde_json::json!({
         "file": path.display().to_string(),
         "bytes": bytes.len(),
@@ -88,6 +92,14 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
         "ease": export.ease.as_ref().map(|e| serde_json::json!({
             "lambda": e.lambda,
             "weights": e.items.len(),
+        })),
+        "rebuy": (!export.rebuy.factors.is_empty()).then(|| serde_json::json!({
+            "items": export.rebuy.factors.len(),
+            "staples": staples.iter().map(|&i| serde_json::json!({
+                "item": catalog.get(i).id,
+                "title": title(i),
+                "factor": export.rebuy.factor(i),
+            })).collect::<Vec<_>>(),
         })),
         "topPairs": top_pairs,
         "topItemsets": top_sets,
@@ -179,6 +191,17 @@ fn inspect(path: &Path, top: usize, json: bool) -> Result<()> {
             e.lambda,
             e.items.len(),
             ease::KEEP
+        );
+    }
+    if !export.rebuy.factors.is_empty() {
+        let listed: Vec<String> = staples
+            .iter()
+            .map(|&i| format!("{} {:.2}x", title(i), export.rebuy.factor(i)))
+            .collect();
+        println!(
+            "rebuy factors over {} items (the shop's share of returning buyers = 1x); most rebought: {}",
+            export.rebuy.factors.len(),
+            listed.join(", ")
         );
     }
     println!("top pairs by shrunk lift:");

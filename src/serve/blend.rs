@@ -57,8 +57,9 @@ pub struct Features {
     /// Σ association score(history item → candidate) (0 without a history, or when the blend
     /// does not weigh it).
     pub history: f32,
-    /// [`rebuy`] of the candidate's place among the shopper's history items not in the cart (0
-    /// when the shopper has not bought it, or the blend does not weigh rebuys).
+    /// [`rebuy`] of the candidate's place among the shopper's history items not in the cart ×
+    /// the item's rebuy factor ([`crate::serve::rebuy`]; 0 when the shopper has not bought it,
+    /// or the blend does not weigh rebuys).
     pub repeat: f32,
 }
 

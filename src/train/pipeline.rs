@@ -6,6 +6,7 @@ use crate::serve::ease::SparseEase;
 use crate::serve::export::{Export, Meta};
 use crate::serve::kernel::pq::PqRows;
 use crate::serve::model::{ModelExport, ITEM_ID_TABLE};
+use crate::serve::rebuy::RebuyIndex;
 use crate::serve::rules::MerchantRules;
 use crate::serve::seasonal::SeasonalIndex;
 use crate::serve::suggest::{Engine, Evidence, Query};
@@ -26,6 +27,7 @@ use crate::train::model::fit::{
 use crate::train::pq;
 use crate::train::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
 use crate::train::protocol::{measure, tuning_carts, validation_split, TestCart, Validation};
+use crate::train::rebuy::rebuy_index;
 use crate::train::seasonal;
 use crate::train::Progress;
 use rayon::prelude::*;
@@ -206,6 +208,11 @@ pub fn train_counted(
         "left out of the export: {} pairs and {} itemsets bought by fewer than {} customers",
         withheld.pairs, withheld.itemsets, config.min_buyers
     )));
+    // Rebuy factors only help a blend that weighs rebuys.
+    let rebuy = match learned.blend.repeat != 0.0 {
+        true => rebuy_index(&sample.orders, catalog.len(), config.min_buyers),
+        false => RebuyIndex::default(),
+    };
     let published = |c: u64| publish::round_count(c.min(u32::MAX as u64) as u32) as u64;
     Ok(Export {
         version: crate::serve::export::VERSION,
@@ -221,6 +228,7 @@ pub fn train_counted(
         assoc,
         itemsets,
         seasonal,
+        rebuy,
         rules: config.rules.clone(),
         model: learned.model,
         ease: learned.ease,
@@ -368,6 +376,18 @@ fn fit_within_budget(
     config: &TrainConfig,
     stage: &mut impl FnMut(Progress),
 ) -> Result<Option<Trained>, TrainError> {
+    if let Some(end) = config.deadline {
+        let now = Instant::now();
+        if end <= now {
+            // A large catalog's association tables and EASE can take the whole budget; even
+            // probing an epoch would only add to the overrun.
+            let over = now.saturating_duration_since(end).as_secs_f64();
+            stage(Progress::Record(format!(
+                "transformer: left out, the association tables and EASE used the whole time budget (over by {over:.0} s; a larger --time-budget trains it; --fast skips it)"
+            )));
+            return Ok(None);
+        }
+    }
     let deadline = config.deadline.map(|end| {
         let train_end = budget_end(end);
         let now = Instant::now();
@@ -528,6 +548,7 @@ fn fit_learned(
         baskets: fit_baskets,
         histories: fit_histories,
         carts: validation,
+        fit_orders,
     } = validation_split(log, config.max_order_items, max_history, config.seed);
     stage(Progress::Record(format!(
         "validation: {} training baskets, {} validation carts from the latest tenth of orders",
@@ -597,6 +618,8 @@ fn fit_learned(
         assoc: build_table(&counts, &config.assoc),
         itemsets: Vec::new(),
         seasonal: seasonal.clone(),
+        // The fit orders' own: the validation carts' orders must not count as comebacks.
+        rebuy: rebuy_index(fit_orders, catalog.len(), config.min_buyers),
         rules: config.rules.clone(),
         model: model.clone(),
         ease: held_out_ease,

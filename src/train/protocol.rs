@@ -143,7 +143,9 @@ pub fn tuning_carts(validation: &[TestCart]) -> Vec<TestCart> {
 }
 
 /// What the validation protocol fits on and checks against.
-pub struct Validation {
+pub struct Validation<'a> {
+    /// All but the latest tenth of orders by time: what `baskets` came from.
+    pub fit_orders: Vec<&'a Order>,
     /// Baskets of all but the latest tenth of orders by time (see `prepare_baskets`).
     pub baskets: Vec<Vec<u32>>,
     /// Each basket's shopper history, at most `max_history` items (empty without it).
@@ -164,7 +166,7 @@ pub fn validation_split(
     max_order_items: usize,
     max_history: usize,
     seed: u64,
-) -> Validation {
+) -> Validation<'_> {
     let mut orders: Vec<&Order> = log.orders.iter().collect();
     orders.sort_by_key(|o| o.time);
     let cut = time_cut(orders.len(), VALIDATION_SHARE);
@@ -188,6 +190,7 @@ pub fn validation_split(
             .collect(),
         baskets: fit.baskets,
         carts,
+        fit_orders: orders[..cut].to_vec(),
     }
 }
 

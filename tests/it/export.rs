@@ -221,6 +221,35 @@ fn well_checksummed_but_inconsistent_payloads_are_errors() {
     );
 }
 
+#[test]
+fn rebuy_factors_round_trip_and_are_checked() {
+    use cartwise::serve::rebuy::RebuyIndex;
+    let mut export = common::small_export();
+    let n = export.catalog.len();
+    export.rebuy = RebuyIndex {
+        factors: (0..n).map(|i| (i * 7 % 256) as u8).collect(),
+    };
+    let bytes = export.to_bytes();
+    assert!(parts_of(&bytes).iter().any(|p| p.0 == tags::REBUY));
+    let back = Export::from_bytes(&bytes).unwrap();
+    assert_eq!(back.rebuy, export.rebuy);
+    assert_eq!(back.rebuy.factor(1), 7.0 / cartwise::serve::rebuy::SCALE);
+    // A file without RBUY weighs every rebuy as the shop's average one.
+    let mut parts = parts_of(&bytes);
+    parts.retain(|p| p.0 != tags::REBUY);
+    let without = Export::from_bytes(&write_sections(&parts)).unwrap();
+    assert!(without.rebuy.factors.is_empty());
+    assert_eq!(without.rebuy.factor(1), 1.0);
+    // Factors for another catalog are an error naming the section.
+    let mut short = export.clone();
+    short.rebuy.factors.pop();
+    let err = Export::from_bytes(&short.to_bytes()).unwrap_err();
+    assert!(
+        matches!(err, ExportError::Malformed { ref tag, ref reason } if tag == "RBUY" && reason.contains(&format!("catalog has {n}"))),
+        "{err}"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
     #[test]

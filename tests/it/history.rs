@@ -553,6 +553,59 @@ fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
     );
 }
 
+/// The export's rebuy factors scale each rebuy: an item its buyers come back for outranks a
+/// more recent one they do not.
+#[test]
+fn rebuy_factors_scale_each_rebuy_by_how_often_its_buyers_come_back() {
+    use cartwise::serve::rebuy::{RebuyIndex, SCALE};
+    let mut export = association_export();
+    export.blend.history = 0.0;
+    export.blend.popularity = 0.0;
+    export.blend.repeat = 5.0;
+    let mut reordered = 0;
+    for a in (0..300u32).step_by(7) {
+        let cart = [a];
+        let history: Vec<u32> = (1..=8)
+            .map(|k| (a + 41 * k) % 300)
+            .filter(|&h| h != a)
+            .collect();
+        let (recent, staple) = (history[0], history[history.len() - 1]);
+        // The oldest item a staple (4x the shop's share), the most recent a one-off (0.25x).
+        let mut factors = vec![SCALE as u8; 300];
+        factors[staple as usize] = 4 * SCALE as u8;
+        factors[recent as usize] = SCALE as u8 / 4;
+        export.rebuy = RebuyIndex { factors };
+        let engine = cartwise::serve::suggest::Engine::new(export.clone()).unwrap();
+        let with = Query {
+            history: &history,
+            ..Query::new(&cart, 5, &export.blend)
+        };
+        let features = engine.features(&with).unwrap();
+        for (position, &h) in history.iter().enumerate() {
+            let (f, _) = features.iter().find(|(f, _)| f.item == h).unwrap();
+            assert_eq!(
+                f.repeat,
+                cartwise::serve::blend::rebuy(position) * export.rebuy.factor(h)
+            );
+        }
+        let ranked = engine.candidates(&with).unwrap();
+        let at = |item: u32| ranked.iter().position(|c| c.item == item);
+        let rebuy_only = |item: u32| {
+            ranked
+                .iter()
+                .any(|c| c.item == item && matches!(c.evidence, Evidence::Rebuy))
+        };
+        if rebuy_only(recent) && rebuy_only(staple) {
+            reordered += 1;
+            assert!(at(staple) < at(recent), "the staple ranks first");
+        }
+    }
+    assert!(
+        reordered > 5,
+        "only {reordered} carts had both as pure rebuys"
+    );
+}
+
 #[test]
 fn weighing_rebuys_never_fits_a_blend_below_the_fit_without_them() {
     use cartwise::serve::blend::Features;

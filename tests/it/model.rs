@@ -34,6 +34,18 @@ fn fit_small_shop(
     stop_after: usize,
     negatives: usize,
 ) -> SmallFit {
+    fit_small_shop_by(seed, epochs, checkpoint, stop_after, negatives, None)
+}
+
+/// [`fit_small_shop`] within a time budget ending at `deadline`.
+fn fit_small_shop_by(
+    seed: u64,
+    epochs: usize,
+    checkpoint: Option<&std::path::Path>,
+    stop_after: usize,
+    negatives: usize,
+    deadline: Option<std::time::Instant>,
+) -> SmallFit {
     let shop = cartwise::train::synth::generate(&cartwise::train::synth::SynthConfig {
         seed: 4,
         items: 300,
@@ -61,6 +73,7 @@ fn fit_small_shop(
         vocab: 500,
         seed,
         negatives: Some(negatives),
+        deadline,
         ..FitConfig::default()
     };
     let fitted = fit(
@@ -263,6 +276,20 @@ fn tiny_transformer_shop(
         ..Default::default()
     };
     (catalog, log, config)
+}
+
+#[test]
+fn a_fit_whose_first_epoch_cannot_end_in_time_is_refused() {
+    // The budget is spent before the first step: the first epoch's probe must say so rather
+    // than train past the deadline.
+    let (fitted, ..) =
+        fit_small_shop_by(1, 4, None, usize::MAX, 0, Some(std::time::Instant::now()));
+    let error = fitted.err().expect("a fit with no time left is refused");
+    assert!(
+        error.contains("its first epoch needs about")
+            && error.contains("the time budget leaves 0 s"),
+        "{error}"
+    );
 }
 
 #[test]

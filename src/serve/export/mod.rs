@@ -18,6 +18,7 @@ use crate::serve::ease::SparseEase;
 use crate::serve::kernel::pq::PqRows;
 use crate::serve::model::ModelExport;
 use crate::serve::pricing::Acceptance;
+use crate::serve::rebuy::RebuyIndex;
 use crate::serve::rules::MerchantRules;
 use crate::serve::seasonal::SeasonalIndex;
 use serde::{Deserialize, Serialize};
@@ -72,12 +73,14 @@ pub mod tags {
     pub const LINKS: Tag = *b"LINK";
     /// The model's item vectors, product-quantized (new in v8).
     pub const PQ: Tag = *b"PQIT";
+    /// Per-item rebuy factors (new in v9, optional).
+    pub const REBUY: Tag = *b"RBUY";
     /// The Ed25519 signature over the rest of the file (see `signature`).
     pub const SIGN: Tag = *b"SIGN";
     /// Every tag this reader understands.
-    pub const KNOWN: [Tag; 14] = [
+    pub const KNOWN: [Tag; 15] = [
         META, CATALOG, ASSOC, ITEMSETS, SEASONAL, RULES, MODEL, TOKENIZER, BLEND, EASE, PRICING,
-        LINKS, PQ, SIGN,
+        LINKS, PQ, REBUY, SIGN,
     ];
 }
 
@@ -366,6 +369,9 @@ pub struct Export {
     pub assoc: AssocTable,
     pub itemsets: Vec<Itemset>,
     pub seasonal: SeasonalIndex,
+    /// What a shopper's earlier purchase of each item is worth as a rebuy (every factor 1.0 in
+    /// files without RBUY).
+    pub rebuy: RebuyIndex,
     pub rules: MerchantRules,
     /// The basket transformer, when the export was trained with one.
     pub model: Option<ModelExport>,
@@ -557,6 +563,20 @@ impl Export {
             }
             false => ProductLinks::default(),
         };
+        let rebuy = match entries.iter().any(|e| e.tag == tags::REBUY) {
+            true => {
+                let rebuy = sections::decode_rebuy(&payload(tags::REBUY)?)
+                    .map_err(malformed(tags::REBUY))?;
+                if rebuy.factors.len() != n {
+                    return Err(malformed(tags::REBUY)(mismatch(
+                        "index",
+                        rebuy.factors.len(),
+                    )));
+                }
+                rebuy
+            }
+            false => RebuyIndex::default(),
+        };
         let pq = match entries.iter().any(|e| e.tag == tags::PQ) {
             true => {
                 let pq = sections::decode_pq(&payload(tags::PQ)?).map_err(malformed(tags::PQ))?;
@@ -589,6 +609,7 @@ impl Export {
             assoc,
             itemsets,
             seasonal,
+            rebuy,
             rules,
             model,
             ease,
@@ -643,6 +664,10 @@ impl Export {
         }
         if self.acceptance != Acceptance::default() {
             parts.push((tags::PRICING, 0, sections::encode_json(&self.acceptance)));
+        }
+        if !self.rebuy.factors.is_empty() {
+            // Optional: a reader that skips it weighs every rebuy as the shop's average one.
+            parts.push((tags::REBUY, 0, sections::encode_rebuy(&self.rebuy)));
         }
         if !self.links.is_empty() {
             parts.push((tags::LINKS, 0, sections::encode_links(&self.links)));

@@ -9,6 +9,7 @@ use crate::serve::ease::SparseEase;
 use crate::serve::kernel::pq::{Codebook, PqRows, CENTROIDS};
 use crate::serve::model::{ModelConfig, NamedTensor, WeightType};
 use crate::serve::money::{self, Currency};
+use crate::serve::rebuy::RebuyIndex;
 use crate::serve::seasonal::SeasonalIndex;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::gguf_file::{self, Value};
@@ -231,6 +232,23 @@ pub fn encode_seasonal(s: &SeasonalIndex) -> Vec<u8> {
     w.u32(s.factors.len() as u32);
     s.factors.iter().for_each(|row| w.bytes(row));
     w.0
+}
+
+/// Encodes RBUY: item count (u32), then one factor byte per item.
+pub fn encode_rebuy(r: &RebuyIndex) -> Vec<u8> {
+    let mut w = ByteWriter::default();
+    w.u32(r.factors.len() as u32);
+    w.bytes(&r.factors);
+    w.0
+}
+
+/// Decodes RBUY.
+pub fn decode_rebuy(payload: &[u8]) -> Result<RebuyIndex, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let n = r.count(1, "item count")?;
+    let factors = r.take(n, "factors")?.to_vec();
+    r.finish("rebuy index")?;
+    Ok(RebuyIndex { factors })
 }
 
 /// Decodes SEAS.

@@ -119,12 +119,13 @@ pub fn gather(
         }
     }
     // What the shopper bought before (not in the cart) is a candidate of its own when the blend
-    // weighs rebuys, valued by how recently it was bought; groceries are bought again.
+    // weighs rebuys, valued by how recently it was bought and how often the item's buyers come
+    // back for it; groceries are bought again.
     if blend.repeat != 0.0 {
         for (position, &h) in history.iter().filter(|h| !cart.contains(h)).enumerate() {
             if !blocked(h) && (h as usize) < assoc.items() {
                 let k = add(h, Evidence::Rebuy, &mut out);
-                out[k].0.repeat = rebuy(position);
+                out[k].0.repeat = rebuy(position) * export.rebuy.factor(h);
             }
         }
     }
