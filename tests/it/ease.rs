@@ -346,3 +346,23 @@ fn suggest_weighs_ease_and_explains_what_only_it_knows() {
         .expect("the learned candidate is explained");
     assert!(reasons.contains("5.00"), "{reasons}");
 }
+
+#[test]
+fn the_lambda_search_stops_past_its_peak_and_keeps_the_earliest_best() {
+    use cartwise::train::ease::{tune_by, LAMBDAS};
+    // A curve that peaks at the second λ: the third scores below it and ends the search.
+    let peak = |l: f64| 1.0 - (l.ln() - 50f64.ln()).abs() / 10.0;
+    let (lambda, kept, tried) = tune_by(|l| (peak(l), l));
+    assert_eq!((lambda, kept), (50.0, 50.0));
+    assert_eq!(
+        tried.iter().map(|t| t.0).collect::<Vec<_>>(),
+        LAMBDAS[..3].to_vec()
+    );
+    // Rising all the way: every λ is tried and the largest kept.
+    let (lambda, _, tried) = tune_by(|l| (l, ()));
+    assert_eq!((lambda, tried.len()), (LAMBDAS[5], 6));
+    // A flat stretch is walked through (a tie is not a fall); the earliest of a tie is kept.
+    let flat = |l: f64| if l <= 200.0 { 0.5 } else { 0.4 };
+    let (lambda, _, tried) = tune_by(|l| (flat(l), ()));
+    assert_eq!((lambda, tried.len()), (LAMBDAS[0], 4));
+}
