@@ -486,24 +486,36 @@ fn the_blend_history_term_reranks_the_carts_candidates_only_when_weighed() {
     assert!(moved > 5, "the history term moved only {moved} rankings");
 }
 
-#[test]
-fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
+/// The association-only export weighing rebuys alone beside the cart's evidence: no affinity
+/// term, no popularity prior.
+fn rebuying_export() -> cartwise::serve::export::Export {
     let mut export = association_export();
-    // Rebuys alone beside the cart's evidence: no affinity term, no popularity prior.
     export.blend.history = 0.0;
     export.blend.popularity = 0.0;
+    export.blend.repeat = 5.0;
+    export
+}
+
+/// A history for a cart of `a` of items the cart does not point to: what only the history can
+/// bring.
+fn history_beside(a: u32) -> Vec<u32> {
+    (1..=8)
+        .map(|k| (a + 41 * k) % 300)
+        .filter(|&h| h != a)
+        .collect()
+}
+
+#[test]
+fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
+    let mut export = rebuying_export();
+    let rebuying = cartwise::serve::suggest::Engine::new(export.clone()).unwrap();
     export.blend.repeat = 0.0;
     let plain = cartwise::serve::suggest::Engine::new(export.clone()).unwrap();
     export.blend.repeat = 5.0;
-    let rebuying = cartwise::serve::suggest::Engine::new(export.clone()).unwrap();
     let mut joined = 0;
     for a in (0..300u32).step_by(7) {
         let cart = [a];
-        // Items the cart does not point to: what only the history can bring.
-        let history: Vec<u32> = (1..=8)
-            .map(|k| (a + 41 * k) % 300)
-            .filter(|&h| h != a)
-            .collect();
+        let history = history_beside(a);
         let without = Query::new(&cart, 5, &export.blend);
         assert_eq!(
             rebuying.candidates(&without).unwrap(),
@@ -558,17 +570,11 @@ fn rebuys_join_the_candidates_by_recency_only_for_a_cart_with_a_history() {
 #[test]
 fn rebuy_factors_scale_each_rebuy_by_how_often_its_buyers_come_back() {
     use cartwise::serve::rebuy::{RebuyIndex, SCALE};
-    let mut export = association_export();
-    export.blend.history = 0.0;
-    export.blend.popularity = 0.0;
-    export.blend.repeat = 5.0;
+    let mut export = rebuying_export();
     let mut reordered = 0;
     for a in (0..300u32).step_by(7) {
         let cart = [a];
-        let history: Vec<u32> = (1..=8)
-            .map(|k| (a + 41 * k) % 300)
-            .filter(|&h| h != a)
-            .collect();
+        let history = history_beside(a);
         let (recent, staple) = (history[0], history[history.len() - 1]);
         // The oldest item a staple (4x the shop's share), the most recent a one-off (0.25x).
         let mut factors = vec![SCALE as u8; 300];
