@@ -98,9 +98,10 @@ pub enum TrainError {
     Suggest(#[from] crate::serve::suggest::SuggestError),
     #[error("{0}")]
     Table(#[from] crate::serve::kernel::TableError),
-    /// The transformer's first epoch, timed over its first steps, would not end by the time
-    /// budget's deadline.
-    #[error("its first epoch needs about {:.0} s and the time budget leaves {:.0} s", needed.as_secs_f64(), left.as_secs_f64())]
+    /// The transformer's first epoch with its validation and the reserve's passes after it,
+    /// timed over its first steps and a slice of the carts, would not end by the time budget's
+    /// deadline.
+    #[error("its first epoch and the validation passes after it need about {:.0} s and the time budget leaves {:.0} s", needed.as_secs_f64(), left.as_secs_f64())]
     OverBudget {
         needed: std::time::Duration,
         left: std::time::Duration,

@@ -286,7 +286,7 @@ fn a_fit_whose_first_epoch_cannot_end_in_time_is_refused() {
         fit_small_shop_by(1, 4, None, usize::MAX, 0, Some(std::time::Instant::now()));
     let error = fitted.err().expect("a fit with no time left is refused");
     assert!(
-        error.contains("its first epoch needs about")
+        error.contains("its first epoch and the validation passes after it need about")
             && error.contains("the time budget leaves 0 s"),
         "{error}"
     );

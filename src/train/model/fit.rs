@@ -74,8 +74,9 @@ pub struct FitConfig {
     pub pq: Option<usize>,
     /// Train only until this instant (a time budget): the last epoch stops taking steps in
     /// time for its validation pass to end by then (one that would be under a quarter of an
-    /// epoch is not begun), and when the first epoch's first steps show it cannot end by
-    /// then, `fit` answers [`TrainError::OverBudget`](crate::train::error::TrainError::OverBudget).
+    /// epoch is not begun), and when the first epoch's first steps and a slice of its
+    /// validation show that it, its validation and the reserve's passes cannot end by then,
+    /// `fit` answers [`TrainError::OverBudget`](crate::train::error::TrainError::OverBudget).
     /// With `cosine_lr` the decay spans the epochs that fit. Not part of the checkpoint's
     /// fingerprint: a run resumed under another budget continues after the last epoch saved,
     /// cut short or not.
@@ -226,8 +227,8 @@ pub enum Stopped {
     Caller,
 }
 
-/// Under a deadline, the first epoch is timed over its first 1/`FIRST_EPOCH_PROBE` of steps
-/// before deciding whether it can end in time.
+/// Under a deadline, the first epoch is timed over its first 1/`FIRST_EPOCH_PROBE` of steps,
+/// and a validation pass over as many of the carts, before deciding whether it can end in time.
 const FIRST_EPOCH_PROBE: usize = 20;
 /// Under a deadline, the last epoch may be cut short, but one shorter than this share of the
 /// last full one is not begun.
@@ -638,12 +639,20 @@ pub fn fit(
             match (config.deadline, timed) {
                 (Some(deadline), None) if batches == steps.div_ceil(FIRST_EPOCH_PROBE) => {
                     let projected = started.elapsed().mul_f64(steps as f64 / batches as f64);
+                    // Its validation pass and the reserve's passes after training must fit too:
+                    // on a 68k-item catalog the blend's passes outlast an epoch. Timed on a
+                    // slice of the carts as the steps were.
+                    let slice = spaced(validation, validation.len().div_ceil(FIRST_EPOCH_PROBE));
+                    model.set_id_keep(None);
+                    let timing = std::time::Instant::now();
+                    hr10(&model, &slice)?;
+                    let validating = timing
+                        .elapsed()
+                        .mul_f64(validation.len() as f64 / slice.len().max(1) as f64);
+                    let needed = projected + validating.mul_f64(1.0 + config.reserve_validations);
                     let left = deadline.saturating_duration_since(started);
-                    if projected > left {
-                        return Err(Error::OverBudget {
-                            needed: projected,
-                            left,
-                        });
+                    if needed > left {
+                        return Err(Error::OverBudget { needed, left });
                     }
                 }
                 // The last epoch ends early, leaving its validation pass time to end in time.
