@@ -304,8 +304,18 @@ fn inspect_describes_sections_and_top_pairs() {
         .collect();
     assert_eq!(
         tags,
-        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "EASE", "BLND", "PRIC"]
+        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "EASE", "BLND", "PRIC", "RBUY"]
     );
+    // The shop's customers come back: rebuy factors for every item, staples first.
+    assert_eq!(info["rebuy"]["items"], info["items"]);
+    let factors: Vec<f64> = info["rebuy"]["staples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["factor"].as_f64().unwrap())
+        .collect();
+    assert!(factors.len() >= 5 && factors[0] > 1.0, "{factors:?}");
+    assert!(factors.windows(2).all(|w| w[0] >= w[1]), "{factors:?}");
     // The synthetic shop's promotions give a fitted acceptance curve.
     assert_eq!(info["acceptance"]["source"], "fitted");
     assert_eq!(info["items"], 400);
@@ -507,7 +517,10 @@ fn train_with_transformer_adds_it_to_eval() {
         .collect();
     assert_eq!(
         tags,
-        ["META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN", "EASE", "BLND", "PRIC"]
+        [
+            "META", "CATL", "ASOC", "ISET", "SEAS", "RULE", "MODL", "TOKN", "EASE", "BLND", "PRIC",
+            "RBUY"
+        ]
     );
 }
 

@@ -7,9 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The serving core's modules, lowest first: a module may use itself and those before it.
-const LAYERS: [&str; 14] = [
-    "money", "rank", "quant", "catalog", "rules", "seasonal", "assoc", "ease", "blend", "pricing",
-    "kernel", "model", "export", "suggest",
+const LAYERS: [&str; 15] = [
+    "money", "rank", "quant", "catalog", "rules", "seasonal", "rebuy", "assoc", "ease", "blend",
+    "pricing", "kernel", "model", "export", "suggest",
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
