@@ -71,7 +71,7 @@ pub struct TrainConfig {
     /// the time, the transformer only for the epochs that end before it (less
     /// [`BUDGET_RESERVE`] of what is left, and the time of the blend's passes counted in
     /// validation passes, [`FitConfig::reserve_validations`]) and not at all when its first
-    /// epoch would not, the refit only when it fits too. `None`: no budget.
+    /// epoch and those passes would not, the refit only when it fits too. `None`: no budget.
     pub deadline: Option<std::time::Instant>,
 }
 
@@ -366,7 +366,7 @@ struct Trained {
 
 /// Fits the transformer on the training baskets, within the time budget when there is one (its
 /// share, by baskets, when a refit is to follow), saying why it stopped; `None` when the budget leaves too
-/// little for its first epoch.
+/// little for its first epoch and the validation passes after it, or nothing at all.
 fn fit_within_budget(
     catalog: &Catalog,
     baskets: &[Vec<u32>],
@@ -376,39 +376,39 @@ fn fit_within_budget(
     config: &TrainConfig,
     stage: &mut impl FnMut(Progress),
 ) -> Result<Option<Trained>, TrainError> {
-    if let Some(end) = config.deadline {
-        let now = Instant::now();
-        if end <= now {
-            // A large catalog's association tables and EASE can take the whole budget; even
-            // probing an epoch would only add to the overrun.
+    let now = Instant::now();
+    let deadline = match config.deadline {
+        // A large catalog's association tables and EASE can take the whole budget; even
+        // probing an epoch would only add to the overrun.
+        Some(end) if end <= now => {
             let over = now.saturating_duration_since(end).as_secs_f64();
             stage(Progress::Record(format!(
                 "transformer: left out, the association tables and EASE used the whole time budget (over by {over:.0} s; a larger --time-budget trains it; --fast skips it)"
             )));
             return Ok(None);
         }
-    }
-    let deadline = config.deadline.map(|end| {
-        let train_end = budget_end(end);
-        let now = Instant::now();
-        // A refit trains as many epochs on all orders, a ninth more baskets than the fit's.
-        let refit_share = 1.0 / (1.0 - crate::train::protocol::VALIDATION_SHARE);
-        let share = train_end
-            .saturating_duration_since(now)
-            .div_f64(if config.refit { 1.0 + refit_share } else { 1.0 });
-        stage(Progress::Record(format!(
-            "time budget: {:.0} s left; the transformer trains for the epochs that end within {:.0} s less {:.1} validation passes' time for the blend{}",
-            end.saturating_duration_since(now).as_secs_f64(),
-            share.as_secs_f64(),
-            fit_config.reserve_validations,
-            if config.refit {
-                " (its share: the refit on all orders gets the rest)"
-            } else {
-                ""
-            }
-        )));
-        now + share
-    });
+        Some(end) => {
+            let train_end = budget_end(end);
+            // A refit trains as many epochs on all orders, a ninth more baskets than the fit's.
+            let refit_share = 1.0 / (1.0 - crate::train::protocol::VALIDATION_SHARE);
+            let share = train_end
+                .saturating_duration_since(now)
+                .div_f64(if config.refit { 1.0 + refit_share } else { 1.0 });
+            stage(Progress::Record(format!(
+                "time budget: {:.0} s left; the transformer trains for the epochs that end within {:.0} s less {:.1} validation passes' time for the blend{}",
+                end.saturating_duration_since(now).as_secs_f64(),
+                share.as_secs_f64(),
+                fit_config.reserve_validations,
+                if config.refit {
+                    " (its share: the refit on all orders gets the rest)"
+                } else {
+                    ""
+                }
+            )));
+            Some(now + share)
+        }
+        None => None,
+    };
     let (fitted, step_seconds) = match fit_transformer(
         catalog,
         baskets,
