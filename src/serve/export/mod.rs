@@ -10,6 +10,7 @@ mod codec;
 pub mod sections;
 pub mod signature;
 
+use self::codec::DecodeError;
 use crate::serve::assoc::AssocTable;
 use crate::serve::assoc::Itemset;
 use crate::serve::blend::Blend;
@@ -417,6 +418,33 @@ impl BlendSection {
     }
 }
 
+/// Decodes an optional binary section when the file has it (`None` when not), checking that it
+/// covers the catalog's `items` (`rows` counts what it covers, `what` names it in the error).
+fn optional_section<T>(
+    bytes: &[u8],
+    entries: &[SectionEntry],
+    tag: Tag,
+    items: usize,
+    what: &str,
+    decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+    rows: impl FnOnce(&T) -> usize,
+) -> Result<Option<T>, ExportError> {
+    let Some(entry) = entries.iter().find(|e| e.tag == tag) else {
+        return Ok(None);
+    };
+    let malformed = |reason: String| ExportError::Malformed {
+        tag: tag_name(&tag),
+        reason,
+    };
+    let value = decode(&section_payload(bytes, entry)?).map_err(malformed)?;
+    match rows(&value) {
+        got if got == items => Ok(Some(value)),
+        got => Err(malformed(format!(
+            "{what} covers {got} items, catalog has {items}"
+        ))),
+    }
+}
+
 fn optional_json<T: serde::de::DeserializeOwned + Default>(
     bytes: &[u8],
     entries: &[SectionEntry],
@@ -524,17 +552,15 @@ impl Export {
             (true, false) => return Err(ExportError::Missing(tag_name(&tags::TOKENIZER))),
             (false, true) => return Err(ExportError::Missing(tag_name(&tags::MODEL))),
         };
-        let ease = match entries.iter().any(|e| e.tag == tags::EASE) {
-            true => {
-                let ease = sections::decode_ease(&payload(tags::EASE)?, version)
-                    .map_err(malformed(tags::EASE))?;
-                if ease.items() != n {
-                    return Err(malformed(tags::EASE)(mismatch("table", ease.items())));
-                }
-                Some(ease)
-            }
-            false => None,
-        };
+        let ease = optional_section(
+            bytes,
+            &entries,
+            tags::EASE,
+            n,
+            "table",
+            |p| sections::decode_ease(p, version),
+            SparseEase::items,
+        )?;
         let BlendSection {
             blend,
             without_history: blend_without_history,
@@ -557,51 +583,53 @@ impl Export {
                 )));
             }
         }
-        let links = match entries.iter().any(|e| e.tag == tags::LINKS) {
-            true => {
-                sections::decode_links(&payload(tags::LINKS)?, n).map_err(malformed(tags::LINKS))?
-            }
-            false => ProductLinks::default(),
-        };
-        let rebuy = match entries.iter().any(|e| e.tag == tags::REBUY) {
-            true => {
-                let rebuy = sections::decode_rebuy(&payload(tags::REBUY)?)
-                    .map_err(malformed(tags::REBUY))?;
-                if rebuy.factors.len() != n {
-                    return Err(malformed(tags::REBUY)(mismatch(
-                        "index",
-                        rebuy.factors.len(),
-                    )));
+        // decode_links checks its count itself (two tables of one entry per item).
+        let links = optional_section(
+            bytes,
+            &entries,
+            tags::LINKS,
+            n,
+            "links",
+            |p| sections::decode_links(p, n),
+            |_| n,
+        )?
+        .unwrap_or_default();
+        let rebuy = optional_section(
+            bytes,
+            &entries,
+            tags::REBUY,
+            n,
+            "index",
+            sections::decode_rebuy,
+            |r| r.factors.len(),
+        )?
+        .unwrap_or_default();
+        let pq = optional_section(
+            bytes,
+            &entries,
+            tags::PQ,
+            n,
+            "table",
+            sections::decode_pq,
+            PqRows::rows,
+        )?;
+        if let Some(pq) = &pq {
+            match &model {
+                Some(m) if m.config.dim == pq.codebook.dim => {}
+                Some(m) => {
+                    return Err(malformed(tags::PQ)(format!(
+                        "codes of {} dimensions for a model of {}",
+                        pq.codebook.dim, m.config.dim
+                    )))
                 }
-                rebuy
-            }
-            false => RebuyIndex::default(),
-        };
-        let pq = match entries.iter().any(|e| e.tag == tags::PQ) {
-            true => {
-                let pq = sections::decode_pq(&payload(tags::PQ)?).map_err(malformed(tags::PQ))?;
-                let rows = pq.rows();
-                if rows != n {
-                    return Err(malformed(tags::PQ)(mismatch("table", rows)));
+                None => {
+                    return Err(malformed(tags::PQ)(
+                        "item codes without the model they rank for".into(),
+                    ))
                 }
-                match &model {
-                    Some(m) if m.config.dim == pq.codebook.dim => {}
-                    Some(m) => {
-                        return Err(malformed(tags::PQ)(format!(
-                            "codes of {} dimensions for a model of {}",
-                            pq.codebook.dim, m.config.dim
-                        )))
-                    }
-                    None => {
-                        return Err(malformed(tags::PQ)(
-                            "item codes without the model they rank for".into(),
-                        ))
-                    }
-                }
-                Some(Arc::new(pq))
             }
-            false => None,
-        };
+        }
+        let pq = pq.map(Arc::new);
         Ok(Self {
             version,
             meta,
