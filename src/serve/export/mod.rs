@@ -418,49 +418,68 @@ impl BlendSection {
     }
 }
 
-/// Decodes an optional binary section when the file has it (`None` when not), checking that it
-/// covers the catalog's `items` (`rows` counts what it covers, `what` names it in the error).
-fn optional_section<T>(
-    bytes: &[u8],
-    entries: &[SectionEntry],
-    tag: Tag,
-    items: usize,
-    what: &str,
-    decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
-    rows: impl FnOnce(&T) -> usize,
-) -> Result<Option<T>, ExportError> {
-    let Some(entry) = entries.iter().find(|e| e.tag == tag) else {
-        return Ok(None);
-    };
-    let malformed = |reason: String| ExportError::Malformed {
+/// How to report a section that does not decode or does not fit: an error naming its tag.
+fn malformed_in(tag: Tag) -> impl Fn(String) -> ExportError {
+    move |reason| ExportError::Malformed {
         tag: tag_name(&tag),
         reason,
-    };
-    let value = decode(&section_payload(bytes, entry)?).map_err(malformed)?;
-    match rows(&value) {
-        got if got == items => Ok(Some(value)),
-        got => Err(malformed(format!(
-            "{what} covers {got} items, catalog has {items}"
-        ))),
     }
 }
 
-fn optional_json<T: serde::de::DeserializeOwned + Default>(
-    bytes: &[u8],
-    entries: &[SectionEntry],
-    tag: Tag,
-    validate: impl Fn(&T) -> Result<(), String>,
-) -> Result<T, ExportError> {
-    let Some(entry) = entries.iter().find(|e| e.tag == tag) else {
-        return Ok(T::default());
-    };
-    let malformed = |reason: String| ExportError::Malformed {
-        tag: tag_name(&tag),
-        reason,
-    };
-    let value: T = sections::decode_json(&section_payload(bytes, entry)?).map_err(malformed)?;
-    validate(&value).map_err(malformed)?;
-    Ok(value)
+/// A file's sections, for reading the optional ones: absent is a default, present must decode
+/// and fit the catalog's `items`.
+struct Optional<'a> {
+    bytes: &'a [u8],
+    entries: &'a [SectionEntry],
+    items: usize,
+}
+
+impl Optional<'_> {
+    /// The section's payload when the file has it.
+    fn payload(&self, tag: Tag) -> Result<Option<Cow<'_, [u8]>>, ExportError> {
+        self.entries
+            .iter()
+            .find(|e| e.tag == tag)
+            .map(|entry| section_payload(self.bytes, entry))
+            .transpose()
+    }
+
+    /// A binary section (`None` when absent), checked to cover the catalog: `rows` counts what it
+    /// covers, `what` names it in the error.
+    fn binary<T>(
+        &self,
+        tag: Tag,
+        what: &str,
+        decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+        rows: impl FnOnce(&T) -> usize,
+    ) -> Result<Option<T>, ExportError> {
+        let Some(payload) = self.payload(tag)? else {
+            return Ok(None);
+        };
+        let malformed = malformed_in(tag);
+        let value = decode(&payload).map_err(&malformed)?;
+        match (rows(&value), self.items) {
+            (got, n) if got == n => Ok(Some(value)),
+            (got, n) => Err(malformed(format!(
+                "{what} covers {got} items, catalog has {n}"
+            ))),
+        }
+    }
+
+    /// A JSON section (its default when absent), checked by `validate`.
+    fn json<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        tag: Tag,
+        validate: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<T, ExportError> {
+        let Some(payload) = self.payload(tag)? else {
+            return Ok(T::default());
+        };
+        let malformed = malformed_in(tag);
+        let value: T = sections::decode_json(&payload).map_err(&malformed)?;
+        validate(&value).map_err(malformed)?;
+        Ok(value)
+    }
 }
 
 impl Export {
@@ -485,12 +504,7 @@ impl Export {
                 .ok_or_else(|| ExportError::Missing(tag_name(&tag)))?;
             section_payload(bytes, entry)
         };
-        let malformed = |tag: Tag| {
-            move |reason: String| ExportError::Malformed {
-                tag: tag_name(&tag),
-                reason,
-            }
-        };
+        let malformed = malformed_in;
         let meta = sections::decode_json(&payload(tags::META)?).map_err(malformed(tags::META))?;
         let catalog = sections::decode_catalog(&payload(tags::CATALOG)?, version)
             .map_err(malformed(tags::CATALOG))?;
@@ -552,11 +566,13 @@ impl Export {
             (true, false) => return Err(ExportError::Missing(tag_name(&tags::TOKENIZER))),
             (false, true) => return Err(ExportError::Missing(tag_name(&tags::MODEL))),
         };
-        let ease = optional_section(
+        let optional = Optional {
             bytes,
-            &entries,
+            entries: &entries,
+            items: n,
+        };
+        let ease = optional.binary(
             tags::EASE,
-            n,
             "table",
             |p| sections::decode_ease(p, version),
             SparseEase::items,
@@ -564,9 +580,8 @@ impl Export {
         let BlendSection {
             blend,
             without_history: blend_without_history,
-        } = optional_json(bytes, &entries, tags::BLEND, BlendSection::validate)?;
-        let acceptance: Acceptance =
-            optional_json(bytes, &entries, tags::PRICING, Acceptance::validate)?;
+        } = optional.json(tags::BLEND, BlendSection::validate)?;
+        let acceptance: Acceptance = optional.json(tags::PRICING, Acceptance::validate)?;
         for (b, which) in std::iter::once((&blend, "")).chain(
             blend_without_history
                 .as_ref()
@@ -584,35 +599,20 @@ impl Export {
             }
         }
         // decode_links checks its count itself (two tables of one entry per item).
-        let links = optional_section(
-            bytes,
-            &entries,
-            tags::LINKS,
-            n,
-            "links",
-            |p| sections::decode_links(p, n),
-            |_| n,
-        )?
-        .unwrap_or_default();
-        let rebuy = optional_section(
-            bytes,
-            &entries,
-            tags::REBUY,
-            n,
-            "index",
-            sections::decode_rebuy,
-            |r| r.factors.len(),
-        )?
-        .unwrap_or_default();
-        let pq = optional_section(
-            bytes,
-            &entries,
-            tags::PQ,
-            n,
-            "table",
-            sections::decode_pq,
-            PqRows::rows,
-        )?;
+        let links = optional
+            .binary(
+                tags::LINKS,
+                "links",
+                |p| sections::decode_links(p, n),
+                |_| n,
+            )?
+            .unwrap_or_default();
+        let rebuy = optional
+            .binary(tags::REBUY, "index", sections::decode_rebuy, |r| {
+                r.factors.len()
+            })?
+            .unwrap_or_default();
+        let pq = optional.binary(tags::PQ, "table", sections::decode_pq, PqRows::rows)?;
         if let Some(pq) = &pq {
             match &model {
                 Some(m) if m.config.dim == pq.codebook.dim => {}
