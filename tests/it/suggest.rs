@@ -230,6 +230,46 @@ fn carts_holding_part_of_an_itemset_get_the_rest_as_a_ready_made_bundle() {
 }
 
 #[test]
+fn carts_holding_a_whole_itemset_get_no_empty_bundle_and_every_bundle_verifies() {
+    use cartwise::serve::suggest::verify::{Claim, ClaimedBundle};
+    let export = common::small_export();
+    let engine = Engine::new(export.clone()).unwrap();
+    let id = |i: u32| export.catalog.get(i).id.clone();
+    let (mut carts, mut bundles) = (0, 0);
+    for set in export.itemsets.iter().take(40) {
+        // The set alone, and with one more item that is part of no set of the first ones.
+        for extra in [None, Some((set.items[0] + 1) % export.catalog.len() as u32)] {
+            let mut held: Vec<String> = set.items.iter().map(|&i| id(i)).collect();
+            held.extend(extra.map(id));
+            let ids: Vec<&str> = held.iter().map(String::as_str).collect();
+            let options = SuggestOptions {
+                k: Some(8),
+                month: Some(3),
+                ..Default::default()
+            };
+            let out = engine.suggest(&cart(&ids), &options, 6).unwrap();
+            carts += 1;
+            for b in &out.bundles {
+                bundles += 1;
+                assert!(!b.items.is_empty(), "empty bundle for cart {ids:?}: {b:?}");
+                assert!(b.items.iter().all(|i| !held.contains(&i.id)), "{b:?}");
+                let claim = Claim {
+                    cart: cart(&ids).items,
+                    bundle: ClaimedBundle {
+                        items: b.items.iter().map(|i| i.id.clone()).collect(),
+                        bundle_price: b.bundle_price,
+                    },
+                };
+                let verdict = engine.verify(&claim);
+                assert!(verdict.ok, "cart {ids:?}, {b:?}: {}", verdict.reason);
+            }
+        }
+    }
+    assert!(carts >= 20, "the fixture needs itemsets");
+    assert!(bundles >= carts * 4, "{bundles} bundles for {carts} carts");
+}
+
+#[test]
 fn no_two_bundles_differ_only_by_interchangeable_items() {
     use cartwise::serve::suggest::bundles::interchangeable;
     let export = common::small_export();

@@ -20,10 +20,10 @@ pub fn pool<'c>(candidates: &'c [Candidate], shelf: Shelf, k: usize) -> Vec<&'c 
 }
 
 /// Builds up to `k` bundles (explained with the shopper's `history` too): the merchant's pinned
-/// bundles, then ready-made ones (the rest of a frequent itemset the cart holds part of), then
-/// the best by score. No add-on appears in two bundles, a two-item bundle never pairs two
-/// interchangeable items, and no bundle differs from an earlier one only by interchangeable
-/// items.
+/// bundles, then ready-made ones (the rest of a frequent itemset the cart holds part of, never
+/// all), then the best by score. Every bundle has an add-on, no add-on appears in two bundles,
+/// a two-item bundle never pairs two interchangeable items, and no bundle differs from an
+/// earlier one only by interchangeable items.
 pub fn build(
     src: &Sources,
     cart: &[u32],
@@ -59,7 +59,9 @@ pub fn build(
             .filter(|i| !cart.contains(i))
             .collect();
         let usable = |i: &u32| score_of.contains_key(i) && priced(*i);
-        if rest.len() == set.items.len()
+        // A cart that holds the whole set has nothing left to offer.
+        if rest.is_empty()
+            || rest.len() == set.items.len()
             || rest.len() > rules.max_addons as usize
             || !rest.iter().all(usable)
             || !seen.insert(rest.clone())
