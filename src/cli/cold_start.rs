@@ -1,7 +1,7 @@
 //! `cartwise cold-start`: holds items out of training and measures them as new items.
 
-use crate::output::{report_rejects, spinner, train_with_progress, ModelShape};
-use anyhow::{bail, Context, Result};
+use crate::output::{report_rejects, spinner, train_with_progress, write_export, ModelShape};
+use anyhow::{bail, Result};
 use cartwise::serve::suggest::Engine;
 use cartwise::train::ingest;
 use cartwise::train::pipeline::TrainConfig;
@@ -88,8 +88,7 @@ fn cold_start_cmd(
     };
     let export = train_with_progress(&shop.catalog, &shop.train, None, &config)?;
     if let Some(out) = out {
-        std::fs::write(out, export.to_bytes())
-            .with_context(|| format!("writing {}", out.display()))?;
+        write_export(out, &export, None)?;
     }
     let engine = Engine::new(export)?;
     let bar = spinner("evaluating the held-out items");

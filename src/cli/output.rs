@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use cartwise::serve::catalog::Catalog;
-use cartwise::serve::export::Export;
+use cartwise::serve::export::{signature, Export};
 use cartwise::serve::suggest::{Cart, Engine};
 use cartwise::train::counts::Counts;
 use cartwise::train::ingest::{self, OrderLog, Reject};
@@ -11,6 +11,7 @@ use cartwise::train::model::fit::{FitConfig, ID_DROPOUT};
 use cartwise::train::pipeline::{self, TrainConfig};
 use cartwise::train::Progress;
 use chrono::Datelike;
+use ed25519_dalek::SigningKey;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
@@ -42,7 +43,41 @@ pub fn load(path: &Path) -> Result<Engine> {
     Engine::new(export).with_context(|| path.display().to_string())
 }
 
-/// Prints the first rejects and warnings and a summary by reason to stderr.
+/// Writes an export to `out` as every engine will load it: encoded, signed with `key` if given,
+/// read back and built into an engine (the checks `Engine.fromBytes` makes), then written to a
+/// temporary file, synced and renamed over `out`, so an interrupted or failed write leaves the
+/// previous file (or none) there, never a part. Returns the bytes written.
+pub fn write_export(out: &Path, export: &Export, key: Option<&SigningKey>) -> Result<Vec<u8>> {
+    let mut bytes = export
+        .to_checked_bytes()
+        .context("the export does not read back as written; nothing was saved")?;
+    if let Some(key) = key {
+        bytes = signature::sign(&bytes, key)?;
+        signature::verify(&bytes, &key.verifying_key())
+            .context("the signed export does not verify; nothing was saved")?;
+    }
+    Engine::new(Export::from_bytes(&bytes)?)
+        .context("an engine refuses the export; nothing was saved")?;
+    let name = out
+        .file_name()
+        .with_context(|| format!("{}: not a file name", out.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(".tmp");
+    let tmp = out.with_file_name(tmp_name);
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()
+    })();
+    if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, out)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", out.display()));
+    }
+    Ok(bytes)
+}
+
+/// Prints the first rejects and warnings and a summary by reason to stderr./// Prints the first rejects and warnings and a summary by reason to stderr.
 pub fn report_rejects(rejects: &[Reject]) {
     if rejects.is_empty() {
         return;

@@ -1,6 +1,8 @@
 //! `cartwise train`: ingests orders and products and writes one export.
 
-use crate::output::{human_bytes, report_rejects, spinner, train_with_progress, ModelShape};
+use crate::output::{
+    human_bytes, report_rejects, spinner, train_with_progress, write_export, ModelShape,
+};
 use anyhow::{bail, Context, Result};
 use cartwise::serve::rules::fraction_to_bp;
 use cartwise::train::ingest;
@@ -362,13 +364,7 @@ fn train_cmd(
     let mut export = train_with_progress(&catalog, &log, counts.as_ref(), config)?;
     export.meta.rejected_rows = rejected as u64;
     export.links = links;
-    let mut bytes = export.to_bytes();
-    if let Some(key) = signing_key {
-        bytes = cartwise::serve::export::signature::sign(&bytes, key)?;
-    }
-    let tmp = out.with_extension("cwm.tmp");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    let bytes = write_export(out, &export, signing_key)?;
     // The merchant's own figures (the export publishes them rounded).
     let (orders_read, lines_read, oversized) = match &counts {
         Some(c) => (c.orders, c.lines, c.oversized),

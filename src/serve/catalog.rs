@@ -27,10 +27,19 @@ pub fn banded_cost(price: Option<i64>, cost: Option<i64>, width_bp: u32) -> Opti
 /// Product images and pages, parallel to the catalog (empty where a product has none), so a
 /// bundle can look like the shop's own product cards. Only `https://`, `http://` and
 /// site-relative (`/…`) links are kept: anything else could run script in the shop's page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Eq)]
 pub struct ProductLinks {
     pub image: Vec<String>,
     pub url: Vec<String>,
+}
+
+/// Links are equal when they give every item the same image and page: a catalog without any
+/// link is one value, however many empty entries it holds (the export stores none of them).
+impl PartialEq for ProductLinks {
+    fn eq(&self, other: &Self) -> bool {
+        (self.is_empty() && other.is_empty())
+            || (self.image == other.image && self.url == other.url)
+    }
 }
 
 impl ProductLinks {

@@ -22,7 +22,7 @@ test("engine.info describes the export", async () => {
   const info = await page.evaluate(() => window.engine.info());
   assert.equal(info.catalogSize, 2000);
   assert.equal(info.backend, "cpu");
-  assert.equal(info.exportVersion, 9);
+  assert.equal(info.exportVersion, 10);
   assert.deepEqual(info.currency, { code: "USD", exponent: 2 }, "the synthetic shop prices in dollars");
   assert.equal(info.modelDims, 64, "the demo export carries the basket transformer");
   assert.ok(info.orders > 40000, `orders ${info.orders}`);

@@ -68,6 +68,41 @@ pub fn without_currency(parts: &mut [(Tag, u32, Vec<u8>)], export: &Export) {
     catl.2.truncate(catl.2.len() - trailer);
 }
 
+/// Sections as a writer before version 10 laid them out: ASOC, SEAS and RBUY with a row per
+/// item.
+pub fn dense_rows(parts: &mut [(Tag, u32, Vec<u8>)], export: &Export) {
+    let t = &export.assoc;
+    let mut assoc = Vec::new();
+    let mut u32s = |v: &mut dyn Iterator<Item = u32>| v.for_each(|x| assoc.extend(x.to_le_bytes()));
+    u32s(&mut [t.orders, t.item_counts.len() as u32].into_iter());
+    u32s(&mut t.item_counts.iter().copied());
+    u32s(&mut t.offsets.iter().copied());
+    u32s(&mut std::iter::once(t.neighbors.len() as u32));
+    u32s(&mut t.neighbors.iter().map(|nb| nb.item));
+    u32s(&mut t.neighbors.iter().map(|nb| nb.count));
+    u32s(&mut t.neighbors.iter().map(|nb| nb.score.to_bits()));
+    let mut seasonal = (export.seasonal.factors.len() as u32)
+        .to_le_bytes()
+        .to_vec();
+    export
+        .seasonal
+        .factors
+        .iter()
+        .for_each(|row| seasonal.extend_from_slice(row));
+    let mut rebuy = (export.rebuy.factors.len() as u32).to_le_bytes().to_vec();
+    rebuy.extend_from_slice(&export.rebuy.factors);
+    for (tag, payload) in [
+        (tags::ASSOC, assoc),
+        (tags::SEASONAL, seasonal),
+        (tags::REBUY, rebuy),
+    ] {
+        if let Some(part) = parts.iter_mut().find(|p| p.0 == tag) {
+            part.1 &= !cartwise::serve::export::FLAG_DEFLATE;
+            part.2 = payload;
+        }
+    }
+}
+
 /// What a file written before version 7 reads as: the same, with no currency stated.
 pub fn read_before_currency(export: &Export, version: u32) -> Export {
     Export {

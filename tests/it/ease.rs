@@ -274,6 +274,7 @@ fn the_section_is_required_round_trips_and_is_checked() {
         );
         ease.2[items + 4 * k..items + 4 * k + 4].copy_from_slice(&j.to_le_bytes());
     }
+    common::dense_rows(&mut v3, &export);
     common::without_currency(&mut v3, &export);
     let mut v3 = write_sections(&v3);
     common::set_version(&mut v3, 3);

@@ -24,6 +24,22 @@ impl ByteWriter {
             self.0.extend(v.iter().map(|x| x.to_le_bytes()[k]));
         }
     }
+    /// Fixed-width rows of which most equal `default`: the row count, the count of other rows,
+    /// then each other row as its `u32` index and its bytes, in index order. A catalog-sized
+    /// column of defaults costs nothing, so no section deflates past the reader's bomb ratio.
+    pub fn sparse_rows<const W: usize>(&mut self, rows: &[[u8; W]], default: [u8; W]) {
+        self.u32(rows.len() as u32);
+        let stored: Vec<(usize, &[u8; W])> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| **r != default)
+            .collect();
+        self.u32(stored.len() as u32);
+        for (i, row) in stored {
+            self.u32(i as u32);
+            self.bytes(row);
+        }
+    }
     /// A length-prefixed table of strings: count, count + 1 byte offsets, UTF-8 bytes.
     pub fn strings<'a>(&mut self, items: impl ExactSizeIterator<Item = &'a str> + Clone) {
         self.u32(items.len() as u32);
@@ -121,6 +137,35 @@ impl<'a> ByteReader<'a> {
     }
     pub fn i64s(&mut self, n: usize, what: &str) -> Result<Vec<i64>, DecodeError> {
         self.column(n, what, i64::from_le_bytes)
+    }
+
+    /// Rows written by [`ByteWriter::sparse_rows`]: at most `limit` rows (the catalog's size, so
+    /// a forged count cannot allocate past what the file describes), indices increasing and in
+    /// range, the rows not stored filled with `default`.
+    pub fn sparse_rows<const W: usize>(
+        &mut self,
+        limit: usize,
+        default: [u8; W],
+        what: &str,
+    ) -> Result<Vec<[u8; W]>, DecodeError> {
+        let n = self.u32(what)? as usize;
+        if n > limit {
+            return Err(format!("{what}: {n} rows, the catalog has {limit} items"));
+        }
+        let stored = self.count(4 + W, what)?;
+        let mut rows = vec![default; n];
+        let mut next = 0usize;
+        for _ in 0..stored {
+            let i = self.u32(what)? as usize;
+            if i < next || i >= n {
+                return Err(format!(
+                    "{what}: row index {i} is out of order or not below {n}"
+                ));
+            }
+            rows[i] = self.array(what)?;
+            next = i + 1;
+        }
+        Ok(rows)
     }
 
     /// A string table written by [`ByteWriter::strings`], validated (monotonic, UTF-8).

@@ -9,8 +9,8 @@ use crate::serve::ease::SparseEase;
 use crate::serve::kernel::pq::{Codebook, PqRows, CENTROIDS};
 use crate::serve::model::{ModelConfig, NamedTensor, WeightType};
 use crate::serve::money::{self, Currency};
-use crate::serve::rebuy::RebuyIndex;
-use crate::serve::seasonal::SeasonalIndex;
+use crate::serve::rebuy::{RebuyIndex, SCALE as REBUY_SCALE};
+use crate::serve::seasonal::{SeasonalIndex, SCALE as SEASON_SCALE};
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::QTensor;
@@ -158,13 +158,20 @@ pub fn decode_links(payload: &[u8], items: usize) -> Result<ProductLinks, Decode
     Ok(ProductLinks { image, url })
 }
 
-/// ASOC: N, item counts, CSR offsets, then neighbour items, counts and scores as columns.
+/// ASOC: N; per item its order count and row length as a sparse table (most items of a large
+/// catalog are never ordered); then neighbour items, counts and scores as columns.
 pub fn encode_assoc(t: &AssocTable) -> Vec<u8> {
     let mut w = ByteWriter::default();
     w.u32(t.orders);
-    w.u32(t.item_counts.len() as u32);
-    t.item_counts.iter().for_each(|&c| w.u32(c));
-    t.offsets.iter().for_each(|&o| w.u32(o));
+    let rows: Vec<[u8; 8]> = (0..t.item_counts.len())
+        .map(|i| {
+            let mut row = [0u8; 8];
+            row[..4].copy_from_slice(&t.item_counts[i].to_le_bytes());
+            row[4..].copy_from_slice(&(t.offsets[i + 1] - t.offsets[i]).to_le_bytes());
+            row
+        })
+        .collect();
+    w.sparse_rows(&rows, [0; 8]);
     w.u32(t.neighbors.len() as u32);
     t.neighbors.iter().for_each(|nb| w.u32(nb.item));
     t.neighbors.iter().for_each(|nb| w.u32(nb.count));
@@ -172,13 +179,32 @@ pub fn encode_assoc(t: &AssocTable) -> Vec<u8> {
     w.0
 }
 
-/// Decodes ASOC and validates the CSR structure.
-pub fn decode_assoc(payload: &[u8]) -> Result<AssocTable, DecodeError> {
+/// Decodes ASOC of a file of `version` for a catalog of `items` (before version 10 the item
+/// counts and CSR offsets are dense columns) and validates the CSR structure.
+pub fn decode_assoc(payload: &[u8], version: u32, items: usize) -> Result<AssocTable, DecodeError> {
     let mut r = ByteReader::new(payload);
     let orders = r.u32("order count")?;
-    let n = r.count(8, "item count")?;
-    let item_counts = r.u32s(n, "item counts")?;
-    let offsets = r.u32s(n + 1, "row offsets")?;
+    let (item_counts, offsets) = if version >= SPARSE_SINCE {
+        let rows = r.sparse_rows::<8>(items, [0; 8], "item rows")?;
+        let mut offsets = Vec::with_capacity(rows.len() + 1);
+        offsets.push(0u32);
+        let mut end = 0u32;
+        for row in &rows {
+            let len = u32::from_le_bytes(row[4..].try_into().expect("4 bytes"));
+            end = end
+                .checked_add(len)
+                .ok_or("item rows: row lengths overflow")?;
+            offsets.push(end);
+        }
+        let counts = rows
+            .iter()
+            .map(|row| u32::from_le_bytes(row[..4].try_into().expect("4 bytes")))
+            .collect();
+        (counts, offsets)
+    } else {
+        let n = r.count(8, "item count")?;
+        (r.u32s(n, "item counts")?, r.u32s(n + 1, "row offsets")?)
+    };
     let m = r.count(12, "neighbour count")?;
     let items = r.u32s(m, "neighbour items")?;
     let counts = r.u32s(m, "neighbour counts")?;
@@ -226,43 +252,64 @@ pub fn decode_itemsets(payload: &[u8]) -> Result<Vec<Itemset>, DecodeError> {
         .collect())
 }
 
-/// SEAS: item count, then 12 fixed-point factors per item.
+/// The seasonal row of an item without a signal: 1.0× in every month.
+const NEUTRAL_SEASON: [u8; 12] = [SEASON_SCALE as u8; 12];
+
+/// The rebuy factor of an item without data: 1.0×.
+const NEUTRAL_REBUY: [u8; 1] = [REBUY_SCALE as u8];
+
+/// First version whose SEAS and RBUY store only the items that differ from neutral.
+const SPARSE_SINCE: u32 = 10;
+
+/// SEAS: the item count, then only the items with a seasonal signal, as (index, 12 factors).
 pub fn encode_seasonal(s: &SeasonalIndex) -> Vec<u8> {
     let mut w = ByteWriter::default();
-    w.u32(s.factors.len() as u32);
-    s.factors.iter().for_each(|row| w.bytes(row));
+    w.sparse_rows(&s.factors, NEUTRAL_SEASON);
     w.0
 }
 
-/// Encodes RBUY: item count (u32), then one factor byte per item.
-pub fn encode_rebuy(r: &RebuyIndex) -> Vec<u8> {
-    let mut w = ByteWriter::default();
-    w.u32(r.factors.len() as u32);
-    w.bytes(&r.factors);
-    w.0
-}
-
-/// Decodes RBUY.
-pub fn decode_rebuy(payload: &[u8]) -> Result<RebuyIndex, DecodeError> {
+/// Decodes SEAS of a file of `version` for a catalog of `items` (before version 10 every item's
+/// row is stored).
+pub fn decode_seasonal(
+    payload: &[u8],
+    version: u32,
+    items: usize,
+) -> Result<SeasonalIndex, DecodeError> {
     let mut r = ByteReader::new(payload);
-    let n = r.count(1, "item count")?;
-    let factors = r.take(n, "factors")?.to_vec();
-    r.finish("rebuy index")?;
-    Ok(RebuyIndex { factors })
-}
-
-/// Decodes SEAS.
-pub fn decode_seasonal(payload: &[u8]) -> Result<SeasonalIndex, DecodeError> {
-    let mut r = ByteReader::new(payload);
-    let n = r.count(12, "item count")?;
-    let raw = r.take(n * 12, "factors")?;
-    r.finish("seasonal index")?;
-    Ok(SeasonalIndex {
-        factors: raw
+    let factors = if version >= SPARSE_SINCE {
+        r.sparse_rows(items, NEUTRAL_SEASON, "factors")?
+    } else {
+        let n = r.count(12, "item count")?;
+        r.take(n * 12, "factors")?
             .chunks_exact(12)
             .map(|c| c.try_into().expect("12 bytes"))
-            .collect(),
-    })
+            .collect()
+    };
+    r.finish("seasonal index")?;
+    Ok(SeasonalIndex { factors })
+}
+
+/// RBUY: the item count, then only the items whose factor is not 1.0×, as (index, factor).
+pub fn encode_rebuy(r: &RebuyIndex) -> Vec<u8> {
+    let rows: Vec<[u8; 1]> = r.factors.iter().map(|&f| [f]).collect();
+    let mut w = ByteWriter::default();
+    w.sparse_rows(&rows, NEUTRAL_REBUY);
+    w.0
+}
+
+/// Decodes RBUY of a file of `version` for a catalog of `items` (version 9 stores one byte per
+/// item).
+pub fn decode_rebuy(payload: &[u8], version: u32, items: usize) -> Result<RebuyIndex, DecodeError> {
+    let mut r = ByteReader::new(payload);
+    let factors = if version >= SPARSE_SINCE {
+        let rows = r.sparse_rows(items, NEUTRAL_REBUY, "factors")?;
+        rows.into_iter().map(|[f]| f).collect()
+    } else {
+        let n = r.count(1, "item count")?;
+        r.take(n, "factors")?.to_vec()
+    };
+    r.finish("rebuy index")?;
+    Ok(RebuyIndex { factors })
 }
 
 /// Prefix of the model's GGUF metadata keys (GGUF's `general.architecture`).
