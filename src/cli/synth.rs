@@ -24,6 +24,15 @@ pub struct Args {
     /// With --currency: its major units per US dollar (150 for JPY, 0.31 for KWD).
     #[arg(long, default_value_t = 1.0, requires = "currency")]
     pub rate: f64,
+    /// Instead of the synthetic shop, a small shop of one of the shapes real logs come in
+    /// (no-timestamps, sparse-catalog, yen, long-titles, orphans, …; an unknown name lists
+    /// them), for testing a pipeline against them. Writes shape.json beside the CSVs.
+    #[arg(long, conflicts_with_all = ["items", "orders", "customers", "currency"])]
+    pub shape: Option<String>,
+    /// With --shape: its size, 1 (about 120 products, 600 orders; the sparse catalog 5,000
+    /// products) to 100 (a sparse catalog of 500,000).
+    #[arg(long, default_value_t = 1, requires = "shape", value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub scale: u16,
 }
 
 /// Runs the command.
@@ -36,7 +45,23 @@ pub fn run(args: Args) -> Result<()> {
         customers,
         currency,
         rate,
+        shape,
+        scale,
     } = args;
+    if let Some(name) = shape {
+        let shape = cartwise::train::shapes::Shape::from_name(&name)
+            .map_err(|e| anyhow::anyhow!("--shape: {e}"))?;
+        let written = cartwise::train::shapes::write(shape, seed, scale as usize, &out)?;
+        eprintln!(
+            "wrote a {} shop of {} products and {} orders ({}) to {}",
+            written.shape,
+            written.items,
+            written.orders,
+            written.currency,
+            out.display()
+        );
+        return Ok(());
+    }
     let config = synth::SynthConfig {
         seed,
         items,

@@ -28,6 +28,7 @@ pub mod pricing;
 pub mod protocol;
 pub mod rebuy;
 pub mod seasonal;
+pub mod shapes;
 pub mod synth;
 
 /// What training tells its caller as it goes.

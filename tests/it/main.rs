@@ -21,6 +21,7 @@ mod layering;
 mod model;
 mod new_items;
 mod pricing;
+mod shapes;
 mod suggest;
 mod synth_recovery;
 mod verify;
