@@ -321,6 +321,9 @@ fn fit_transformer(
                 step_seconds = step_seconds.max(train_seconds);
             }
             stage(match p {
+                FitProgress::Resumed { epoch } => Progress::Record(format!(
+                    "transformer: resuming after epoch {epoch} from the checkpoint"
+                )),
                 FitProgress::Steps { epoch, done, of } => Progress::Step(format!(
                     "transformer {}epoch {epoch}: {done} of {of} steps",
                     if validation.is_empty() { "refit " } else { "" }

@@ -16,6 +16,7 @@ mod eval;
 mod export;
 mod history;
 mod ingest;
+mod interrupted;
 mod kernel;
 mod layering;
 mod model;

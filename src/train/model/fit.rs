@@ -421,6 +421,8 @@ fn restore(weights: &VarMap, tensors: &Tensors, prefix: &str) -> candle_core::Re
 /// What [`fit`] reports as it goes.
 #[derive(Debug, Clone, Copy)]
 pub enum FitProgress<'a> {
+    /// Training resumes from a checkpoint after this many epochs.
+    Resumed { epoch: usize },
     /// `done` of the epoch's `of` steps are taken (reported every hundredth of an epoch and at
     /// its last step).
     Steps {
@@ -527,6 +529,7 @@ pub fn fit(
                 .collect()
         });
         state = saved;
+        let _ = progress(FitProgress::Resumed { epoch: state.epoch });
     }
     // The epochs the decay spans: all asked for, or those that fit before the deadline once an
     // epoch has been timed.
