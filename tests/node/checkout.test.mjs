@@ -4,10 +4,11 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import http from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkoutFor } from "../../examples/checkout.mjs";
+import { checkoutFor, checkoutServer, MAX_BODY } from "../../examples/checkout.mjs";
 
 const CLI = process.env.CARTWISE_CLI ?? `${process.env.HOME}/.cache/cartwise/target/release/cartwise`;
 const dir = mkdtempSync(join(tmpdir(), "cartwise-checkout-"));
@@ -122,4 +123,65 @@ test("native `cartwise verify` and wasm verifyBundle agree on 10,000 random offe
   }
   assert.ok(ok > 2000 && ok < 9000 && priced > 8000, `${ok} accepted, ${priced} priced`);
   console.log(`verify agreement: ${offers.length} offers, ${ok} accepted, ${priced} with an allowed price, native = wasm on every one`);
+});
+
+test("the checkout server answers a hostile mix with verdicts, 200 concurrent orders at once, and refuses oversized bodies", async () => {
+  const server = checkoutServer(shop.checkout);
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}/checkout`;
+  const post = async (body) => {
+    const res = await fetch(url, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) });
+    return { status: res.status, answer: await res.json() };
+  };
+  try {
+    const cart = ids.slice(0, 2);
+    const [b] = engine.suggest({ items: cart.map((id) => ({ id, qty: 1 })) }, { k: 1, month: 3 }).bundles;
+    const good = order(cart, b);
+    const { status, answer } = await post(good);
+    assert.equal(status, 200, JSON.stringify(answer));
+    const bigCart = Array.from({ length: 501 }, (_, k) => ids[k % ids.length]);
+    const hostile = [
+      [{ ...good, bundles: [{ ...good.bundles[0], bundle: { items: ["NO-SUCH-ITEM"], bundlePrice: 1 } }] }, 409, /not in the export|not in this order/],
+      [{ items: [...good.items, ...bigCart.map((id) => ({ id, qty: 1 }))], bundles: [{ cart: bigCart, bundle: good.bundles[0].bundle }] }, 409, /cart/],
+      [order(cart, b, b.bundlePrice - 1), 409, /is below/],
+      [order(cart, b, 0), 409, /is below/],
+      [{ ...good, bundles: [{ ...good.bundles[0], exportDigest: "sha256-forged" }] }, 409, /another export/],
+      [{ ...good, bundles: [{ cart, bundle: { items: b.items.map((i) => i.id), bundlePrice: "free" } }] }, 409, /./],
+      [{ ...good, bundles: [{ cart, bundle: { items: b.items.map((i) => i.id) } }] }, 409, /bundlePrice/],
+      [{ items: 7 }, 400, /./],
+      [null, 400, /./],
+      ["{not json", 400, /not JSON/],
+    ];
+    for (const [body, want, reason] of hostile) {
+      const { status, answer } = await post(body);
+      assert.equal(status, want, `${JSON.stringify(body).slice(0, 200)} → ${JSON.stringify(answer)}`);
+      assert.equal(answer.ok, want === 200);
+      const said = answer.error ?? answer.bundles?.map((v) => v.reason).join("; ") ?? "";
+      assert.match(said, reason, JSON.stringify(answer));
+    }
+    // Concurrent orders: every one answered, and the same as one at a time.
+    const answers = await Promise.all(Array.from({ length: 200 }, () => post(good)));
+    assert.ok(answers.every((a) => a.status === 200 && a.answer.total === answer.total));
+    // A body over the limit is refused before it is read whole, by its declared length or as it
+    // streams in without one; either way the connection is closed.
+    const oversized = (declared) => new Promise((resolve, reject) => {
+      const body = "[" + " ".repeat(MAX_BODY);
+      const headers = declared ? { "Content-Length": Buffer.byteLength(body) } : {};
+      const req = http.request(url, { method: "POST", headers }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on("error", (e) => (["ECONNRESET", "EPIPE"].includes(e.code) ? resolve("reset") : reject(e)));
+      req.end(body);
+    });
+    for (const declared of [true, false]) {
+      const got = await oversized(declared);
+      assert.ok(got === 413 || got === "reset", `oversized body (length declared: ${declared}): ${got}`);
+    }
+    // The server still answers after all of it.
+    assert.equal((await post(good)).status, 200);
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
 });
