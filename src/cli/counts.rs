@@ -80,6 +80,19 @@ pub fn run(args: Args) -> Result<()> {
     let counted = started.elapsed().as_secs_f64() - read;
     bar.set_message("writing Parquet");
     store::write(&args.out, &catalog, &counts, &sampled, threshold)?;
+    // What `train --counts` will read: the same counts and sample, or an error now.
+    bar.set_message("reading the counts back");
+    let (back, info) = store::read(&args.out, &catalog)?;
+    let (sample_back, _) = store::read_sample(&args.out, &catalog)?;
+    if back != counts
+        || info.orders != sampled.orders.len() as u64
+        || sample_back.orders.len() != sampled.orders.len()
+    {
+        bail!(
+            "{}: the counts do not read back as written (a writer bug); the folder is not usable",
+            args.out.display()
+        );
+    }
     bar.finish_and_clear();
     eprintln!(
         "wrote {}: {} orders ({} lines), {} baskets, {} items, {} pairs, {} triples; sample {} orders ({} lines); {} rows rejected; {:.1}s (reading {:.1}s, {:.0} lines/s; counting {:.1}s)",
