@@ -203,8 +203,11 @@ fn well_checksummed_but_inconsistent_payloads_are_errors() {
     // Point the first neighbour at an item that does not exist, with a valid checksum.
     let mut bad = parts.clone();
     let asoc = bad.iter_mut().find(|p| p.0 == tags::ASSOC).unwrap();
+    // N, the item rows' count, bitmap and stored rows (8 bytes each), the neighbour count.
     let n = u32::from_le_bytes(asoc.2[4..8].try_into().unwrap()) as usize;
-    let first_item = 8 + 4 * n + 4 * (n + 1) + 4;
+    let bitmap = &asoc.2[8..8 + n.div_ceil(8)];
+    let stored: usize = bitmap.iter().map(|b| b.count_ones() as usize).sum();
+    let first_item = 8 + n.div_ceil(8) + 8 * stored + 4;
     asoc.2[first_item..first_item + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     let err = Export::from_bytes(&write_sections(&bad)).unwrap_err();
     assert!(

@@ -23,6 +23,7 @@ mod model;
 mod new_items;
 mod pricing;
 mod shapes;
+mod sparse_tables;
 mod suggest;
 mod synth_recovery;
 mod verify;

@@ -24,19 +24,20 @@ impl ByteWriter {
             self.0.extend(v.iter().map(|x| x.to_le_bytes()[k]));
         }
     }
-    /// Fixed-width rows of which most equal `default`: the row count, the count of other rows,
-    /// then each other row as its `u32` index and its bytes, in index order. A catalog-sized
-    /// column of defaults costs nothing, so no section deflates past the reader's bomb ratio.
+    /// Fixed-width rows of which many may equal `default`: the row count, a bitmap of the rows
+    /// stored (bit `i % 8` of byte `i / 8`), then those rows in index order. A catalog-sized
+    /// column of defaults costs a bit a row, so no section deflates past the reader's bomb
+    /// ratio; a column with no default costs a byte per 8 rows more than storing it whole.
     pub fn sparse_rows<const W: usize>(&mut self, rows: &[[u8; W]], default: [u8; W]) {
         self.u32(rows.len() as u32);
-        let stored: Vec<(usize, &[u8; W])> = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| **r != default)
-            .collect();
-        self.u32(stored.len() as u32);
-        for (i, row) in stored {
-            self.u32(i as u32);
+        let mut bitmap = vec![0u8; rows.len().div_ceil(8)];
+        for (i, row) in rows.iter().enumerate() {
+            if *row != default {
+                bitmap[i / 8] |= 1 << (i % 8);
+            }
+        }
+        self.bytes(&bitmap);
+        for row in rows.iter().filter(|r| **r != default) {
             self.bytes(row);
         }
     }
@@ -140,8 +141,8 @@ impl<'a> ByteReader<'a> {
     }
 
     /// Rows written by [`ByteWriter::sparse_rows`]: at most `limit` rows (the catalog's size, so
-    /// a forged count cannot allocate past what the file describes), indices increasing and in
-    /// range, the rows not stored filled with `default`.
+    /// a forged count cannot allocate past what the file describes), no bit set past the last
+    /// row, the rows not stored filled with `default`.
     pub fn sparse_rows<const W: usize>(
         &mut self,
         limit: usize,
@@ -152,18 +153,15 @@ impl<'a> ByteReader<'a> {
         if n > limit {
             return Err(format!("{what}: {n} rows, the catalog has {limit} items"));
         }
-        let stored = self.count(4 + W, what)?;
+        let bitmap = self.take(n.div_ceil(8), what)?;
+        if n % 8 != 0 && bitmap[n / 8] >> (n % 8) != 0 {
+            return Err(format!("{what}: the bitmap marks rows past the last ({n})"));
+        }
         let mut rows = vec![default; n];
-        let mut next = 0usize;
-        for _ in 0..stored {
-            let i = self.u32(what)? as usize;
-            if i < next || i >= n {
-                return Err(format!(
-                    "{what}: row index {i} is out of order or not below {n}"
-                ));
+        for (i, row) in rows.iter_mut().enumerate() {
+            if bitmap[i / 8] & (1 << (i % 8)) != 0 {
+                *row = self.array(what)?;
             }
-            rows[i] = self.array(what)?;
-            next = i + 1;
         }
         Ok(rows)
     }

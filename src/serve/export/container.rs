@@ -328,3 +328,39 @@ pub(super) fn store(tag: Tag, flags: u32, raw: Vec<u8>) -> (Tag, u32, Vec<u8>) {
     packed.extend_from_slice(&stream);
     (tag, flags | FLAG_DEFLATE, packed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer's side of the bomb rule: whatever the bytes, what `store` lays out is what
+    /// the reader accepts, compressed where that keeps within the ratio.
+    #[test]
+    fn store_never_lays_out_a_section_the_reader_refuses_as_a_bomb() {
+        let zeros = vec![0u8; 1 << 20]; // deflates ~1,000:1
+        let mut state = 0x2545_f491_u32;
+        let text: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                b"abcdefghij"[state as usize % 10]
+            })
+            .collect(); // ten letters at random: deflates under 2:1
+        let small = vec![7u8; 1000]; // under the size the ratio applies to
+        let parts: Vec<_> = [zeros.clone(), text.clone(), small.clone()]
+            .into_iter()
+            .map(|raw| store(*b"TEST", 0, raw))
+            .collect();
+        let flags: Vec<bool> = parts.iter().map(|p| p.1 & FLAG_DEFLATE != 0).collect();
+        assert_eq!(flags, [false, true, true], "zeros stored as they are");
+        let file = write_sections(&parts);
+        let entries = read_sections(&file).expect("the reader accepts every section");
+        for (entry, raw) in entries.iter().zip([zeros, text, small]) {
+            assert_eq!(
+                section_payload(&file, entry).unwrap().as_ref(),
+                raw.as_slice()
+            );
+        }
+    }
+}
