@@ -4,6 +4,7 @@
 
 use cartwise::serve::export::{tags, Export, Tag, ENTRY_LEN, HEADER_LEN};
 use cartwise::serve::money::Currency;
+use cartwise::serve::suggest::{Cart, CartEntry};
 use cartwise::train::pipeline::{train, TrainConfig};
 use cartwise::train::synth::{generate, Shop, SynthConfig};
 use proptest::prelude::*;
@@ -25,6 +26,21 @@ pub fn ok(args: &[&str]) -> std::process::Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// A cart of one unit of each id, without a history.
+pub fn cart<S: AsRef<str>>(ids: &[S]) -> Cart {
+    Cart {
+        items: ids
+            .iter()
+            .map(|id| CartEntry::Item {
+                id: id.as_ref().to_string(),
+                qty: 1,
+                title: None,
+            })
+            .collect(),
+        ..Default::default()
+    }
 }
 
 /// A small shop (250 items, 3,000 orders) that trains in milliseconds.

@@ -11,7 +11,7 @@ use cartwise::serve::pricing::margin_floor;
 use cartwise::serve::rules::BP;
 use cartwise::serve::suggest::budget::MAX_CART_ITEMS;
 use cartwise::serve::suggest::verify::{Claim, ClaimedBundle};
-use cartwise::serve::suggest::{Cart, CartEntry, Engine, SuggestOptions};
+use cartwise::serve::suggest::{Engine, SuggestOptions};
 use cartwise::train::shapes::Shape;
 use std::path::Path;
 
@@ -23,20 +23,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn cart_of(ids: &[String]) -> Cart {
-    Cart {
-        items: ids
-            .iter()
-            .map(|id| CartEntry::Item {
-                id: id.clone(),
-                qty: 1,
-                title: None,
-            })
-            .collect(),
-        ..Default::default()
-    }
 }
 
 /// The carts every export is asked about: nothing, each whole itemset (up to 20), each item
@@ -72,7 +58,7 @@ fn serve_and_verify(shape: Shape, export: &Export) -> usize {
             month: Some(1 + (c % 12) as u8),
             ..Default::default()
         };
-        let cart = cart_of(ids);
+        let cart = common::cart(ids);
         let out = engine
             .suggest(&cart, &options, 7)
             .unwrap_or_else(|e| panic!("{}: cart of {} items: {e}", shape.name(), ids.len()));

@@ -1,24 +1,11 @@
 //! Suggest: ranking, bundles, pricing rules and reasons on a trained export.
 
 use crate::common;
+use crate::common::cart;
 
 use cartwise::serve::pricing::margin_floor;
 use cartwise::serve::rules::BP;
 use cartwise::serve::suggest::{Cart, CartEntry, Engine, Query, SuggestError, SuggestOptions};
-
-fn cart(ids: &[&str]) -> Cart {
-    Cart {
-        items: ids
-            .iter()
-            .map(|id| CartEntry::Item {
-                id: id.to_string(),
-                qty: 1,
-                title: None,
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
 
 #[test]
 fn suggestions_never_include_cart_items_and_bundles_respect_rules() {

@@ -154,7 +154,7 @@ impl<'a> ByteReader<'a> {
             return Err(format!("{what}: {n} rows, the catalog has {limit} items"));
         }
         let bitmap = self.take(n.div_ceil(8), what)?;
-        if n % 8 != 0 && bitmap[n / 8] >> (n % 8) != 0 {
+        if !n.is_multiple_of(8) && bitmap[n / 8] >> (n % 8) != 0 {
             return Err(format!("{what}: the bitmap marks rows past the last ({n})"));
         }
         let mut rows = vec![default; n];
