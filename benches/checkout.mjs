@@ -5,7 +5,8 @@
 //      memory sampled every 100,000 calls;
 //   2. `examples/checkout.mjs` over HTTP in its own process: 32 concurrent keep-alive clients,
 //      orders per second and latency percentiles;
-//   3. `cartwise verify` on a JSONL file of the same claims: offers per second, whole command.
+//   3. `cartwise verify` on a JSONL file of the same claims: offers per second, whole command;
+//      and kept running on standard input, asked one offer at a time: latency percentiles.
 //
 //   node --expose-gc benches/checkout.mjs [model.cwm]   (CARTWISE_CLI names the CLI; VERIFICATIONS=N)
 import { execFileSync, spawn } from "node:child_process";
@@ -171,9 +172,47 @@ function cli(pool) {
     `${Math.round(n / runs[1])} offers per second`);
 }
 
+/** `cartwise verify --offers -` kept running as a checkout server's co-process: one offer
+ * written, its verdict awaited, the next; latency per offer, pipe round trip included. */
+async function coProcess(pool) {
+  const lines = pool.map((c) => c.claim).filter((c) => typeof c.bundle.bundlePrice === "number").map((c) => JSON.stringify(c));
+  const child = spawn(CLI, ["verify", "--model", MODEL, "--offers", "-"], { stdio: ["pipe", "pipe", "ignore"] });
+  let buffered = "";
+  let waiting = null;
+  child.stdout.on("data", (d) => {
+    buffered += d;
+    const at = buffered.indexOf("\n");
+    if (at >= 0 && waiting) {
+      buffered = buffered.slice(at + 1);
+      const done = waiting;
+      waiting = null;
+      done();
+    }
+  });
+  const ask = (line) => new Promise((resolve) => {
+    waiting = resolve;
+    child.stdin.write(line + "\n");
+  });
+  await ask(lines[0]); // the export loads before the first answer
+  const n = 20_000;
+  const lat = new Float64Array(n);
+  const started = process.hrtime.bigint();
+  for (let k = 0; k < n; k++) {
+    const t = process.hrtime.bigint();
+    await ask(lines[k % lines.length]);
+    lat[k] = Number(process.hrtime.bigint() - t) / 1e3;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  child.stdin.end();
+  lat.sort();
+  console.log(`cartwise verify --offers - as a co-process, one offer at a time: ${n} offers in ${seconds.toFixed(2)} s: ` +
+    `${Math.round(n / seconds)} per second; latency p50 ${median(lat).toFixed(1)} µs, p99 ${percentile(lat, 0.99).toFixed(1)} µs`);
+}
+
 const pool = claims();
 inProcess("the engine's own bundles", pool.filter((c) => !c.hostile), 200_000);
 inProcess("a mix with 25% hostile claims", pool, CALLS, true);
 await overHttp(pool);
 cli(pool);
+await coProcess(pool);
 console.log(`export ${MODEL}: ${readFileSync(MODEL).length} bytes; ${pool.length} distinct claims`);

@@ -145,7 +145,8 @@ pub fn answer_carts(
     answer_lines(carts, parse, answer, failed_line)
 }
 
-/// Answers a JSONL file (`-`: standard input), one output line per input line, in order; the
+/// Answers a JSONL file (`-`: standard input, each answer written as soon as its line is
+/// read), one output line per input line, in order; the
 /// answer's unknown ids are named on stderr with the line. A line that cannot be parsed or
 /// answered gets `failed_line` plus its `"error"`, and the command fails at the end.
 pub fn answer_lines<T>(
@@ -154,7 +155,9 @@ pub fn answer_lines<T>(
     answer: impl Fn(&T) -> std::result::Result<(serde_json::Value, Vec<String>), String>,
     failed_line: serde_json::Value,
 ) -> Result<()> {
-    let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
+    // So a server can keep one process and ask it a line at a time.
+    let streaming = path.as_os_str() == "-";
+    let input: Box<dyn BufRead> = if streaming {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::io::BufReader::new(
@@ -182,6 +185,9 @@ pub fn answer_lines<T>(
             }
         }
         out.write_all(b"\n")?;
+        if streaming {
+            out.flush()?;
+        }
     }
     out.flush()?;
     if failed > 0 {

@@ -203,3 +203,51 @@ fn ineligible_and_forged_bundles_are_refused_with_the_reason() {
         "{forged:?}"
     );
 }
+
+#[test]
+fn cartwise_verify_on_standard_input_answers_each_offer_before_the_next_arrives() {
+    // A checkout server keeps one `cartwise verify --offers -` and asks it a line at a time: the
+    // answer must come while standard input is still open.
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.cwm");
+    std::fs::write(&model, common::small_export().to_bytes()).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cartwise"))
+        .args([
+            "verify",
+            "--model",
+            model.to_str().unwrap(),
+            "--offers",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Should an answer never come, the child is killed, so the read ends instead of hanging.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status();
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let mut answers = BufReader::new(child.stdout.take().unwrap()).lines();
+    for price in [1, 2] {
+        let offer = format!(
+            r#"{{"cart": ["SKU00001"], "bundle": {{"items": ["SKU00002"], "bundlePrice": {price}}}}}"#
+        );
+        writeln!(stdin, "{offer}").unwrap();
+        stdin.flush().unwrap();
+        let verdict: serde_json::Value =
+            serde_json::from_str(&answers.next().unwrap().unwrap()).unwrap();
+        assert_eq!(verdict["ok"], false, "{verdict}");
+        assert!(
+            verdict["reason"].as_str().unwrap().contains("is below"),
+            "{verdict}"
+        );
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
