@@ -4,7 +4,9 @@
 
 use cartwise::serve::export::{tags, Export, Tag, ENTRY_LEN, HEADER_LEN};
 use cartwise::serve::money::Currency;
-use cartwise::serve::suggest::{Cart, CartEntry};
+use cartwise::serve::pricing::margin_floor;
+use cartwise::serve::rules::BP;
+use cartwise::serve::suggest::{Bundle, Cart, CartEntry};
 use cartwise::train::pipeline::{train, TrainConfig};
 use cartwise::train::synth::{generate, Shop, SynthConfig};
 use proptest::prelude::*;
@@ -41,6 +43,37 @@ pub fn cart<S: AsRef<str>>(ids: &[S]) -> Cart {
             .collect(),
         ..Default::default()
     }
+}
+
+/// Checks that a bundle keeps the export's rules: its prices add up, its discount is within the
+/// maximum and, where every add-on's cost is known, above the margin floor (`what` names the
+/// case in a failure). Returns the add-ons' summed cost, when known.
+pub fn assert_keeps_rules(export: &Export, b: &Bundle, what: &str) -> Option<i64> {
+    let rules = &export.rules;
+    assert_eq!(
+        b.base_price,
+        b.items.iter().map(|i| i.price).sum::<i64>(),
+        "{what}"
+    );
+    assert_eq!(b.bundle_price, b.base_price - b.discount, "{what}");
+    assert!(b.discount >= 0, "{what}");
+    assert!(
+        b.discount * BP as i64 <= b.base_price * rules.max_discount_bp as i64,
+        "over the maximum discount: {what}"
+    );
+    let catalog = &export.catalog;
+    let cost: Option<i64> = b
+        .items
+        .iter()
+        .map(|i| catalog.get(catalog.lookup(&i.id).unwrap()).cost)
+        .sum();
+    if let (Some(cost), true) = (cost, b.discount > 0) {
+        assert!(
+            b.bundle_price >= margin_floor(cost, rules.min_margin_bp),
+            "under the margin floor: {what}"
+        );
+    }
+    cost
 }
 
 /// A small shop (250 items, 3,000 orders) that trains in milliseconds.

@@ -7,8 +7,6 @@
 
 use crate::common;
 use cartwise::serve::export::Export;
-use cartwise::serve::pricing::margin_floor;
-use cartwise::serve::rules::BP;
 use cartwise::serve::suggest::budget::MAX_CART_ITEMS;
 use cartwise::serve::suggest::verify::{Claim, ClaimedBundle};
 use cartwise::serve::suggest::{Engine, SuggestOptions};
@@ -50,7 +48,6 @@ fn carts(export: &Export) -> Vec<Vec<String>> {
 /// Asks the export about every cart and checks every bundle; returns the bundles checked.
 fn serve_and_verify(shape: Shape, export: &Export) -> usize {
     let engine = Engine::new(export.clone()).expect("the written export builds an engine");
-    let rules = &export.rules;
     let mut checked = 0;
     for (c, ids) in carts(export).iter().enumerate() {
         let options = SuggestOptions {
@@ -77,31 +74,7 @@ fn serve_and_verify(shape: Shape, export: &Export) -> usize {
             };
             assert!(!b.items.is_empty(), "an empty bundle: {}", what());
             assert!(b.items.iter().all(|i| !ids.contains(&i.id)), "{}", what());
-            assert_eq!(b.base_price, b.items.iter().map(|i| i.price).sum::<i64>());
-            assert_eq!(b.bundle_price, b.base_price - b.discount, "{}", what());
-            assert!(b.discount >= 0, "{}", what());
-            assert!(
-                b.discount * BP as i64 <= b.base_price * rules.max_discount_bp as i64,
-                "over the maximum discount: {}",
-                what()
-            );
-            let costs: Option<i64> = b
-                .items
-                .iter()
-                .map(|i| {
-                    export
-                        .catalog
-                        .get(export.catalog.lookup(&i.id).unwrap())
-                        .cost
-                })
-                .sum();
-            if let (Some(cost), true) = (costs, b.discount > 0) {
-                assert!(
-                    b.bundle_price >= margin_floor(cost, rules.min_margin_bp),
-                    "under the margin floor: {}",
-                    what()
-                );
-            }
+            common::assert_keeps_rules(export, b, &what());
             let verdict = engine.verify(&Claim {
                 cart: cart.items.clone(),
                 bundle: ClaimedBundle {
