@@ -70,48 +70,54 @@ export function checkoutFor(exportPath) {
 export const MAX_BODY = 256 * 1024;
 
 /**
- * The checkout endpoint over `checkout`: POST /checkout with an order as JSON answers 200 with
- * the verdicts when every bundle stands, 409 when one does not, 400 for a body that is not JSON,
- * 413 (and a closed connection) past `maxBody` bytes, without reading the rest.
+ * Answers one POST /checkout: the order as JSON in, `checkout(order)` (sync or async) out, 200
+ * when every bundle stands, 409 when one does not, 400 for a body that is not JSON, 413 (and a
+ * closed connection) past `maxBody` bytes, without reading the rest.
  */
-export function checkoutServer(checkout, { maxBody = MAX_BODY } = {}) {
-  return createServer((req, res) => {
-    const reply = (status, answer, headers = {}) =>
-      res.writeHead(status, { "Content-Type": "application/json", ...headers }).end(JSON.stringify(answer));
-    if (req.method !== "POST" || req.url !== "/checkout") {
-      return reply(404, { ok: false, error: "POST an order to /checkout" });
-    }
+export async function handleCheckout(req, res, checkout, { maxBody = MAX_BODY } = {}) {
+  const reply = (status, answer, headers = {}) =>
+    res.writeHead(status, { "Content-Type": "application/json", ...headers }).end(JSON.stringify(answer));
+  const body = await new Promise((resolve) => {
     const tooLarge = () => {
-      reply(413, { ok: false, error: `the order is over ${maxBody} bytes` }, { Connection: "close" });
+      reply(413, { ok: false, total: null, error: `the order is over ${maxBody} bytes` }, { Connection: "close" });
       res.on("finish", () => req.destroy());
+      resolve(null);
     };
     if (Number(req.headers["content-length"] ?? 0) > maxBody) return tooLarge();
     const chunks = [];
     let size = 0;
     req.on("data", (chunk) => {
       size += chunk.length;
-      if (size > maxBody) {
-        if (!res.headersSent) tooLarge();
-      } else {
-        chunks.push(chunk);
-      }
+      if (size <= maxBody) chunks.push(chunk);
+      else if (!res.headersSent) tooLarge();
     });
-    req.on("end", () => {
-      if (res.headersSent) return;
-      let order;
-      try {
-        order = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      } catch (e) {
-        return reply(400, { ok: false, total: null, error: `the order is not JSON: ${e.message}` });
-      }
-      let answer;
-      try {
-        answer = checkout(order);
-      } catch (e) {
-        return reply(400, { ok: false, total: null, error: String(e?.message ?? e) });
-      }
-      reply(answer.ok ? 200 : 409, answer);
-    });
+    req.on("end", () => resolve(res.headersSent ? null : Buffer.concat(chunks)));
+    req.on("error", () => resolve(null));
+  });
+  if (body === null) return;
+  let order;
+  try {
+    order = JSON.parse(body.toString("utf8"));
+  } catch (e) {
+    return reply(400, { ok: false, total: null, error: `the order is not JSON: ${e.message}` });
+  }
+  let answer;
+  try {
+    answer = await checkout(order);
+  } catch (e) {
+    return reply(400, { ok: false, total: null, error: String(e?.message ?? e) });
+  }
+  reply(answer.ok ? 200 : 409, answer);
+}
+
+/** A server of POST /checkout alone, over `checkout` (see `handleCheckout`). */
+export function checkoutServer(checkout, options) {
+  return createServer((req, res) => {
+    if (req.method !== "POST" || req.url !== "/checkout") {
+      return res.writeHead(404, { "Content-Type": "application/json" })
+        .end(JSON.stringify({ ok: false, error: "POST an order to /checkout" }));
+    }
+    handleCheckout(req, res, checkout, options);
   });
 }
 

@@ -37,28 +37,13 @@ async function checkout(order) {
   return shop.checkout(order);
 }
 
-async function body(req) {
-  let text = "";
-  for await (const chunk of req) {
-    text += chunk;
-    if (text.length > 1 << 20) throw new Error("order too large");
-  }
-  return JSON.parse(text);
-}
-
 /** Starts the server; `headers` go on every response (a test's Content-Security-Policy). */
 export function startServer(port = 0, { headers = {} } = {}) {
   const server = createServer(async (req, res) => {
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     if (req.method === "POST" && req.url === "/checkout") {
-      let answer;
-      try {
-        answer = await checkout(await body(req));
-      } catch (e) {
-        answer = { ok: false, total: null, error: String(e?.message ?? e) };
-      }
-      res.writeHead(answer.ok ? 200 : 409, { "Content-Type": "application/json" });
-      return res.end(JSON.stringify(answer));
+      const { handleCheckout } = await import("../../examples/checkout.mjs");
+      return handleCheckout(req, res, checkout);
     }
     let path;
     try {
