@@ -2,7 +2,10 @@
 
 #![allow(dead_code)]
 
-use cartwise::serve::export::{tags, Export, Tag, ENTRY_LEN, HEADER_LEN};
+use cartwise::serve::export::{
+    read_sections, section_payload, tags, Export, ExportError, Tag, ENTRY_LEN, FLAG_DEFLATE,
+    HEADER_LEN,
+};
 use cartwise::serve::money::Currency;
 use cartwise::serve::pricing::margin_floor;
 use cartwise::serve::rules::BP;
@@ -200,4 +203,25 @@ pub fn trained_with_model(seed: u64, items: usize, customers: usize, orders: usi
         ..TrainConfig::default()
     };
     train(&catalog, &log, &config, |_| {}).unwrap()
+}
+
+/// The (tag, flags, raw payload) of every section, inflated, to rebuild variants with
+/// `write_sections` (which stores them uncompressed).
+pub fn parts_of(bytes: &[u8]) -> Vec<(Tag, u32, Vec<u8>)> {
+    read_sections(bytes)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let raw = section_payload(bytes, e).unwrap().into_owned();
+            (e.tag, e.flags & !FLAG_DEFLATE, raw)
+        })
+        .collect()
+}
+
+/// The reason a hostile file is refused with, when it names `tag`.
+pub fn refused(bytes: &[u8], tag: &str) -> String {
+    match Export::from_bytes(bytes) {
+        Err(ExportError::Malformed { tag: t, reason }) if t == tag => reason,
+        other => panic!("expected a malformed {tag}, got {other:?}"),
+    }
 }

@@ -14,6 +14,8 @@ mod currency;
 mod ease;
 mod eval;
 mod export;
+mod export_model;
+mod export_privacy;
 mod history;
 mod ingest;
 mod interrupted;
