@@ -17,6 +17,7 @@ mod export;
 mod export_model;
 mod export_privacy;
 mod history;
+mod history_blend;
 mod ingest;
 mod interrupted;
 mod kernel;
