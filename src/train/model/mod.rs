@@ -7,6 +7,7 @@
 pub mod adamw;
 pub mod checkpoint;
 pub mod fit;
+mod step;
 pub mod tokenizer;
 
 use crate::serve::model::BasketModel;
