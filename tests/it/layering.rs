@@ -1,7 +1,8 @@
 //! Dependencies point one way: the serving core names no training, CLI or wasm code, and inside
 //! the core a module uses only the layers below it (the order `src/serve/mod.rs` documents).
 //! `./build.sh lint` also builds the core alone (`--no-default-features`), which fails to
-//! compile if the core reaches for the training side; this test names the offending line.
+//! compile if the core reaches for the training side; this test names the offending line. And
+//! the rooms stay small: no source file in src, www/lib or tests is over 700 lines.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -163,10 +164,61 @@ fn inside_suggest_no_step_names_the_engine_or_a_later_step() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Most lines a source file may have: past it, a file is split along its seams.
+const MAX_LINES: usize = 700;
+
+/// The source files under `dirs` (Rust and JavaScript) longer than `max` lines, with their
+/// lengths.
+fn long_files(dirs: &[PathBuf], max: usize) -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "rs" || e == "js" || e == "mjs")
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    dirs.iter().for_each(|d| walk(d, &mut files));
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| {
+            let lines = fs::read_to_string(f).unwrap().lines().count();
+            (lines > max).then(|| format!("{}: {lines} lines", f.display()))
+        })
+        .collect()
+}
+
+#[test]
+fn no_source_file_is_over_700_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dirs = ["src", "www/lib", "tests"].map(|d| root.join(d));
+    let long = long_files(&dirs, MAX_LINES);
+    assert!(
+        long.is_empty(),
+        "over {MAX_LINES} lines (split each along its seams):\n{}",
+        long.join("\n")
+    );
+}
+
 #[test]
 fn the_check_sees_a_violation() {
     let paths = crate_paths("use crate::train::ingest::Order; // crate::ignored\n");
     assert_eq!(paths, vec![(1, "train::ingest::Order".to_string())]);
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("lib")).unwrap();
+    fs::write(dir.path().join("lib/short.js"), "x\n".repeat(MAX_LINES)).unwrap();
+    fs::write(dir.path().join("long.rs"), "x\n".repeat(MAX_LINES + 1)).unwrap();
+    fs::write(dir.path().join("notes.md"), "x\n".repeat(2 * MAX_LINES)).unwrap();
+    let long = long_files(&[dir.path().to_path_buf()], MAX_LINES);
+    assert_eq!(long.len(), 1, "{long:?}");
+    assert!(long[0].ends_with("long.rs: 701 lines"), "{long:?}");
     let names = suggest_siblings("use super::{Engine, Evidence};\nuse super::types::Query;\n");
     assert_eq!(
         names,
