@@ -126,7 +126,7 @@ pub struct Args {
     /// A pair or 3-itemset enters the export only when at least this many distinct customers
     /// bought it (orders, where the orders have no customer_id), so no pair in the public
     /// file speaks for one or two shoppers. Counts are published rounded.
-    #[arg(long, default_value_t = cartwise::train::assoc::publish::DEFAULT_MIN_BUYERS)]
+    #[arg(long, default_value_t = cartwise::train::publish::DEFAULT_MIN_BUYERS)]
     pub min_customers: u32,
     /// Sign the export with this secret key (from `cartwise keygen`): pages that pin the
     /// public key refuse a file altered after signing.

@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod pq;
 pub mod pricing;
 pub mod protocol;
+pub mod publish;
 pub mod rebuy;
 pub mod seasonal;
 pub mod shapes;

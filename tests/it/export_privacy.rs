@@ -69,7 +69,7 @@ fn no_exact_cost_is_in_the_export() {
 #[test]
 fn no_raw_order_count_is_in_the_export() {
     use cartwise::train::assoc::count::{count_pairs, prepare_baskets};
-    use cartwise::train::assoc::publish::round_count;
+    use cartwise::train::publish::round_count;
     let (_, log) = common::small_shop().to_log();
     let export = common::small_export();
     let baskets = prepare_baskets(log.orders.iter().map(|o| o.items.as_slice()), 100);

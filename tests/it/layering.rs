@@ -2,7 +2,8 @@
 //! the core a module uses only the layers below it (the order `src/serve/mod.rs` documents).
 //! `./build.sh lint` also builds the core alone (`--no-default-features`), which fails to
 //! compile if the core reaches for the training side; this test names the offending line. And
-//! the rooms stay small: no source file in src, www/lib or tests is over 700 lines.
+//! the rooms stay small: no source file in src, www/lib or tests is over 700 lines. The training
+//! side is layered the same way, its own list, lowest first.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -93,6 +94,82 @@ fn the_serving_core_names_no_training_cli_or_wasm_code_and_layers_point_down() {
             }
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The training side's modules, lowest first: a module may use itself, those before it and the
+/// serving core, never one after it (so `src/train` has no cycle: the counts build on the
+/// association counting, what is published builds on the counts).
+const TRAIN_LAYERS: [&str; 22] = [
+    "error",
+    "currency",
+    "seasonal",
+    "pq",
+    "ingest",
+    "history",
+    "rebuy",
+    "synth",
+    "shapes",
+    "assoc",
+    "counts",
+    "publish",
+    "local_ease",
+    "protocol",
+    "ease",
+    "blend",
+    "model",
+    "pricing",
+    "holdout",
+    "baselines",
+    "eval",
+    "pipeline",
+];
+
+/// What breaks the training side's layering in `files` (under `train`): a `crate::train::x`
+/// that is no layer or lies above the file's own, or a name outside the core and training.
+fn train_problems(train: &Path, files: &[PathBuf]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for file in files {
+        let text = fs::read_to_string(file).unwrap();
+        let layer = layer_of(train, file);
+        let own = TRAIN_LAYERS.iter().position(|l| *l == layer);
+        if own.is_none() && layer != "mod" {
+            problems.push(format!(
+                "{}: module {layer:?} is not in TRAIN_LAYERS",
+                file.display()
+            ));
+        }
+        for (line, path) in crate_paths(&text) {
+            let mut parts = path.split("::");
+            let at = format!("{}:{line}", file.display());
+            match (parts.next().unwrap_or(""), parts.next().unwrap_or("")) {
+                ("serve", _) => {}
+                // The items of `train/mod.rs` itself (`Progress`), which every layer may use.
+                ("train", t) if t.starts_with(char::is_uppercase) => {}
+                ("train", t) => match (own, TRAIN_LAYERS.iter().position(|l| *l == t)) {
+                    (Some(own), Some(at_t)) if at_t > own => problems.push(format!(
+                        "{at}: {layer} (layer {own}) uses {t} (layer {at_t}) above it"
+                    )),
+                    (_, None) => problems.push(format!("{at}: crate::{path} is no training layer")),
+                    _ => {}
+                },
+                _ => problems.push(format!("{at}: training names crate::{path}")),
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn training_names_no_cli_and_its_layers_point_down() {
+    let train = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/train");
+    let files = rust_files(&train);
+    assert!(
+        files.len() > 30,
+        "found only {} training files",
+        files.len()
+    );
+    let problems = train_problems(&train, &files);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -219,6 +296,18 @@ fn the_check_sees_a_violation() {
     let long = long_files(&[dir.path().to_path_buf()], MAX_LINES);
     assert_eq!(long.len(), 1, "{long:?}");
     assert!(long[0].ends_with("long.rs: 701 lines"), "{long:?}");
+    // A planted back-edge in training: the association counting naming the pipeline.
+    let train = dir.path().join("train");
+    fs::create_dir_all(train.join("assoc")).unwrap();
+    let planted = train.join("assoc/count.rs");
+    fs::write(
+        &planted,
+        "use crate::train::pipeline::TrainConfig;\nuse crate::train::ingest::Order;\n",
+    )
+    .unwrap();
+    let problems = train_problems(&train, &[planted]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("assoc (layer 9) uses pipeline (layer 21) above it"));
     let names = suggest_siblings("use super::{Engine, Evidence};\nuse super::types::Query;\n");
     assert_eq!(
         names,

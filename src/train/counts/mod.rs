@@ -14,9 +14,9 @@ use crate::train::assoc::count::{
     basket_pairs, count_keys_by_buyer, pair_key, pairs_in, prepare_baskets, PairCounts, PairSet,
 };
 use crate::train::assoc::itemsets::{rank_itemsets, triple_keys, unpack_triple};
-use crate::train::assoc::publish::buyer_ids;
 use crate::train::ingest::OrderLog;
 use crate::train::seasonal::monthly_counts;
+use std::collections::HashMap;
 
 /// Everything the export's counted tables are built from, over the log's baskets (its orders
 /// with their items deduplicated, orders over `max_order_items` items left out).
@@ -149,4 +149,22 @@ impl Counts {
             limit,
         )
     }
+}
+
+/// Buyer ids for baskets: each distinct customer id one buyer, each order without one its own.
+pub fn buyer_ids<'a>(customers: impl IntoIterator<Item = Option<&'a str>>) -> Vec<u32> {
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let mut next = 0u32;
+    customers
+        .into_iter()
+        .map(|c| {
+            let fresh = next;
+            let id = match c {
+                Some(c) => *ids.entry(c).or_insert(fresh),
+                None => fresh,
+            };
+            next += u32::from(id == fresh);
+            id
+        })
+        .collect()
 }

@@ -12,7 +12,6 @@ use crate::serve::seasonal::SeasonalIndex;
 use crate::serve::suggest::{Engine, Evidence, Query};
 use crate::train::assoc::build::{build_table, AssocConfig};
 use crate::train::assoc::count::{count_pairs, prepare_baskets, DEFAULT_CHUNK_PAIRS};
-use crate::train::assoc::publish;
 use crate::train::blend::{self, FitCart};
 use crate::train::counts::Counts;
 use crate::train::ease::{self, Ease};
@@ -23,6 +22,7 @@ use crate::train::local_ease;
 use crate::train::model::fit::{FitConfig, Stopped, MAX_EPOCH_VALIDATION};
 use crate::train::pricing::fit::{fit as fit_acceptance, FitConfig as PricingFit};
 use crate::train::protocol::{measure, tuning_carts, validation_split, TestCart, Validation};
+use crate::train::publish;
 use crate::train::rebuy::rebuy_index;
 use crate::train::seasonal;
 use crate::train::Progress;
@@ -62,7 +62,7 @@ pub struct TrainConfig {
     /// [`crate::serve::catalog::banded_cost`]); exact costs never enter the export.
     pub margin_band_bp: u32,
     /// Pairs and itemsets bought by fewer distinct customers (orders, without customer ids)
-    /// stay out of the export (see [`crate::train::assoc::publish`]).
+    /// stay out of the export (see [`crate::train::publish`]).
     pub min_buyers: u32,
     /// Seed of the validation carts' hidden items.
     pub seed: u64,
@@ -94,7 +94,7 @@ impl Default for TrainConfig {
             ease_max_items: ease::TRAIN_MAX_ITEMS,
             refit: false,
             margin_band_bp: crate::serve::catalog::DEFAULT_MARGIN_BAND_BP,
-            min_buyers: crate::train::assoc::publish::DEFAULT_MIN_BUYERS,
+            min_buyers: crate::train::publish::DEFAULT_MIN_BUYERS,
             seed: 42,
             deadline: None,
         }

@@ -6,7 +6,6 @@
 
 use crate::serve::assoc::{AssocTable, Itemset, Neighbor, PairStats};
 use crate::train::counts::Counts;
-use std::collections::HashMap;
 
 /// Default `train --min-customers`.
 pub const DEFAULT_MIN_BUYERS: u32 = 5;
@@ -96,24 +95,6 @@ pub fn publish(
         neighbors,
     };
     (table, kept, withheld)
-}
-
-/// Buyer ids for baskets: each distinct customer id one buyer, each order without one its own.
-pub fn buyer_ids<'a>(customers: impl IntoIterator<Item = Option<&'a str>>) -> Vec<u32> {
-    let mut ids: HashMap<&str, u32> = HashMap::new();
-    let mut next = 0u32;
-    customers
-        .into_iter()
-        .map(|c| {
-            let fresh = next;
-            let id = match c {
-                Some(c) => *ids.entry(c).or_insert(fresh),
-                None => fresh,
-            };
-            next += u32::from(id == fresh);
-            id
-        })
-        .collect()
 }
 
 #[cfg(test)]
