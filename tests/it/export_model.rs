@@ -426,3 +426,54 @@ fn a_model_without_its_id_table_reads_item_vectors_from_the_codes() {
     let err = Engine::new(without).err().expect("refused");
     assert!(err.to_string().contains(ITEM_ID_TABLE), "{err}");
 }
+
+/// Some of tokenizers' deserializers panic on malformed input (the fuzzer found a syntax error
+/// inside `decoder` meeting an `expect`), so a title tokenizer is read only when it is JSON made
+/// of the parts `train` writes; anything else is a named error, never a panic.
+#[test]
+fn a_title_tokenizer_of_other_parts_or_broken_json_is_a_named_error() {
+    use cartwise::serve::suggest::Engine;
+    let export = with_model();
+    let good = &export.model.as_ref().unwrap().tokenizer_json;
+    assert!(
+        good.contains(r#""decoder":null"#),
+        "the writer stores no decoder"
+    );
+    let cases = [
+        // What the fuzzer found: the decoder's value cut short, the rest of the file after it.
+        (
+            good.replace(r#""decoder":null"#, r#""decoder":{"type":"#),
+            "not JSON",
+        ),
+        (
+            good.replace(r#""decoder":null"#, r#""decoder":{"type":"WordPiece"}"#),
+            r#"decoder "WordPiece" is not one this reader accepts"#,
+        ),
+        (
+            good.replace(
+                r#""normalizer":{"type":"BertNormalizer""#,
+                r#""normalizer":{"type":"Precompiled","precompiled_charsmap":"AAAA""#,
+            ),
+            r#"normalizer "Precompiled" is not one"#,
+        ),
+        (
+            good.replace(r#""truncation":null"#, r#""truncation":{"max_length":3}"#),
+            "truncation is set",
+        ),
+        (
+            good.replace(r#""model":{"type":"WordPiece""#, r#""model":{"type":"BPE""#),
+            r#"model "BPE" is not one"#,
+        ),
+    ];
+    for (json, says) in cases {
+        assert_ne!(&json, good, "the case changed nothing: {says}");
+        let mut bad = export.clone();
+        bad.model.as_mut().unwrap().tokenizer_json = json;
+        let read = Export::from_bytes(&bad.to_bytes()).unwrap();
+        let err = Engine::new(read).err().expect("refused").to_string();
+        assert!(
+            err.contains("tokenizer JSON") && err.contains(says),
+            "{says}: {err}"
+        );
+    }
+}

@@ -22,10 +22,55 @@ impl TitleError {
     }
 }
 
-/// Loads a tokenizer from its JSON (as stored in the export).
+/// Loads a tokenizer from its JSON (as stored in the export), after checking that it is JSON and
+/// holds only the components `train` writes ([`check_components`]).
 pub fn tokenizer_from_json(json: &str) -> Result<Tokenizer, TitleError> {
+    check_components(json).map_err(|e| TitleError::new("tokenizer JSON")(e.into()))?;
     json.parse::<Tokenizer>()
         .map_err(TitleError::new("tokenizer JSON"))
+}
+
+/// The export is a public file, and some of tokenizers' deserializers panic on malformed input
+/// rather than fail (a syntax error inside `decoder` meets an `expect`; a bad `Precompiled`
+/// normalizer too), which in the browser traps the engine. So a title tokenizer is read only
+/// when it is JSON and its parts are those `train` writes: a WordPiece model, the BERT
+/// normalizer and pre-tokenizer or none, no post-processor, decoder, truncation or padding.
+pub fn check_components(json: &str) -> Result<(), String> {
+    use serde_json::Value;
+    let value: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    let object = value.as_object().ok_or("not a JSON object")?;
+    let kind = |key: &str| match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(part) => match part.get("type").and_then(Value::as_str) {
+            Some(kind) => Ok(Some(kind)),
+            None => Err(format!("{key} names no type")),
+        },
+    };
+    let allowed: [(&str, &[Option<&str>]); 5] = [
+        ("model", &[Some("WordPiece")]),
+        ("normalizer", &[None, Some("BertNormalizer")]),
+        ("pre_tokenizer", &[None, Some("BertPreTokenizer")]),
+        ("post_processor", &[None]),
+        ("decoder", &[None]),
+    ];
+    for (key, kinds) in allowed {
+        let found = kind(key)?;
+        if !kinds.contains(&found) {
+            return Err(format!(
+                "{key} {} is not one this reader accepts",
+                found.map_or("(none)".to_string(), |k| format!("{k:?}"))
+            ));
+        }
+    }
+    for key in ["truncation", "padding"] {
+        if object.get(key).is_some_and(|v| !v.is_null()) {
+            return Err(format!("{key} is set; this reader accepts none"));
+        }
+    }
+    match object.get("added_tokens") {
+        None | Some(Value::Array(_)) => Ok(()),
+        Some(_) => Err("added_tokens is not a list".into()),
+    }
 }
 
 /// Token ids of every title as flat arrays: `(token ids, owning item)`; titles with no token
