@@ -77,7 +77,7 @@ pub fn write_export(out: &Path, export: &Export, key: Option<&SigningKey>) -> Re
     Ok(bytes)
 }
 
-/// Prints the first rejects and warnings and a summary by reason to stderr./// Prints the first rejects and warnings and a summary by reason to stderr.
+/// Prints the first rejects and warnings and a summary by reason to stderr.
 pub fn report_rejects(rejects: &[Reject]) {
     if rejects.is_empty() {
         return;
