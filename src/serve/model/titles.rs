@@ -25,19 +25,20 @@ impl TitleError {
 /// Loads a tokenizer from its JSON (as stored in the export), after checking that it is JSON and
 /// holds only the components `train` writes ([`check_components`]).
 pub fn tokenizer_from_json(json: &str) -> Result<Tokenizer, TitleError> {
-    check_components(json).map_err(|e| TitleError::new("tokenizer JSON")(e.into()))?;
-    json.parse::<Tokenizer>()
-        .map_err(TitleError::new("tokenizer JSON"))
+    let refused = |e: String| TitleError::new("tokenizer JSON")(e.into());
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| refused(format!("not JSON: {e}")))?;
+    check_components(&value).map_err(refused)?;
+    serde_json::from_value(value).map_err(|e| refused(e.to_string()))
 }
 
 /// The export is a public file, and some of tokenizers' deserializers panic on malformed input
 /// rather than fail (a syntax error inside `decoder` meets an `expect`; a bad `Precompiled`
-/// normalizer too), which in the browser traps the engine. So a title tokenizer is read only
-/// when it is JSON and its parts are those `train` writes: a WordPiece model, the BERT
+/// normalizer too), which in the browser traps the engine. So a title tokenizer is read (from
+/// the JSON parsed once) only when its parts are those `train` writes: a WordPiece model, the BERT
 /// normalizer and pre-tokenizer or none, no post-processor, decoder, truncation or padding.
-pub fn check_components(json: &str) -> Result<(), String> {
+pub fn check_components(value: &serde_json::Value) -> Result<(), String> {
     use serde_json::Value;
-    let value: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
     let object = value.as_object().ok_or("not a JSON object")?;
     let kind = |key: &str| match object.get(key) {
         None | Some(Value::Null) => Ok(None),
