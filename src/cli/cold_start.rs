@@ -87,10 +87,10 @@ fn cold_start_cmd(
         ..TrainConfig::default()
     };
     let export = train_with_progress(&shop.catalog, &shop.train, None, &config)?;
-    if let Some(out) = out {
-        write_export(out, &export, None)?;
-    }
-    let engine = Engine::new(export)?;
+    let engine = match out {
+        Some(out) => write_export(out, &export, None)?.1,
+        None => Engine::new(export)?,
+    };
     let bar = spinner("evaluating the held-out items");
     let report = cartwise::train::holdout::evaluate(&engine, &full, &shop, seed)?;
     bar.finish_and_clear();

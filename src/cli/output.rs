@@ -46,18 +46,22 @@ pub fn load(path: &Path) -> Result<Engine> {
 /// Writes an export to `out` as every engine will load it: encoded, signed with `key` if given,
 /// read back and built into an engine (the checks `Engine.fromBytes` makes), then written to a
 /// temporary file, synced and renamed over `out`, so an interrupted or failed write leaves the
-/// previous file (or none) there, never a part. Returns the bytes written.
-pub fn write_export(out: &Path, export: &Export, key: Option<&SigningKey>) -> Result<Vec<u8>> {
-    let mut bytes = export
+/// previous file (or none) there, never a part. Returns the bytes written and that engine.
+pub fn write_export(
+    out: &Path,
+    export: &Export,
+    key: Option<&SigningKey>,
+) -> Result<(Vec<u8>, Engine)> {
+    let (mut bytes, read) = export
         .to_checked_bytes()
         .context("the export does not read back as written; nothing was saved")?;
     if let Some(key) = key {
+        // The signature adds a section every reader without a pinned key skips.
         bytes = signature::sign(&bytes, key)?;
         signature::verify(&bytes, &key.verifying_key())
             .context("the signed export does not verify; nothing was saved")?;
     }
-    Engine::new(Export::from_bytes(&bytes)?)
-        .context("an engine refuses the export; nothing was saved")?;
+    let engine = Engine::new(read).context("an engine refuses the export; nothing was saved")?;
     let name = out
         .file_name()
         .with_context(|| format!("{}: not a file name", out.display()))?;
@@ -74,7 +78,7 @@ pub fn write_export(out: &Path, export: &Export, key: Option<&SigningKey>) -> Re
         let _ = std::fs::remove_file(&tmp);
         return Err(e).with_context(|| format!("writing {}", out.display()));
     }
-    Ok(bytes)
+    Ok((bytes, engine))
 }
 
 /// Prints the first rejects and warnings and a summary by reason to stderr.

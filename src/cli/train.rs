@@ -364,7 +364,7 @@ fn train_cmd(
     let mut export = train_with_progress(&catalog, &log, counts.as_ref(), config)?;
     export.meta.rejected_rows = rejected as u64;
     export.links = links;
-    let bytes = write_export(out, &export, signing_key)?;
+    let (bytes, _) = write_export(out, &export, signing_key)?;
     // The merchant's own figures (the export publishes them rounded).
     let (orders_read, lines_read, oversized) = match &counts {
         Some(c) => (c.orders, c.lines, c.oversized),

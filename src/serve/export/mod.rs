@@ -342,8 +342,8 @@ impl Export {
 
     /// Encodes the export and reads it back with the reader every engine uses, so a writer
     /// never saves a file an engine refuses or reads as something else; the error names the
-    /// section.
-    pub fn to_checked_bytes(&self) -> Result<Vec<u8>, ExportError> {
+    /// section. Returns the bytes and what was read from them (for the writer's own engine).
+    pub fn to_checked_bytes(&self) -> Result<(Vec<u8>, Export), ExportError> {
         let bytes = self.to_bytes();
         let read = Self::from_bytes(&bytes)?;
         let sections = [
@@ -369,7 +369,7 @@ impl Export {
             Some((tag, _)) => Err(malformed_in(*tag)(
                 "reads back other than it was written (a writer bug)".into(),
             )),
-            None => Ok(bytes),
+            None => Ok((bytes, read)),
         }
     }
 
