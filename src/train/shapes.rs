@@ -5,12 +5,12 @@
 //! tests (`tests/it/shapes.rs`, `tests/node/shapes.test.mjs`) hold `train` to succeed with an
 //! export every engine loads, or refuse with a named reason.
 
+use crate::train::currency::iso_4217;
 use crate::train::error::{At, FileError};
 use chrono::{Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// A shape of shop; [`Shape::ALL`] lists them, [`Shape::name`] is how the CLI names them.
@@ -111,7 +111,7 @@ impl Shape {
             span: Span::Year,
             max_lines: 4,
             equal_prices: false,
-            currency: ("USD", 2),
+            currency: "USD",
             titles: Titles::Plain,
             costs: true,
             bulk: false,
@@ -160,11 +160,11 @@ impl Shape {
                 ..base
             },
             Shape::Yen => Knobs {
-                currency: ("JPY", 0),
+                currency: "JPY",
                 ..base
             },
             Shape::Fils => Knobs {
-                currency: ("KWD", 3),
+                currency: "KWD",
                 ..base
             },
             Shape::NoTitles => Knobs {
@@ -238,8 +238,8 @@ struct Knobs {
     span: Span,
     max_lines: usize,
     equal_prices: bool,
-    /// ISO 4217 code and minor-unit exponent.
-    currency: (&'static str, u32),
+    /// ISO 4217 code.
+    currency: &'static str,
     titles: Titles,
     costs: bool,
     bulk: bool,
@@ -266,12 +266,13 @@ pub fn write(shape: Shape, seed: u64, scale: usize, dir: &Path) -> Result<Writte
     let k = shape.knobs(scale.max(1));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     std::fs::create_dir_all(dir).at(|| format!("creating {}", dir.display()))?;
-    let unit = 10i64.pow(k.currency.1);
-    let money = |minor: i64| match k.currency.1 {
-        0 => minor.to_string(),
-        e => format!("{}.{:0w$}", minor / unit, minor % unit, w = e as usize),
-    };
-    let mut products = String::from("item_id,title,category,price,cost,currency\n");
+    let currency = iso_4217(k.currency).map_err(FileError::Invalid)?;
+    let unit = currency.unit();
+    let path = dir.join("products.csv");
+    let writing = || format!("writing {}", path.display());
+    let mut w = csv::Writer::from_path(&path).at(writing)?;
+    w.write_record(["item_id", "title", "category", "price", "cost", "currency"])
+        .at(writing)?;
     let mut prices = Vec::with_capacity(k.items);
     for i in 0..k.items {
         let price = if k.equal_prices {
@@ -281,7 +282,7 @@ pub fn write(shape: Shape, seed: u64, scale: usize, dir: &Path) -> Result<Writte
         };
         prices.push(price);
         let cost = match k.costs {
-            true => money(price * rng.random_range(40..80) / 100),
+            true => currency.format(price * rng.random_range(40..80) / 100),
             false => String::new(),
         };
         let category = CATEGORIES[i % CATEGORIES.len()];
@@ -290,27 +291,27 @@ pub fn write(shape: Shape, seed: u64, scale: usize, dir: &Path) -> Result<Writte
             Titles::Missing => String::new(),
             Titles::Long => format!("{} #{i}", LONG_TITLE.repeat(1 + i % 5)),
         };
-        let _ = writeln!(
-            products,
-            "P{i:06},\"{}\",\"{category}\",{},{cost},{}",
-            title.replace('"', "\"\""),
-            money(price),
-            k.currency.0
-        );
+        let id = format!("P{i:06}");
+        let price = currency.format(price);
+        w.write_record([&id, &title, category, &price, &cost, k.currency])
+            .at(writing)?;
     }
+    w.flush().at(writing)?;
     let start = Utc.with_ymd_and_hms(2024, 3, 1, 8, 0, 0).unwrap();
     let days = match k.span {
         Span::None | Span::OneMonth => 30,
         Span::Year => 365,
         Span::Years => 3 * 365,
     };
+    let timed = !matches!(k.span, Span::None);
+    let path = dir.join("orders.csv");
+    let writing = || format!("writing {}", path.display());
+    let mut w = csv::Writer::from_path(&path).at(writing)?;
     let mut header = vec!["order_id"];
     header.extend(k.customers.map(|_| "customer_id"));
-    if !matches!(k.span, Span::None) {
-        header.push("timestamp");
-    }
+    header.extend(timed.then_some("timestamp"));
     header.extend(["item_id", "quantity", "unit_price"]);
-    let mut orders = header.join(",") + "\n";
+    w.write_record(&header).at(writing)?;
     // Complements: each group of three ordered items is bought together more than by chance.
     let groups = k.ordered.div_ceil(3);
     for o in 0..k.orders {
@@ -330,48 +331,47 @@ pub fn write(shape: Shape, seed: u64, scale: usize, dir: &Path) -> Result<Writte
         }
         lines.sort_unstable();
         lines.dedup();
-        let mut prefix = format!("O{o:06},");
-        if let Some(customers) = k.customers {
-            let _ = write!(prefix, "C{:04},", rng.random_range(0..customers));
-        }
-        if !matches!(k.span, Span::None) {
+        // The order's cells before the line's own: id, then customer and time where it has them.
+        let mut order = vec![format!("O{o:06}")];
+        order.extend(
+            k.customers
+                .map(|customers| format!("C{:04}", rng.random_range(0..customers))),
+        );
+        if timed {
             let at = start
                 + Duration::days(rng.random_range(0..days))
                 + Duration::minutes(rng.random_range(0..600));
-            let _ = write!(prefix, "{},", at.format("%Y-%m-%dT%H:%M:%SZ"));
+            order.push(at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
         }
+        let mut line = |item: String, quantity: u32, price: i64| {
+            let mut record = order.clone();
+            record.extend([item, quantity.to_string(), currency.format(price)]);
+            w.write_record(&record).at(writing)
+        };
         for &item in &lines {
             let quantity = match k.bulk && rng.random_bool(0.2) {
                 true => rng.random_range(50..500),
                 false => 1,
             };
-            let line = format!("{prefix}P{item:06},{quantity},{}\n", money(prices[item]));
-            orders.push_str(&line);
-            if k.duplicates && rng.random_bool(0.1) {
-                orders.push_str(&line);
+            let copies = 1 + usize::from(k.duplicates && rng.random_bool(0.1));
+            for _ in 0..copies {
+                line(format!("P{item:06}"), quantity, prices[item])?;
             }
         }
         if k.orphans && o % 10 == 0 {
-            let _ = writeln!(orders, "{prefix}GHOST{o},1,{}", money(unit));
+            line(format!("GHOST{o}"), 1, unit)?;
         }
     }
+    w.flush().at(writing)?;
     let written = Written {
         shape: shape.name(),
         seed,
         items: k.items,
         orders: k.orders,
-        currency: k.currency.0,
+        currency: k.currency,
     };
-    for (name, text) in [
-        ("products.csv", products),
-        ("orders.csv", orders),
-        (
-            "shape.json",
-            serde_json::to_string_pretty(&written).expect("plain struct"),
-        ),
-    ] {
-        let path = dir.join(name);
-        std::fs::write(&path, text).at(|| format!("writing {}", path.display()))?;
-    }
+    let path = dir.join("shape.json");
+    let json = serde_json::to_string_pretty(&written).expect("plain struct");
+    std::fs::write(&path, json).at(|| format!("writing {}", path.display()))?;
     Ok(written)
 }
